@@ -1,0 +1,1 @@
+"""Reusable Keras layers: spectral features, CNN encoder blocks, recurrent blocks, attention."""

@@ -1,0 +1,65 @@
+"""Named presets for models: plain dicts of constructor arguments, looked up by name.
+
+A model family registers its presets once (in its ``*_presets.py``) and gets ``from_preset``
+through :class:`PresetMixin`. The registry knows no model: families register themselves.
+
+Example:
+    >>> from audiogen_tf.registry import list_presets
+    >>> isinstance(list_presets(), dict)
+    True
+"""
+
+from __future__ import annotations
+
+import copy
+
+from audiogen_tf.errors import ConfigError
+
+# model class name -> {preset name -> dict of constructor arguments}
+_PRESETS: dict[str, dict[str, dict]] = {}
+# model class name -> model class
+_MODELS: dict[str, type] = {}
+
+
+def register_presets(model_cls: type, presets: dict[str, dict]) -> None:
+    """Register ``presets`` (name -> constructor kwargs) for ``model_cls``."""
+    _MODELS[model_cls.__name__] = model_cls
+    table = _PRESETS.setdefault(model_cls.__name__, {})
+    for name, kwargs in presets.items():
+        table[name] = dict(kwargs)
+
+
+def get_preset(model_cls_or_name, preset: str) -> dict:
+    """Return a copy of the constructor kwargs of ``preset``; a clear error lists the known names."""
+    name = model_cls_or_name if isinstance(model_cls_or_name, str) else model_cls_or_name.__name__
+    table = _PRESETS.get(name, {})
+    if preset not in table:
+        known = ", ".join(sorted(table)) or "none"
+        raise ConfigError(f"{name} has no preset '{preset}'. Known presets: {known}")
+    return copy.deepcopy(table[preset])
+
+
+def list_presets() -> dict[str, list[str]]:
+    """Model class name -> sorted preset names, for every registered family."""
+    return {name: sorted(table) for name, table in sorted(_PRESETS.items())}
+
+
+def get_model_class(name: str) -> type:
+    """The registered model class called ``name``."""
+    if name not in _MODELS:
+        raise ConfigError(f"Unknown model '{name}'. Known models: {', '.join(sorted(_MODELS)) or 'none'}")
+    return _MODELS[name]
+
+
+class PresetMixin:
+    """Adds ``from_preset(name, **overrides)`` to a model whose constructor arguments are its config."""
+
+    @classmethod
+    def from_preset(cls, preset: str, **overrides):
+        kwargs = get_preset(cls, preset)
+        kwargs.update(overrides)
+        return cls(**kwargs)
+
+    @classmethod
+    def presets(cls) -> list[str]:
+        return sorted(_PRESETS.get(cls.__name__, {}))

@@ -1,0 +1,32 @@
+"""Installs audiogen-tf: the packages audiogen_tf, zoo, training, tflite_export and the `audiogen` command."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="audiogen-tf",
+    version="0.1.0",
+    description="A TensorFlow / Keras 3 model zoo for audio generation that trains with model.fit and exports to TFLite.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["audiogen_tf*", "zoo*", "training*", "tflite_export*"]),
+    package_data={"audiogen_tf": ["datasets/*.txt"], "training": ["recipes/*.yaml"]},
+    install_requires=[
+        "tensorflow>=2.18",
+        "numpy",
+        "scipy",
+        "librosa>=0.10",
+        "soundfile>=0.12",
+        "ai-edge-litert",
+        "tqdm",
+        "matplotlib",
+        "pyyaml",
+    ],
+    extras_require={
+        "dev": ["pytest>=7", "pytest-timeout"],
+        "eval": ["pesq", "pystoi", "pocketsphinx"],
+        # tensorflow-io's last release (0.37.1) only loads with TF 2.17; it is an optional decoder.
+        "tfio": ["tensorflow-io"],
+    },
+    entry_points={"console_scripts": ["audiogen=audiogen_tf.cli:main"]},
+)

@@ -1,0 +1,1 @@
+"""tflite_export package of audiogen-tf."""
