@@ -1,0 +1,76 @@
+"""Spectrogram pictures (matplotlib, headless) for the CLI, the demo and TensorBoard."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+
+import numpy as np
+
+
+def _figure(spectrograms, titles=None, sample_rate=None, hop_length=None):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    spectrograms = [np.asarray(s, np.float32) for s in spectrograms]
+    titles = list(titles) if titles is not None else [""] * len(spectrograms)
+    fig, axes = plt.subplots(len(spectrograms), 1, figsize=(8, 2.4 * len(spectrograms)), squeeze=False)
+    for ax, spec, title in zip(axes[:, 0], spectrograms, titles):
+        frames = spec.shape[0]
+        extent = None
+        xlabel = "frame"
+        if sample_rate and hop_length:
+            extent = [0, frames * hop_length / sample_rate, 0, spec.shape[1]]
+            xlabel = "seconds"
+        image = ax.imshow(spec.T, origin="lower", aspect="auto", interpolation="nearest", extent=extent)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel("bin", fontsize=8)
+        fig.colorbar(image, ax=ax, pad=0.01)
+    fig.tight_layout()
+    return fig
+
+
+def save_spectrogram_png(path, spectrograms, titles=None, sample_rate=None, hop_length=None) -> str:
+    """Write one PNG with a panel per spectrogram (each ``(frames, bins)``), atomically.
+
+    Args:
+        path: output ``.png`` file.
+        spectrograms: list of arrays ``(frames, bins)``, e.g. log-mels.
+        titles: one title per panel.
+        sample_rate, hop_length: label the time axis in seconds when both are given.
+    """
+    import matplotlib.pyplot as plt
+
+    path = os.fspath(path)
+    fig = _figure(spectrograms, titles, sample_rate, hop_length)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=folder)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=100)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def spectrogram_figure_array(spectrograms, titles=None, sample_rate=None, hop_length=None) -> np.ndarray:
+    """The same picture as :func:`save_spectrogram_png`, as an RGB ``uint8`` array ``(height, width, 3)``."""
+    import matplotlib.pyplot as plt
+
+    fig = _figure(spectrograms, titles, sample_rate, hop_length)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=80)
+    finally:
+        plt.close(fig)
+    buf.seek(0)
+    image = plt.imread(buf, format="png")
+    return (np.clip(image[..., :3], 0, 1) * 255).astype(np.uint8)

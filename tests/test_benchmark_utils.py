@@ -1,0 +1,140 @@
+"""Tests of audiogen_tf.benchmark_utils: timing, matmul peak, tables, TFLite interpreter."""
+
+import math
+import os
+import time
+
+import numpy as np
+import pytest
+
+from audiogen_tf import benchmark_utils as bu
+
+
+class _Lazy:
+    """Stands in for an async tensor: records whether .numpy() was called."""
+
+    forced = 0
+
+    def numpy(self):
+        _Lazy.forced += 1
+        return np.zeros(1)
+
+
+def test_time_call_counts_warmup_and_repeats_and_forces_results():
+    calls = []
+
+    def fn(delay, tag=None):
+        calls.append(tag)
+        time.sleep(delay)
+        return {"a": _Lazy(), "b": [_Lazy(), 3]}
+
+    _Lazy.forced = 0
+    timing = bu.time_call(fn, 0.01, tag="x", repeats=4, warmup=2)
+    assert len(calls) == 6 and set(calls) == {"x"}
+    assert _Lazy.forced == 12  # two tensors per call, warm-up included
+    assert len(timing.times) == 4
+    assert timing.best == min(timing.times) and timing.best >= 0.01
+    assert timing.best <= timing.median <= max(timing.times)
+    best, median, _ = timing  # unpacks like a tuple
+    assert (best, median) == (timing.best, timing.median)
+    with pytest.raises(ValueError):
+        bu.time_call(fn, 0.0, repeats=0)
+
+
+def test_real_time_factor():
+    assert bu.real_time_factor(0.5, 2.0) == 0.25
+    assert bu.real_time_factor(3.0, 1.5) == 2.0
+    with pytest.raises(ValueError):
+        bu.real_time_factor(1.0, 0.0)
+    with pytest.raises(ValueError):
+        bu.real_time_factor(-1.0, 1.0)
+
+
+def test_matmul_peak_is_consistent_with_a_timed_matmul():
+    import tensorflow as tf
+
+    n = 256
+    peak = bu.matmul_peak_gflops(n=n, repeats=3, warmup=1)
+    assert math.isfinite(peak) and peak > 0.1
+    # The same work timed independently cannot be more than a little faster than the reported best.
+    a = tf.ones((n, n))
+    f = tf.function(lambda x: tf.reduce_sum(tf.matmul(x, x)))
+    t = bu.time_call(f, a, repeats=3, warmup=1)
+    assert 2 * n**3 / t.best / 1e9 < 3.0 * peak
+    assert bu.matmul_peak_gflops(n=64, dtype="float64", repeats=2, warmup=1) > 0.0
+
+
+def test_markdown_table_formats_and_escapes():
+    text = bu.markdown_table(
+        [{"model": "a|b", "rtf": 0.123456, "ok": True}, {"model": "c", "mos": None, "snr": math.inf}]
+    )
+    lines = text.strip().splitlines()
+    assert lines[0] == "| model | rtf | ok | mos | snr |"
+    assert lines[1] == "| --- | --- | --- | --- | --- |"
+    assert lines[2] == "| a\\|b | 0.1235 | yes |  |  |"
+    assert lines[3] == "| c |  |  |  | inf |"
+    assert bu.markdown_table([]) == "(no rows)\n"
+
+
+def test_write_markdown_table_is_atomic_and_complete(tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    path = tmp_path / "sub" / "bench.md"
+    rows = [{"model": "hifigan_tiny", "rtf": 0.05}, {"model": "wavenet_tiny", "rtf": 1.5}]
+    text = bu.write_markdown_table(path, rows, "Vocoder speed", "python benchmarks/x.py --tiny",
+                                   notes=["2 threads", "idle machine"], peak_gflops=123.4)
+    assert path.read_text() == text
+    assert text.startswith("# Vocoder speed\n")
+    assert "`python benchmarks/x.py --tiny`" in text
+    assert f"{os.cpu_count()} cores" in text and f"TensorFlow {tf.__version__}" in text
+    assert "123.4 GFLOP/s" in text
+    assert "| wavenet_tiny | 1.5 |" in text and "## Notes" in text and "idle machine" in text
+    assert sorted(os.listdir(path.parent)) == ["bench.md"]  # no temp file left behind
+
+    # A failure while replacing leaves the old file untouched and no temp file.
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(bu.os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        bu.write_markdown_table(path, [{"x": 1}], "Other", "cmd", peak_gflops=1.0)
+    assert path.read_text() == text
+    assert sorted(os.listdir(path.parent)) == ["bench.md"]
+
+
+def test_machine_info_fields():
+    info = bu.machine_info(peak_gflops=99.0)
+    assert info["nproc"] == os.cpu_count()
+    assert info["matmul_peak_gflops_float32"] == 99.0
+    assert info["tensorflow"] and info["python"] and info["cpu"]
+
+
+@pytest.fixture(scope="module")
+def tiny_tflite(tmp_path_factory):
+    import tensorflow as tf
+
+    w = np.linspace(-1, 1, 8 * 4, dtype=np.float32).reshape(8, 4)
+
+    @tf.function(input_signature=[tf.TensorSpec((2, 8), tf.float32)])
+    def dense(x):
+        return tf.nn.tanh(tf.matmul(x, w) + 0.5)
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([dense.get_concrete_function()], dense)
+    blob = converter.convert()
+    path = tmp_path_factory.mktemp("tflite") / "dense.tflite"
+    path.write_bytes(blob)
+    return path, blob, w
+
+
+def test_tflite_interpreter_runs_the_model(tiny_tflite):
+    path, blob, w = tiny_tflite
+    x = np.random.default_rng(0).standard_normal((2, 8)).astype(np.float32)
+    expected = np.tanh(x @ w + 0.5)
+    for source in (path, str(path), blob):
+        interp = bu.tflite_interpreter(source, num_threads=2)
+        inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+        interp.set_tensor(inp["index"], x)
+        interp.invoke()
+        np.testing.assert_allclose(interp.get_tensor(out["index"]), expected, atol=1e-5)
+    with pytest.raises(FileNotFoundError):
+        bu.tflite_interpreter(path.parent / "missing.tflite")
