@@ -24,6 +24,7 @@ import numpy as np
 import soundfile as sf
 
 from audiogen_tf.errors import AudioFileError
+from audiogen_tf.manifest import _umask_mode
 
 #: Files longer than this (seconds) are refused by default: a guard against a stray hour-long file.
 DEFAULT_MAX_SECONDS = 600.0
@@ -145,6 +146,7 @@ def save(path, audio, sr: int, subtype: str | None = None) -> str:
     os.close(fd)
     try:
         sf.write(tmp, np.clip(audio, -1.0, 1.0), int(sr), format=fmt, subtype=subtype)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
