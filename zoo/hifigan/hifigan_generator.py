@@ -1,0 +1,123 @@
+"""HiFi-GAN generator: log-mel frames -> waveform with transposed convs and multi-receptive-field fusion.
+
+Paper: Kong, Kim & Bae 2020, "HiFi-GAN: Generative Adversarial Networks for Efficient and High Fidelity
+Speech Synthesis" (arXiv:2010.05646).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+
+from audiogen_tf.layers.conv import (
+    WeightNormModelMixin,
+    conv1d,
+    conv1d_transpose,
+    hifigan_resblock1,
+    hifigan_resblock2,
+)
+from audiogen_tf.registry import PresetMixin
+from audiogen_tf.serialization import register
+
+
+@register
+class HiFiGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
+    """HiFi-GAN generator: mel (batch, frames, n_mels) -> audio (batch, frames * hop_length, 1) in [-1, 1].
+
+    Stage i: LeakyReLU, transposed conv (stride ``upsample_rates[i]``, channels halved), then the mean of
+    one residual block per (kernel, dilations) pair (the paper's MRF module). ``hop_length`` is
+    ``prod(upsample_rates)``. Parameter counts (``count_params_folded()``, each weight-normalized conv counted
+    as the plain conv it folds into, i.e. kernel + bias, no ``g``): V1 13.92 M, V2 0.92 M, V3 1.46 M as in
+    the paper's Table 1.
+
+    Args:
+        n_mels: mel bands of the input.
+        upsample_rates: stride of each transposed conv.
+        upsample_kernel_sizes: kernel of each transposed conv (2x the stride in the paper).
+        upsample_initial_channel: channels after the input conv; halved at every stage.
+        resblock: "1" (two convs per dilation, V1/V2) or "2" (one conv per dilation, V3).
+        resblock_kernel_sizes: kernel of each parallel residual block of the MRF.
+        resblock_dilation_sizes: dilations of each residual block.
+        leaky_relu_slope: slope inside the network (the final activation before the output conv uses 0.01,
+            the default slope of the reference implementation).
+        weight_norm: wrap every conv in weight normalization (fold it away with ``remove_weight_norm()``).
+
+    Example:
+        >>> import numpy as np
+        >>> g = HiFiGANGenerator.from_preset("hifigan_tiny")
+        >>> tuple(g(np.zeros((1, 10, 80), "float32")).shape)
+        (1, 2560, 1)
+    """
+
+    def __init__(
+        self,
+        n_mels=80,
+        upsample_rates=(8, 8, 2, 2),
+        upsample_kernel_sizes=(16, 16, 4, 4),
+        upsample_initial_channel=512,
+        resblock="1",
+        resblock_kernel_sizes=(3, 7, 11),
+        resblock_dilation_sizes=((1, 3, 5), (1, 3, 5), (1, 3, 5)),
+        leaky_relu_slope=0.1,
+        weight_norm=True,
+        name="hifigan_generator",
+        **kwargs,
+    ):
+        upsample_rates = [int(u) for u in upsample_rates]
+        upsample_kernel_sizes = [int(k) for k in upsample_kernel_sizes]
+        resblock_kernel_sizes = [int(k) for k in resblock_kernel_sizes]
+        resblock_dilation_sizes = [[int(d) for d in ds] for ds in resblock_dilation_sizes]
+        resblock = str(resblock)
+        if len(upsample_rates) != len(upsample_kernel_sizes):
+            raise ValueError("upsample_rates and upsample_kernel_sizes must have the same length.")
+        if len(resblock_kernel_sizes) != len(resblock_dilation_sizes):
+            raise ValueError("resblock_kernel_sizes and resblock_dilation_sizes must have the same length.")
+        if resblock not in ("1", "2"):
+            raise ValueError(f"resblock must be '1' or '2', got {resblock!r}.")
+        block_fn = hifigan_resblock1 if resblock == "1" else hifigan_resblock2
+
+        mel = keras.Input((None, n_mels), name="mel")
+        x = conv1d(upsample_initial_channel, 7, padding="same", weight_norm=weight_norm, name="conv_pre")(mel)
+        for i, (u, k) in enumerate(zip(upsample_rates, upsample_kernel_sizes)):
+            ch = upsample_initial_channel // (2 ** (i + 1))
+            x = keras.layers.LeakyReLU(leaky_relu_slope, name=f"up{i}_act")(x)
+            x = conv1d_transpose(ch, k, strides=u, padding="same", weight_norm=weight_norm, name=f"up{i}")(x)
+            branches = [
+                block_fn(x, ch, rk, rd, slope=leaky_relu_slope, weight_norm=weight_norm, name=f"mrf{i}_rb{j}")
+                for j, (rk, rd) in enumerate(zip(resblock_kernel_sizes, resblock_dilation_sizes))
+            ]
+            x = keras.layers.Average(name=f"mrf{i}_mean")(branches) if len(branches) > 1 else branches[0]
+        x = keras.layers.LeakyReLU(0.01, name="post_act")(x)
+        x = conv1d(1, 7, padding="same", weight_norm=weight_norm, name="conv_post")(x)
+        audio = keras.layers.Activation("tanh", name="audio", dtype="float32")(x)
+        super().__init__(inputs=mel, outputs=audio, name=name, **kwargs)
+
+        self.n_mels = n_mels
+        self.upsample_rates = upsample_rates
+        self.upsample_kernel_sizes = upsample_kernel_sizes
+        self.upsample_initial_channel = upsample_initial_channel
+        self.resblock = resblock
+        self.resblock_kernel_sizes = resblock_kernel_sizes
+        self.resblock_dilation_sizes = resblock_dilation_sizes
+        self.leaky_relu_slope = leaky_relu_slope
+        self.weight_norm = weight_norm
+        self.hop_length = math.prod(upsample_rates)
+
+    def get_config(self):
+        return {
+            "n_mels": self.n_mels,
+            "upsample_rates": list(self.upsample_rates),
+            "upsample_kernel_sizes": list(self.upsample_kernel_sizes),
+            "upsample_initial_channel": self.upsample_initial_channel,
+            "resblock": self.resblock,
+            "resblock_kernel_sizes": list(self.resblock_kernel_sizes),
+            "resblock_dilation_sizes": [list(d) for d in self.resblock_dilation_sizes],
+            "leaky_relu_slope": self.leaky_relu_slope,
+            "weight_norm": self.weight_norm,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,94 @@
+"""MelGAN generator: mel frames -> waveform with transposed convs and dilated residual stacks.
+
+Paper: Kumar et al. 2019, "MelGAN: Generative Adversarial Networks for Conditional Waveform Synthesis"
+(arXiv:1910.06711), appendix A.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+
+from audiogen_tf.layers.conv import ReflectionPad1D, WeightNormModelMixin, conv1d, conv1d_transpose, melgan_resblock
+from audiogen_tf.registry import PresetMixin
+from audiogen_tf.serialization import register
+
+
+def melgan_stack(mel, *, channels, upsample_rates, residual_dilations, out_channels, leaky_relu_slope, weight_norm):
+    """Wire the MelGAN generator body on ``mel`` (batch, frames, n_mels) -> tanh output (batch, T, out_channels).
+
+    Reflection-padded kernel-7 input conv to ``channels``; per stage a LeakyReLU, a transposed conv with
+    kernel ``2 * rate`` and stride ``rate`` halving the channels, and one :func:`melgan_resblock` per
+    dilation; LeakyReLU, reflection-padded kernel-7 output conv, tanh.
+    """
+    x = ReflectionPad1D(3, name="pad_pre")(mel)
+    x = conv1d(channels, 7, weight_norm=weight_norm, name="conv_pre")(x)
+    for i, r in enumerate(upsample_rates):
+        ch = channels // (2 ** (i + 1))
+        x = keras.layers.LeakyReLU(leaky_relu_slope, name=f"up{i}_act")(x)
+        x = conv1d_transpose(ch, 2 * r, strides=r, padding="same", weight_norm=weight_norm, name=f"up{i}")(x)
+        for j, d in enumerate(residual_dilations):
+            x = melgan_resblock(x, ch, d, slope=leaky_relu_slope, weight_norm=weight_norm, name=f"stack{i}_rb{j}")
+    x = keras.layers.LeakyReLU(leaky_relu_slope, name="post_act")(x)
+    x = ReflectionPad1D(3, name="pad_post")(x)
+    x = conv1d(out_channels, 7, weight_norm=weight_norm, name="conv_post")(x)
+    return x
+
+
+@register
+class MelGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
+    """MelGAN generator: mel (batch, frames, n_mels) -> audio (batch, frames * hop_length, 1) in [-1, 1].
+
+    ``hop_length = prod(upsample_rates)``. Reflection padding needs inputs longer than the largest pad of
+    each stage (the "melgan" preset needs >= 4 frames, dilation 9 at 8x the frame rate is then fine).
+    The "melgan" preset has 4.26 M parameters as in the paper,
+    counted with ``count_params_folded()`` (each weight-normalized conv counted as its plain conv).
+
+    Args:
+        n_mels: mel bands of the input.
+        channels: channels after the input conv (512 in the paper); halved at every upsampling stage.
+        upsample_rates: transposed-conv strides (kernel = 2 x stride).
+        residual_dilations: dilations of the residual blocks after each upsampling (3 ** j in the paper).
+        leaky_relu_slope: 0.2 in the paper.
+        weight_norm: weight-normalize every conv (fold with ``remove_weight_norm()``).
+
+    Example:
+        >>> import numpy as np
+        >>> g = MelGANGenerator.from_preset("melgan_tiny")
+        >>> tuple(g(np.zeros((1, 10, 80), "float32")).shape)
+        (1, 2560, 1)
+    """
+
+    def __init__(self, n_mels=80, channels=512, upsample_rates=(8, 8, 2, 2), residual_dilations=(1, 3, 9),
+                 leaky_relu_slope=0.2, weight_norm=True, name="melgan_generator", **kwargs):
+        upsample_rates = [int(r) for r in upsample_rates]
+        residual_dilations = [int(d) for d in residual_dilations]
+        mel = keras.Input((None, n_mels), name="mel")
+        x = melgan_stack(mel, channels=channels, upsample_rates=upsample_rates,
+                         residual_dilations=residual_dilations, out_channels=1,
+                         leaky_relu_slope=leaky_relu_slope, weight_norm=weight_norm)
+        audio = keras.layers.Activation("tanh", name="audio", dtype="float32")(x)
+        super().__init__(inputs=mel, outputs=audio, name=name, **kwargs)
+        self.n_mels = n_mels
+        self.channels = channels
+        self.upsample_rates = upsample_rates
+        self.residual_dilations = residual_dilations
+        self.leaky_relu_slope = leaky_relu_slope
+        self.weight_norm = weight_norm
+        self.hop_length = math.prod(upsample_rates)
+
+    def get_config(self):
+        return {
+            "n_mels": self.n_mels,
+            "channels": self.channels,
+            "upsample_rates": list(self.upsample_rates),
+            "residual_dilations": list(self.residual_dilations),
+            "leaky_relu_slope": self.leaky_relu_slope,
+            "weight_norm": self.weight_norm,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

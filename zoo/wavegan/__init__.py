@@ -1,0 +1,5 @@
+"""WaveGAN and SpecGAN (Donahue, McAuley & Puckette 2019, "Adversarial Audio Synthesis")."""
+
+from zoo.wavegan.wavegan_discriminator import WaveGANDiscriminator
+from zoo.wavegan.wavegan_generator import WaveGANGenerator
+from zoo.wavegan.specgan import SpecGANDiscriminator, SpecGANGenerator
