@@ -21,6 +21,7 @@ setup(
         "tqdm",
         "matplotlib",
         "pyyaml",
+        "tensorboard",
     ],
     extras_require={
         "dev": ["pytest>=7", "pytest-timeout"],

@@ -1,0 +1,293 @@
+"""Keras callbacks for the GAN trainers: step checkpoints that resume exactly, and TensorBoard audio/spectrograms.
+
+Example:
+    >>> ckpt = StepCheckpoint("runs/hifigan/ckpt", every_n_steps=1000, keep_last=3)  # doctest: +SKIP
+    >>> ckpt.restore_latest(trainer)  # after trainer.compile(...); None when there is nothing to resume  # doctest: +SKIP
+    >>> trainer.fit(dataset, callbacks=[ckpt, TensorBoardAudio("runs/hifigan/tb", examples, 22050)])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+log = logging.getLogger(__name__)
+
+
+def _checkpoint_for(trainer) -> tf.train.Checkpoint:
+    if not hasattr(trainer, "checkpoint_items"):
+        raise TypeError("StepCheckpoint needs a trainer with checkpoint_items() (e.g. training.gan_trainer.GANTrainer)")
+    return tf.train.Checkpoint(**trainer.checkpoint_items())
+
+
+def _step_of(trainer) -> int:
+    counter = getattr(trainer, "train_step_counter", None)
+    if counter is not None:
+        return int(counter.numpy())
+    return int(trainer.optimizer.iterations.numpy())
+
+
+def restore_latest(trainer, directory) -> int | None:
+    """Restore the newest checkpoint in ``directory`` into a compiled ``trainer``.
+
+    Restores generator, discriminators, both optimizers (moments, iteration counts), the step counter and the
+    noise generator state, so training continues exactly where it stopped.
+
+    Args:
+        trainer: a compiled ``GANTrainer`` (its optimizers are built by ``compile``).
+        directory: the folder of a :class:`StepCheckpoint`.
+
+    Returns:
+        the restored step, or ``None`` when the folder holds no checkpoint.
+
+    Example:
+        >>> restore_latest(trainer, "runs/ckpt")  # doctest: +SKIP
+        3
+    """
+    path = tf.train.latest_checkpoint(os.fspath(directory))
+    if path is None:
+        return None
+    status = _checkpoint_for(trainer).restore(path)
+    status.assert_existing_objects_matched()
+    return _step_of(trainer)
+
+
+class StepCheckpoint(keras.callbacks.Callback):
+    """Save the trainer's full state every ``every_n_steps`` training steps (``tf.train.CheckpointManager``).
+
+    A checkpoint is written only when the last step's losses are finite; the manager keeps the newest
+    ``keep_last`` and writes its index only after the data files are complete, so a crash never leaves a
+    half-written latest checkpoint.
+
+    Args:
+        directory: folder of the checkpoints (``ckpt-<step>.index`` / ``.data-*`` and ``checkpoint``).
+        every_n_steps: save period in training steps (the trainer's own step counter).
+        keep_last: checkpoints kept.
+        save_on_train_end: also save when ``fit`` ends (if the state is finite).
+
+    Example:
+        >>> cb = StepCheckpoint("/tmp/run/ckpt", every_n_steps=500)  # doctest: +SKIP
+        >>> cb.restore_latest(trainer)  # doctest: +SKIP
+    """
+
+    def __init__(self, directory, every_n_steps=1000, keep_last=3, save_on_train_end=False):
+        super().__init__()
+        if int(every_n_steps) < 1:
+            raise ValueError(f"every_n_steps must be >= 1, got {every_n_steps}")
+        self.directory = os.fspath(directory)
+        self.every_n_steps = int(every_n_steps)
+        self.keep_last = int(keep_last)
+        self.save_on_train_end = bool(save_on_train_end)
+        self._manager = None
+        self._manager_owner = None
+        self._last_saved = None
+        self.skipped_saves = 0
+
+    def _manager_for(self, trainer):
+        if self._manager is None or self._manager_owner is not trainer:
+            ckpt = _checkpoint_for(trainer)
+            self._manager = tf.train.CheckpointManager(ckpt, self.directory, max_to_keep=self.keep_last)
+            self._manager_owner = trainer
+        return self._manager
+
+    def restore_latest(self, trainer) -> int | None:
+        """Restore the newest checkpoint of this callback's folder into ``trainer``; the restored step or ``None``."""
+        return restore_latest(trainer, self.directory)
+
+    @staticmethod
+    def _finite(trainer, logs) -> bool:
+        flag = getattr(trainer, "last_step_finite", None)
+        if flag is not None and not bool(flag.numpy()):
+            return False
+        for key, value in (logs or {}).items():
+            if key.endswith("loss"):
+                try:
+                    if not math.isfinite(float(np.asarray(value))):
+                        return False
+                except (TypeError, ValueError):
+                    continue
+        return True
+
+    def save(self, trainer, logs=None) -> str | None:
+        """Write a checkpoint now (unless the state is non-finite); its path or ``None``."""
+        step = _step_of(trainer)
+        if not self._finite(trainer, logs):
+            self.skipped_saves += 1
+            log.warning("StepCheckpoint: not saving step %d, the last loss is not finite", step)
+            return None
+        path = self._manager_for(trainer).save(checkpoint_number=step)
+        self._last_saved = step
+        return path
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = _step_of(self.model)
+        if step % self.every_n_steps == 0 and step != self._last_saved:
+            self.save(self.model, logs)
+
+    def on_train_end(self, logs=None):
+        if self.save_on_train_end and _step_of(self.model) != self._last_saved:
+            self.save(self.model, logs)
+
+    @property
+    def checkpoints(self) -> list[str]:
+        """Paths of the kept checkpoints, oldest first."""
+        state = tf.train.get_checkpoint_state(self.directory)
+        return list(state.all_model_checkpoint_paths) if state else []
+
+
+# ---------------------------------------------------------------------------------------------
+# TensorBoard
+
+
+def _metadata(plugin_name: str, content: bytes = b""):
+    from tensorflow.core.framework import summary_pb2
+
+    meta = summary_pb2.SummaryMetadata()
+    meta.plugin_data.plugin_name = plugin_name
+    meta.plugin_data.content = content
+    return meta
+
+
+def write_scalar(name, value, step):
+    """``tf.summary.scalar``; without TensorBoard installed, the same record written with ``tf.summary.write``."""
+    try:
+        return tf.summary.scalar(name, value, step=step)
+    except Exception as err:  # TBNotInstalledError
+        if "TensorBoard is not installed" not in str(err):
+            raise
+        return tf.summary.write(name, tf.constant(float(value), tf.float32), step=step, metadata=_metadata("scalars"))
+
+
+def write_audio(name, audio, sample_rate, step, max_outputs=3):
+    """``tf.summary.audio`` of (k, time, channels) in [-1, 1]; a WAV-encoded fallback record without TensorBoard."""
+    audio = tf.clip_by_value(tf.convert_to_tensor(audio, tf.float32), -1.0, 1.0)
+    try:
+        return tf.summary.audio(name, audio, int(sample_rate), step=step, max_outputs=max_outputs, encoding="wav")
+    except Exception as err:
+        if "TensorBoard is not installed" not in str(err):
+            raise
+        clips = audio[:max_outputs]
+        wavs = [tf.audio.encode_wav(clips[i], int(sample_rate)) for i in range(int(clips.shape[0]))]
+        tensor = tf.stack([tf.stack([w, tf.constant(b"")]) for w in wavs])  # (k, 2): wav, label
+        # AudioPluginData{encoding: WAV (= 11)}: field 2, varint.
+        return tf.summary.write(name, tensor, step=step, metadata=_metadata("audio", b"\x10\x0b"))
+
+
+def write_image(name, image_uint8, step):
+    """``tf.summary.image`` of one RGB uint8 image (height, width, 3); a PNG-encoded fallback without TensorBoard."""
+    image = np.asarray(image_uint8, np.uint8)
+    try:
+        return tf.summary.image(name, image[None], step=step, max_outputs=1)
+    except Exception as err:
+        if "TensorBoard is not installed" not in str(err):
+            raise
+        png = tf.io.encode_png(image)
+        tensor = tf.stack([tf.constant(str(image.shape[1]).encode()), tf.constant(str(image.shape[0]).encode()), png])
+        return tf.summary.write(name, tensor, step=step, metadata=_metadata("images"))
+
+
+class TensorBoardAudio(keras.callbacks.Callback):
+    """Write the epoch's scalars, generated audio and log-mel spectrogram pictures to TensorBoard.
+
+    Args:
+        log_dir: event-file folder.
+        examples: fixed validation inputs: ``{"mel": (k, frames, n_mels), "audio": (k, time) optional}`` for a
+            vocoder, ``{"noise": (k, latent_dim), "label": (k,) optional}`` for an unconditional GAN, or an array
+            fed to the generator as is.
+        sample_rate: Hz of the generated audio.
+        every_n_epochs: audio and pictures period (scalars are written every epoch).
+        max_outputs: clips written per epoch.
+        mel_config: ``MelConfig`` of the pictures (default: ``MelConfig(sample_rate=sample_rate)``).
+
+    Example:
+        >>> cb = TensorBoardAudio("runs/tb", {"mel": val["mel"][:3], "audio": val["audio"][:3]}, 22050)  # doctest: +SKIP
+    """
+
+    def __init__(self, log_dir, examples, sample_rate, every_n_epochs=1, max_outputs=3, mel_config=None):
+        super().__init__()
+        self.log_dir = os.fspath(log_dir)
+        if not isinstance(examples, dict):
+            examples = {"input": examples}
+        self.examples = {k: np.asarray(v) for k, v in examples.items()}
+        self.sample_rate = int(sample_rate)
+        self.every_n_epochs = max(1, int(every_n_epochs))
+        self.max_outputs = int(max_outputs)
+        self.mel_config = mel_config
+        self._writer = None
+        self._wrote_reference = False
+
+    @property
+    def writer(self):
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.log_dir)
+        return self._writer
+
+    def _generator_input(self):
+        ex = self.examples
+        if "mel" in ex:
+            return ex["mel"].astype(np.float32)
+        if "noise" in ex:
+            noise = ex["noise"].astype(np.float32)
+            return [noise, ex["label"].astype(np.int32)] if "label" in ex else noise
+        return ex["input"]
+
+    def generate(self) -> np.ndarray:
+        """Generated audio of the examples: float32 (k, time, 1)."""
+        generator = getattr(self.model, "generator", self.model)
+        audio = np.asarray(generator(self._generator_input(), training=False))
+        if audio.ndim == 2:
+            audio = audio[..., None]
+        return audio[: self.max_outputs].astype(np.float32)
+
+    def _log_mel(self, audio):
+        from audiogen_tf.features import MelConfig
+
+        cfg = self.mel_config or MelConfig(sample_rate=self.sample_rate, fmax=None)
+        return np.asarray(cfg.log_mel(tf.convert_to_tensor(audio, tf.float32))), cfg.hop_length
+
+    def _spectrogram_image(self, generated, reference=None):
+        from audiogen_tf.plotting import spectrogram_figure_array
+
+        specs, titles = [], []
+        gen_mel, hop = self._log_mel(generated[..., 0])
+        for i in range(gen_mel.shape[0]):
+            if reference is not None and i < reference.shape[0]:
+                ref_mel, _ = self._log_mel(reference[i])
+                specs.append(ref_mel)
+                titles.append(f"example {i}: reference")
+            specs.append(gen_mel[i])
+            titles.append(f"example {i}: generated")
+        return spectrogram_figure_array(specs, titles, sample_rate=self.sample_rate, hop_length=hop)
+
+    def _step(self):
+        counter = getattr(self.model, "train_step_counter", None)
+        return int(counter.numpy()) if counter is not None else 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = self._step()
+        with self.writer.as_default():
+            for key, value in (logs or {}).items():
+                try:
+                    write_scalar(key, float(np.asarray(value)), step)
+                except (TypeError, ValueError):
+                    continue
+            if (epoch + 1) % self.every_n_epochs == 0:
+                generated = self.generate()
+                reference = self.examples.get("audio")
+                if reference is not None:
+                    reference = reference[: self.max_outputs].astype(np.float32)
+                    if not self._wrote_reference:
+                        write_audio("reference_audio", reference[..., None], self.sample_rate, step, self.max_outputs)
+                        self._wrote_reference = True
+                write_audio("generated_audio", generated, self.sample_rate, step, self.max_outputs)
+                write_image("spectrogram", self._spectrogram_image(generated, reference), step)
+        self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.flush()

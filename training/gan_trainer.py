@@ -1,0 +1,447 @@
+"""GANTrainer: a ``keras.Model`` whose ``fit()`` trains a generator against one or more discriminators.
+
+Covers the vocoder GANs (MelGAN, Multi-band MelGAN, HiFi-GAN, Parallel WaveGAN style losses) and the
+unconditional waveform GANs (WaveGAN / SpecGAN with WGAN-GP). Module contracts: ``docs/contracts.md``.
+
+Example:
+    >>> import keras
+    >>> trainer = GANTrainer(generator, [discriminator], mode="vocoder", mel_config=mel_config)  # doctest: +SKIP
+    >>> trainer.compile(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.8, beta_2=0.99),
+    ...                 d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.8, beta_2=0.99),
+    ...                 adversarial_loss="lsgan", mel_loss_weight=45.0, feature_matching_weight=2.0)  # doctest: +SKIP
+    >>> trainer.fit(dataset, epochs=10)  # doctest: +SKIP
+
+Papers: Kong et al. 2020 (HiFi-GAN: LSGAN + 2 x feature matching + 45 x mel L1); Yang et al. 2020
+(Multi-band MelGAN: full-band + sub-band multi-resolution STFT, generator warm-up); Yamamoto et al. 2020
+(Parallel WaveGAN); Donahue et al. 2019 (WaveGAN: WGAN-GP, 5 critic updates per generator update).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from audiogen_tf import losses as L
+from audiogen_tf.errors import ConfigError
+
+MODES = ("vocoder", "unconditional")
+
+
+def _replica_scale():
+    """1 / replicas in sync, so per-replica mean losses add up to the global-batch mean when gradients are summed."""
+    return 1.0 / float(tf.distribute.get_strategy().num_replicas_in_sync)
+
+
+def _all_finite(tensors):
+    flags = [tf.reduce_all(tf.math.is_finite(tf.cast(t, tf.float32))) for t in tensors if t is not None]
+    if not flags:
+        return tf.constant(True)
+    return tf.reduce_all(tf.stack(flags))
+
+
+def _normalize_outputs(out):
+    """Discriminator output -> list of sub-discriminator lists ``[fmap_1, ..., fmap_k, score]``."""
+    if not isinstance(out, (list, tuple)):
+        return [[out]]
+    if all(isinstance(o, (list, tuple)) for o in out):
+        return [list(o) for o in out]
+    return [list(out)]
+
+
+class GANTrainer(keras.Model):
+    """Trains ``generator`` against ``discriminators`` with ``fit()``; never exported.
+
+    Args:
+        generator: vocoder mode: ``keras.Model`` mel (batch, frames, n_mels) -> audio (batch, frames * hop, 1);
+            a Multi-band MelGAN generator may also expose ``subband_generator`` (mel -> (batch, T / 4, 4)) and
+            ``pqmf`` (``analysis`` / ``synthesis``). Unconditional mode: noise (batch, latent_dim) [and an int
+            label (batch,)] -> audio (batch, time, 1).
+        discriminators: list of ``keras.Model``; each maps audio (batch, time, 1) [and label] to a list with one
+            entry per sub-discriminator, each ``[feature_map_1, ..., feature_map_k, score]``.
+        mode: ``"vocoder"`` (data ``{"audio": (B, L), "mel": (B, L // hop, n_mels)}``) or ``"unconditional"``
+            (data ``{"audio": (B, L)}`` plus optional ``"label"``).
+        latent_dim: noise size in unconditional mode.
+        conditional: unconditional mode only: feed ``label`` to G and D (default: G has two inputs).
+        mel_config: ``MelConfig`` (or dict) of the mel L1 loss (HiFi-GAN uses the data's mel with fmax=None).
+        seed: seed of the ``keras.random.SeedGenerator`` that draws noise and WGAN-GP interpolation weights.
+
+    Example:
+        >>> trainer = GANTrainer(gen, [disc], mode="unconditional", latent_dim=100)  # doctest: +SKIP
+        >>> trainer.compile(keras.optimizers.Adam(1e-4, 0.5, 0.9), keras.optimizers.Adam(1e-4, 0.5, 0.9),
+        ...                 adversarial_loss="wgan-gp", gp_weight=10.0, n_critic=5)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminators,
+        mode="vocoder",
+        latent_dim=100,
+        conditional=None,
+        mel_config=None,
+        seed=None,
+        name="gan_trainer",
+        **kwargs,
+    ):
+        super().__init__(name=name, **kwargs)
+        if mode not in MODES:
+            raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
+        if not isinstance(discriminators, (list, tuple)):
+            discriminators = [discriminators]
+        self.generator = generator
+        self.discriminators = list(discriminators)
+        self.mode = mode
+        self.latent_dim = int(latent_dim)
+        if conditional is None:
+            conditional = mode == "unconditional" and len(getattr(generator, "inputs", None) or []) > 1
+        self.conditional = bool(conditional)
+        if mel_config is not None and isinstance(mel_config, dict):
+            from audiogen_tf.features import MelConfig
+
+            mel_config = MelConfig.from_dict(mel_config)
+        self.mel_config = mel_config
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.has_subbands = hasattr(generator, "subband_generator") and hasattr(generator, "pqmf")
+        # Trainer state, saved by training.callbacks.StepCheckpoint.
+        agg = tf.VariableAggregation.ONLY_FIRST_REPLICA
+        self.train_step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step", aggregation=agg)
+        self.skipped_steps_total = tf.Variable(0, dtype=tf.int64, trainable=False, name="skipped", aggregation=agg)
+        self.last_step_finite = tf.Variable(True, dtype=tf.bool, trainable=False, name="last_finite", aggregation=agg)
+        self.built = True
+
+    # -----------------------------------------------------------------------------------------
+    # configuration
+
+    def compile(
+        self,
+        g_optimizer,
+        d_optimizer,
+        adversarial_loss="lsgan",
+        adversarial_weight=1.0,
+        mel_loss_weight=45.0,
+        feature_matching_weight=None,
+        stft_loss_weight=0.0,
+        subband_stft_loss_weight=0.0,
+        stft_resolutions=L.PWG_STFT_RESOLUTIONS,
+        subband_stft_resolutions=L.MB_MELGAN_SUBBAND_STFT_RESOLUTIONS,
+        gp_weight=10.0,
+        n_critic=1,
+        generator_warmup_steps=0,
+        g_clipnorm=None,
+        d_clipnorm=None,
+        jit_compile=False,
+        **kwargs,
+    ):
+        """Set both optimizers and the loss recipe.
+
+        Args:
+            g_optimizer, d_optimizer: Keras optimizers (learning-rate schedules and ``clipnorm`` go here, e.g.
+                ``Adam(ExponentialDecay(2e-4, steps_per_epoch, 0.999))`` for HiFi-GAN's per-epoch decay).
+            adversarial_loss: ``"lsgan"`` (HiFi-GAN, MelGAN variants), ``"hinge"`` or ``"wgan-gp"`` (WaveGAN).
+            adversarial_weight: weight of G's adversarial term (Multi-band MelGAN / PWG use 2.5 with STFT weights 0.5 + 0.5;
+                WaveGAN 1).
+            mel_loss_weight: mel L1 weight (HiFi-GAN: 45; vocoder mode only).
+            feature_matching_weight: feature-matching weight (default ``None``: HiFi-GAN's 2 in vocoder mode, 0 in
+                unconditional mode, where WaveGAN has none).
+            stft_loss_weight: full-band multi-resolution STFT weight (Multi-band MelGAN: lambda / 2 with the
+                adversarial term weighted against it; we use 0.5 and ``adversarial_weight=2.5`` as its reference setup).
+            subband_stft_loss_weight: sub-band MR-STFT weight (Multi-band MelGAN: 0.5); needs a generator with
+                ``subband_generator`` and ``pqmf``.
+            stft_resolutions, subband_stft_resolutions: ``(fft, hop, win)`` triples.
+            gp_weight: WGAN-GP penalty weight (10).
+            n_critic: discriminator updates per generator update (WaveGAN: 5). The discriminator trains every
+                step; the generator on every ``n_critic``-th step.
+            generator_warmup_steps: steps during which G trains on reconstruction losses only and D does not train
+                (Multi-band MelGAN: 200k, Parallel WaveGAN: 100k).
+            g_clipnorm, d_clipnorm: explicit global-norm gradient clipping (or pass ``clipnorm`` to the optimizers).
+            jit_compile: XLA for the train step (off by default).
+        """
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        self.adversarial_loss = str(adversarial_loss).lower()
+        self._g_adv_fn, self._d_adv_fn = L.get_adversarial_losses(self.adversarial_loss)
+        self.use_gp = self.adversarial_loss == "wgan-gp"
+        self.adversarial_weight = float(adversarial_weight)
+        recon = self.mode == "vocoder"
+        self.mel_loss_weight = float(mel_loss_weight) if recon else 0.0
+        if feature_matching_weight is None:
+            feature_matching_weight = 2.0 if recon else 0.0
+        self.feature_matching_weight = float(feature_matching_weight)
+        self.stft_loss_weight = float(stft_loss_weight) if recon else 0.0
+        self.subband_stft_loss_weight = float(subband_stft_loss_weight) if recon else 0.0
+        if self.subband_stft_loss_weight > 0 and not self.has_subbands:
+            raise ConfigError("subband_stft_loss_weight > 0 needs a generator with `subband_generator` and `pqmf`")
+        self.stft_resolutions = tuple(tuple(r) for r in stft_resolutions)
+        self.subband_stft_resolutions = tuple(tuple(r) for r in subband_stft_resolutions)
+        self.gp_weight = float(gp_weight)
+        self.n_critic = max(1, int(n_critic))
+        self.generator_warmup_steps = max(0, int(generator_warmup_steps))
+        self.g_clipnorm = g_clipnorm
+        self.d_clipnorm = d_clipnorm
+        if self.mel_loss_weight > 0 and self.mel_config is None:
+            from audiogen_tf.features import MelConfig
+
+            self.mel_config = MelConfig()
+        super().compile(optimizer=g_optimizer, jit_compile=jit_compile, **kwargs)
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator_variables)
+        names = ["g_loss", "d_loss", "adv_loss", "fm_loss", "mel_loss", "stft_loss", "gp", "wasserstein"]
+        if self.mode == "unconditional":
+            names = [n for n in names if n not in ("mel_loss", "stft_loss")]
+            if self.feature_matching_weight == 0:
+                names.remove("fm_loss")
+        self._trackers = {n: keras.metrics.Mean(name=n) for n in names}
+        self._trackers["skipped_steps"] = keras.metrics.Sum(name="skipped_steps")
+
+    @property
+    def discriminator_variables(self):
+        out = []
+        for d in self.discriminators:
+            out.extend(d.trainable_variables)
+        return out
+
+    @property
+    def metrics(self):
+        return list(getattr(self, "_trackers", {}).values())
+
+    # -----------------------------------------------------------------------------------------
+    # forward helpers
+
+    def _conditioning(self, data):
+        """(generator input, real audio (B, L, 1), label or None) from a data element."""
+        if not isinstance(data, dict):
+            raise ValueError("GANTrainer expects dict data elements ({'audio': ..., 'mel': ...}), got " + type(data).__name__)
+        audio = tf.cast(data["audio"], tf.float32)
+        if audio.shape.rank == 2:
+            audio = audio[..., None]
+        label = data.get("label") if self.conditional else None
+        if self.mode == "vocoder":
+            return tf.cast(data["mel"], tf.float32), audio, None
+        batch = tf.shape(audio)[0]
+        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        return noise, audio, label
+
+    def _generate(self, g_input, label=None, training=True):
+        """Generator forward: (audio (B, T, 1), sub-bands (B, T/4, bands) or None)."""
+        if self.mode == "vocoder" and self.has_subbands and self.subband_stft_loss_weight > 0:
+            sub = self.generator.subband_generator(g_input, training=training)
+            return self.generator.pqmf.synthesis(sub), sub
+        x = [g_input, label] if label is not None else g_input
+        return self.generator(x, training=training), None
+
+    def _discriminate(self, audio, label=None, training=True):
+        outs = []
+        for d in self.discriminators:
+            x = [audio, label] if label is not None else audio
+            outs.extend(_normalize_outputs(d(x, training=training)))
+        return outs
+
+    @staticmethod
+    def _match_length(real, fake):
+        n = min(real.shape[1], fake.shape[1]) if real.shape[1] is not None and fake.shape[1] is not None else None
+        if n is None:
+            n = tf.minimum(tf.shape(real)[1], tf.shape(fake)[1])
+        return real[:, :n], fake[:, :n]
+
+    def _reconstruction_losses(self, real, fake, fake_sub):
+        zero = tf.constant(0.0)
+        mel = L.mel_l1_loss(real, fake, self.mel_config) if self.mel_loss_weight > 0 else zero
+        stft = zero
+        if self.stft_loss_weight > 0:
+            sc, mag = L.multi_resolution_stft_loss(real, fake, self.stft_resolutions)
+            stft = sc + mag
+        sub = zero
+        if self.subband_stft_loss_weight > 0 and fake_sub is not None:
+            real_sub = self.generator.pqmf.analysis(real)
+            real_sub, fake_sub = self._match_length(real_sub, fake_sub)
+            sc, mag = L.multi_resolution_stft_loss(real_sub, fake_sub, self.subband_stft_resolutions)
+            sub = sc + mag
+        return mel, stft, sub
+
+    # -----------------------------------------------------------------------------------------
+    # the two players
+
+    def _discriminator_phase(self, g_input, real, label):
+        """D update (applied only when everything is finite). Returns (d_loss, gp, wasserstein, ok)."""
+        fake, _ = self._generate(g_input, label, training=True)
+        real, fake = self._match_length(real, tf.stop_gradient(fake))
+        d_vars = self.discriminator_variables
+        with tf.GradientTape() as tape:
+            real_out = self._discriminate(real, label)
+            fake_out = self._discriminate(fake, label)
+            d_adv = self._d_adv_fn(real_out, fake_out)
+            gp = tf.constant(0.0)
+            if self.use_gp:
+                gp = L.gradient_penalty(lambda a: self._discriminate(a, label), real, fake, seed=self.seed_generator)
+            d_loss = d_adv + self.gp_weight * gp
+            scaled = d_loss * _replica_scale()
+        grads = tape.gradient(scaled, d_vars)
+        wasserstein = -L.wgan_discriminator_loss(real_out, fake_out)
+        ok = _all_finite([real, g_input, fake, d_loss] + [g for g in grads if g is not None])
+        if self.d_clipnorm:
+            grads, _ = tf.clip_by_global_norm(grads, self.d_clipnorm)
+        self._apply_if(ok, self.d_optimizer, grads, d_vars)
+        return d_loss, gp, wasserstein, ok
+
+    def _generator_phase(self, g_input, real, label, adversarial_on):
+        """G update. Returns (g_loss, adv, fm, mel, stft_total, ok)."""
+        g_vars = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            fake, fake_sub = self._generate(g_input, label, training=True)
+            real_c, fake_c = self._match_length(real, fake)
+            mel, stft, sub = self._reconstruction_losses(real_c, fake_c, fake_sub)
+            recon = self.mel_loss_weight * mel + self.stft_loss_weight * stft + self.subband_stft_loss_weight * sub
+
+            def adversarial_terms():
+                fake_out = self._discriminate(fake_c, label)
+                adv = self._g_adv_fn(fake_out)
+                fm = tf.constant(0.0)
+                if self.feature_matching_weight > 0:
+                    real_out = self._discriminate(real_c, label)
+                    fm = L.feature_matching_loss(real_out, fake_out)
+                return tf.cast(adv, tf.float32), tf.cast(fm, tf.float32)
+
+            if self.generator_warmup_steps > 0:
+                adv, fm = tf.cond(adversarial_on, adversarial_terms, lambda: (tf.constant(0.0), tf.constant(0.0)))
+            else:
+                adv, fm = adversarial_terms()
+            g_loss = recon + self.adversarial_weight * adv + self.feature_matching_weight * fm
+            scaled = g_loss * _replica_scale()
+        grads = tape.gradient(scaled, g_vars)
+        ok = _all_finite([g_loss] + [g for g in grads if g is not None])
+        if self.g_clipnorm:
+            grads, _ = tf.clip_by_global_norm(grads, self.g_clipnorm)
+        self._apply_if(ok, self.g_optimizer, grads, g_vars)
+        return g_loss, adv, fm, mel, stft + sub, ok
+
+    @staticmethod
+    def _apply_if(ok, optimizer, grads, variables):
+        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        if not pairs:
+            return
+
+        def apply():
+            optimizer.apply_gradients(pairs)
+            return tf.constant(True)
+
+        tf.cond(ok, apply, lambda: tf.constant(False))
+
+    # -----------------------------------------------------------------------------------------
+    # keras entry points
+
+    def call(self, inputs, training=False):
+        """Generator forward: mel (vocoder) or noise [, label] (unconditional) -> audio (batch, time, 1)."""
+        if isinstance(inputs, dict):
+            inputs = inputs["mel"] if self.mode == "vocoder" else inputs["noise"]
+        return self.generator(inputs, training=training)
+
+    def train_step(self, data):
+        g_input, real, label = self._conditioning(data)
+        step = self.train_step_counter
+        adversarial_on = tf.greater_equal(step, self.generator_warmup_steps)
+        zero = tf.constant(0.0)
+
+        # 1) discriminator (skipped during generator warm-up)
+        def d_phase():
+            d_loss, gp, w, ok = self._discriminator_phase(g_input, real, label)
+            return tf.cast(d_loss, tf.float32), tf.cast(gp, tf.float32), tf.cast(w, tf.float32), ok
+
+        if self.generator_warmup_steps > 0:
+            input_ok = _all_finite([real, g_input])
+            d_loss, gp, wasserstein, d_ok = tf.cond(
+                adversarial_on, d_phase, lambda: (zero, zero, zero, input_ok)
+            )
+        else:
+            d_loss, gp, wasserstein, d_ok = d_phase()
+        d_trained = tf.logical_and(adversarial_on, d_ok)
+
+        # 2) generator, every n_critic-th step; never after a non-finite discriminator step
+        def g_phase():
+            return self._generator_phase(g_input, real, label, adversarial_on)
+
+        def g_skip():
+            return zero, zero, zero, zero, zero, tf.constant(True)
+
+        if self.n_critic > 1:
+            do_g = tf.logical_and(tf.equal(step % self.n_critic, self.n_critic - 1), d_ok)
+        else:
+            do_g = d_ok
+        g_loss, adv, fm, mel, stft, g_ok = tf.cond(do_g, g_phase, g_skip)
+        g_trained = tf.logical_and(do_g, g_ok)
+
+        step_ok = tf.logical_and(d_ok, g_ok)
+        self.train_step_counter.assign_add(1)
+        self.skipped_steps_total.assign_add(tf.cast(tf.logical_not(step_ok), tf.int64))
+        self.last_step_finite.assign(step_ok)
+
+        t = self._trackers
+        updates = {
+            "d_loss": (d_loss, d_trained),
+            "gp": (gp, tf.logical_and(d_trained, self.use_gp)),
+            "wasserstein": (wasserstein, d_trained),
+            "g_loss": (g_loss, g_trained),
+            "adv_loss": (adv, tf.logical_and(g_trained, adversarial_on)),
+            "fm_loss": (fm, tf.logical_and(g_trained, adversarial_on)),
+            "mel_loss": (mel, g_trained),
+            "stft_loss": (stft, g_trained),
+        }
+        for name, (value, ok) in updates.items():
+            if name in t:
+                _update(t[name], value, ok)
+        t["skipped_steps"].update_state(tf.cast(tf.logical_not(step_ok), tf.float32))
+        return {name: m.result() for name, m in t.items()}
+
+    def test_step(self, data):
+        g_input, real, label = self._conditioning(data)
+        fake, _ = self._generate(g_input, label, training=False)
+        real, fake = self._match_length(real, fake)
+        t = self._trackers
+        if self.mode == "vocoder":
+            cfg = self.mel_config
+            if cfg is None:
+                from audiogen_tf.features import MelConfig
+
+                cfg = MelConfig()
+            t["mel_loss"].update_state(L.mel_l1_loss(real, fake, cfg))
+            sc, mag = L.multi_resolution_stft_loss(real, fake, self.stft_resolutions)
+            t["stft_loss"].update_state(sc + mag)
+        real_out = self._discriminate(real, label, training=False)
+        fake_out = self._discriminate(fake, label, training=False)
+        t["d_loss"].update_state(self._d_adv_fn(real_out, fake_out))
+        t["wasserstein"].update_state(-L.wgan_discriminator_loss(real_out, fake_out))
+        return {name: m.result() for name, m in t.items() if name in ("mel_loss", "stft_loss", "d_loss", "wasserstein")}
+
+    # -----------------------------------------------------------------------------------------
+    # state
+
+    def checkpoint_items(self) -> dict:
+        """Every trackable object of the training state (for ``tf.train.Checkpoint``)."""
+        items = {
+            "generator": _weights_container(self.generator),
+            "g_optimizer": self.g_optimizer,
+            "d_optimizer": self.d_optimizer,
+            "train_step": self.train_step_counter,
+            "skipped_steps": self.skipped_steps_total,
+            "seed_state": self.seed_generator.state,
+        }
+        for i, d in enumerate(self.discriminators):
+            items[f"discriminator_{i}"] = _weights_container(d)
+        return items
+
+    def generate(self, inputs, training=False):
+        """Generated audio (batch, time, 1) from mel (vocoder) or noise [, label]."""
+        return self.generator(inputs, training=training)
+
+
+def _weights_container(model):
+    """A ``tf.Module`` holding ``model.weights`` in order (Keras 3 functional models expose no checkpoint children)."""
+    module = tf.Module(name=f"{model.name}_weights")
+    module.weights_list = list(model.weights)
+    return module
+
+
+def _update(tracker, value, ok):
+    """Add ``value`` to a Mean tracker only when ``ok`` (a NaN never reaches the running mean)."""
+    ok = tf.convert_to_tensor(ok)
+    value = tf.where(ok, tf.cast(value, tf.float32), 0.0)
+    tracker.update_state(value, sample_weight=tf.cast(ok, tf.float32))
