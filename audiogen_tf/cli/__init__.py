@@ -1,0 +1,90 @@
+"""The ``audiogen`` command: the one place that wires all packages together (imports are lazy).
+
+Example:
+    audiogen demo --out out
+    audiogen models
+    audiogen data notes data/notes
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+EXAMPLES = {
+    "demo": "audiogen demo --out out            # build data, resynthesize, train a small vocoder, export TFLite",
+    "models": "audiogen models                    # every model and preset with its parameter count",
+    "data": "audiogen data notes data/notes     # build the built-in synthetic notes",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="audiogen",
+        description="audiogen-tf: train, synthesize and export audio generators.",
+        epilog="Examples:\n  " + "\n  ".join(EXAMPLES.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser(
+        "demo",
+        help="the main job: data, feature round trip, a small vocoder, TFLite export",
+        epilog="Example:\n  " + EXAMPLES["demo"],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument("--out", default="out", help="folder for wavs, PNGs and models (default: out)")
+    demo.add_argument("--data", default="data", help="folder for the built-in datasets (default: data)")
+    demo.add_argument("--train-seconds", type=float, default=240.0, help="vocoder training budget in seconds")
+    demo.add_argument("--examples", type=int, default=4, help="how many held-out clips to resynthesize")
+    demo.add_argument("--skip-vocoder", action="store_true", help="only the feature round trip (Griffin-Lim)")
+
+    models = sub.add_parser(
+        "models", help="list models and presets", epilog="Example:\n  " + EXAMPLES["models"],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    models.add_argument("--no-count", action="store_true", help="skip building models to count parameters")
+
+    data = sub.add_parser(
+        "data", help="build a built-in dataset or a manifest", epilog="Example:\n  " + EXAMPLES["data"],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    data.add_argument("kind", choices=["notes", "sfx", "speech", "fluidsynth", "manifest"])
+    data.add_argument("directory", help="output folder (for 'manifest': the folder of audio to index)")
+    data.add_argument("--sample-rate", type=int, default=None, help="sample rate of the written audio")
+    data.add_argument("--limit", type=int, default=None, help="speech: only the first N sentences")
+    data.add_argument("--engine", default="auto", help="speech: festival, flite or auto")
+    data.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = _parser().parse_args(argv)
+    from audiogen_tf.errors import AudioFileError, ConfigError, MissingToolError
+
+    try:
+        if args.command == "demo":
+            from audiogen_tf.cli.demo import run_demo
+
+            run_demo(
+                out_dir=args.out, data_dir=args.data, train_seconds=args.train_seconds,
+                num_examples=args.examples, train_vocoder=not args.skip_vocoder,
+            )
+        elif args.command == "models":
+            from audiogen_tf.cli.models import list_models
+
+            list_models(count=not args.no_count)
+        elif args.command == "data":
+            from audiogen_tf.cli.data import build_data
+
+            build_data(args)
+    except (AudioFileError, ConfigError, MissingToolError) as err:
+        print(f"audiogen: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
