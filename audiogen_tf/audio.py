@@ -18,13 +18,12 @@ Example:
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 import soundfile as sf
 
 from audiogen_tf.errors import AudioFileError
-from audiogen_tf.manifest import _umask_mode
+from audiogen_tf.atomic import atomic_path
 
 #: Files longer than this (seconds) are refused by default: a guard against a stray hour-long file.
 DEFAULT_MAX_SECONDS = 600.0
@@ -140,18 +139,8 @@ def save(path, audio, sr: int, subtype: str | None = None) -> str:
     fmt = _extension_format(path)
     if fmt is None or fmt not in supported_formats():
         raise AudioFileError(path, "unsupported_format", f"cannot write '{fmt}' with this libsndfile")
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         sf.write(tmp, np.clip(audio, -1.0, 1.0), int(sr), format=fmt, subtype=subtype)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     return path
 
 

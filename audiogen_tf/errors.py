@@ -3,7 +3,26 @@
 from __future__ import annotations
 
 
-class AudioFileError(ValueError):
+class FileProblemError(ValueError):
+    """A file could not be used; the message names the file and the problem.
+
+    Attributes:
+        path: the file path as given.
+        problem: a short machine-readable key (see the subclasses).
+        detail: free text from the underlying library, if any.
+    """
+
+    def __init__(self, path, problem: str, detail: str = ""):
+        self.path = str(path)
+        self.problem = problem
+        self.detail = detail
+        text = f"{self.path}: {problem.replace('_', ' ')}"
+        if detail:
+            text += f" ({detail})"
+        super().__init__(text)
+
+
+class AudioFileError(FileProblemError):
     """A single audio file could not be used: it is missing, corrupt, empty, non-finite, too long,
     at the wrong rate or of an unsupported format.
 
@@ -16,15 +35,6 @@ class AudioFileError(ValueError):
             ``too_long``, ``unsupported_format``, ``wrong_rate``, ``wrong_shape``.
         detail: free text from the underlying library, if any.
     """
-
-    def __init__(self, path, problem: str, detail: str = ""):
-        self.path = str(path)
-        self.problem = problem
-        self.detail = detail
-        text = f"{self.path}: {problem.replace('_', ' ')}"
-        if detail:
-            text += f" ({detail})"
-        super().__init__(text)
 
 
 class ConfigError(ValueError):

@@ -19,37 +19,12 @@ import csv
 import glob
 import json
 import os
-import tempfile
 
+from audiogen_tf.atomic import atomic_write_text
 from audiogen_tf.errors import ConfigError
 
 STANDARD_COLUMNS = ("path", "text", "speaker", "label", "duration")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
-
-
-def _umask_mode() -> int:
-    """The mode a plainly created file would get (mkstemp would give 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def atomic_write_text(path, text: str) -> str:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
 
 
 def write_manifest(entries, path, relative: bool = True) -> str:

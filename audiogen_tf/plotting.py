@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 
 import numpy as np
+
+from audiogen_tf.atomic import atomic_path
 
 
 def _figure(spectrograms, titles=None, sample_rate=None, hop_length=None):
@@ -47,17 +48,11 @@ def save_spectrogram_png(path, spectrograms, titles=None, sample_rate=None, hop_
 
     path = os.fspath(path)
     fig = _figure(spectrograms, titles, sample_rate, hop_length)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=folder)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=100)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 

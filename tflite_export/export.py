@@ -37,6 +37,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from audiogen_tf.atomic import atomic_write_bytes
+
 from tflite_export.endpoints import Endpoint, get_endpoints
 from tflite_export.runtime import ModelFileError, TFLiteRunner, list_ops
 
@@ -131,20 +133,6 @@ def _replace_dir(tmp: str, directory: str) -> None:
     os.replace(tmp, directory)
     if old:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def _write_bytes_atomic(path: str, data: bytes) -> None:
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tflite", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 # ---------------------------------------------------------------------------------------- SavedModel
@@ -356,7 +344,7 @@ def export_tflite(
                 f"TFLite conversion with quantization='{quantization}' of endpoints {keys} failed: "
                 f"{_explain_converter_error(e)}.{hint}"
             ) from e
-    _write_bytes_atomic(path, data)
+    atomic_write_bytes(path, data)
     if quantization == "int8" and "QUANTIZE" not in list_ops(path):
         ops = sorted(list_ops(path))
         os.remove(path)

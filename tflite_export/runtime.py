@@ -18,10 +18,12 @@ import os
 
 import numpy as np
 
+from audiogen_tf.errors import FileProblemError  # no TensorFlow behind this import
+
 TFLITE_FILE_IDENTIFIER = b"TFL3"
 
 
-class ModelFileError(ValueError):
+class ModelFileError(FileProblemError):
     """A model file could not be used: missing, empty, not a TFLite flatbuffer, truncated or corrupt.
 
     The message names the file and the problem, e.g. ``ModelFileError: /m.tflite: truncated (...)``.
@@ -31,15 +33,6 @@ class ModelFileError(ValueError):
         problem: short key: ``missing``, ``empty``, ``not_tflite``, ``truncated``, ``corrupt``.
         detail: free text from the underlying library, if any.
     """
-
-    def __init__(self, path, problem: str, detail: str = ""):
-        self.path = str(path)
-        self.problem = problem
-        self.detail = detail
-        text = f"{self.path}: {problem.replace('_', ' ')}"
-        if detail:
-            text += f" ({detail})"
-        super().__init__(text)
 
 
 def _read_model_bytes(path) -> bytes:

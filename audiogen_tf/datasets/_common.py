@@ -8,7 +8,8 @@ import shutil
 import zlib
 
 from audiogen_tf.errors import MissingToolError
-from audiogen_tf.manifest import atomic_write_text, read_manifest
+from audiogen_tf.atomic import atomic_write_text
+from audiogen_tf.manifest import read_manifest
 
 
 def split_of(key: str, valid: float = 0.1, test: float = 0.1) -> str:

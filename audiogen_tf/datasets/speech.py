@@ -33,8 +33,9 @@ import numpy as np
 
 from audiogen_tf import audio as audio_io
 from audiogen_tf.datasets._common import progress_bar, split_of
+from audiogen_tf.atomic import atomic_write_text
 from audiogen_tf.errors import AudioFileError, ConfigError, MissingToolError
-from audiogen_tf.manifest import atomic_write_text, write_manifest
+from audiogen_tf.manifest import write_manifest
 
 FESTIVAL_VOICE = "cmu_us_slt_arctic_hts"
 FESTIVAL_PACKAGES = "festival festvox-us-slt-hts"
