@@ -16,6 +16,7 @@ EXAMPLES = {
     "demo": "audiogen demo --out out            # build data, resynthesize, train a small vocoder, export TFLite",
     "models": "audiogen models                    # every model and preset with its parameter count",
     "data": "audiogen data notes data/notes     # build the built-in synthetic notes",
+    "evaluate": "audiogen evaluate out/gen --reference data/ref --encoder enc.keras  # JSON + markdown report",
 }
 
 
@@ -56,6 +57,20 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--limit", type=int, default=None, help="speech: only the first N sentences")
     data.add_argument("--engine", default="auto", help="speech: festival, flite or auto")
     data.add_argument("--seed", type=int, default=0)
+    evaluate = sub.add_parser(
+        "evaluate", help="score generated audio against references (and in an encoder's embedding space)",
+        epilog="Example:\n  " + EXAMPLES["evaluate"], formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    evaluate.add_argument("generated", help="folder of generated audio")
+    evaluate.add_argument("--reference", default=None, help="folder of reference audio, paired by file name")
+    evaluate.add_argument("--suffix", default="", help="ending of generated file names to drop before pairing")
+    evaluate.add_argument("--sample-rate", type=int, default=None, help="load both sides at this rate")
+    evaluate.add_argument("--encoder", default=None, help="a trained zoo encoder (.keras) for FD / IS / accuracy")
+    evaluate.add_argument("--labels", default=None,
+                          help="manifest of the generated files with the intended class in --label-key")
+    evaluate.add_argument("--label-key", default="label")
+    evaluate.add_argument("--no-f0", action="store_true", help="skip the (slow) pitch metrics")
+    evaluate.add_argument("--out", default=None, help="output prefix (default: GENERATED/evaluation)")
     return parser
 
 
@@ -80,6 +95,10 @@ def main(argv=None) -> int:
             from audiogen_tf.cli.data import build_data
 
             build_data(args)
+        elif args.command == "evaluate":
+            from audiogen_tf.cli.evaluate import evaluate_command
+
+            evaluate_command(args)
     except (AudioFileError, ConfigError, MissingToolError) as err:
         print(f"audiogen: error: {err}", file=sys.stderr)
         return 2

@@ -1,0 +1,170 @@
+"""Evaluate a folder of generated audio against a reference folder: per-file and corpus metrics, JSON + markdown.
+
+Files are paired by name (``a.wav`` in both folders; a generated ``a_hifigan.wav`` also pairs with
+reference ``a.wav`` when ``suffix="_hifigan"``). Paired metrics come from :mod:`audiogen_tf.metrics`
+(MR-STFT, LSD, MCD with DTW, SNR, F0 RMSE, voicing error, PESQ and STOI where installed). When an
+encoder is given, the whole sets are also judged in its embedding space with :mod:`audiogen_tf.judge`
+(Fréchet distance, Inception Score, and accuracy when the intended labels are known). A missing optional
+judge is reported under ``skipped``, never as a crash.
+
+Example:
+    >>> report = evaluate_folder("out/generated", "data/reference")          # doctest: +SKIP
+    >>> write_report(report, "out/generated/evaluation")                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+
+import numpy as np
+
+from audiogen_tf import audio, manifest, metrics
+from audiogen_tf.atomic import atomic_write_text
+from audiogen_tf.errors import AudioFileError, ConfigError
+
+
+def _files_by_stem(folder, suffix: str = "") -> dict[str, str]:
+    out = {}
+    for entry in manifest.entries_from_glob(folder):
+        stem = os.path.splitext(os.path.basename(entry["path"]))[0]
+        if suffix and stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+        out[stem] = entry["path"]
+    return out
+
+
+def evaluate_folder(
+    generated_dir, reference_dir=None, *, sample_rate: int | None = None, suffix: str = "", encoder=None,
+    labels: dict | None = None, with_f0: bool = True, progress: bool = True,
+) -> dict:
+    """Metrics of every generated file paired with its reference, their means, and encoder judgements.
+
+    Args:
+        generated_dir: folder of generated audio.
+        reference_dir: folder of reference audio (paired by file name), or ``None`` for encoder-only judging.
+        sample_rate: rate both sides are loaded at (default: each reference's own rate).
+        suffix: ending of generated stems to drop before pairing (e.g. ``"_hifigan"``).
+        encoder: optional trained encoder (``embed`` / ``classify``, e.g. ``zoo.encoders.MelCNNEncoder``).
+        labels: optional ``{stem: class id}`` of the generated files, for the encoder accuracy.
+        with_f0: include pYIN pitch metrics (slow on long files).
+        progress: show a tqdm bar.
+
+    Returns:
+        ``{"per_file": {stem: {metric: value}}, "corpus": {metric: mean}, "counts": {...},
+        "skipped": [reasons], "encoder": {...} or absent}``.
+    """
+    from tqdm import tqdm
+
+    generated = _files_by_stem(generated_dir, suffix)
+    if not generated:
+        raise ConfigError(f"{generated_dir}: no audio files to evaluate")
+    report: dict = {"per_file": {}, "corpus": {}, "skipped": [], "counts": {"generated": len(generated)}}
+    if reference_dir is not None:
+        references = _files_by_stem(reference_dir)
+        pairs = sorted(set(generated) & set(references))
+        report["counts"].update(reference=len(references), paired=len(pairs))
+        if not pairs:
+            raise ConfigError(f"no file names in common between {generated_dir} and {reference_dir}")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", metrics.MetricUnavailableWarning)
+            for stem in tqdm(pairs, desc="evaluating", unit="file", disable=not progress):
+                try:
+                    ref, sr = audio.load(references[stem], sr=sample_rate)
+                    est, _ = audio.load(generated[stem], sr=sr)
+                except AudioFileError as err:
+                    report["skipped"].append(str(err))
+                    continue
+                report["per_file"][stem] = metrics.evaluate_pair(ref, est, sr, with_f0=with_f0)
+        for w in caught:
+            if issubclass(w.category, metrics.MetricUnavailableWarning) and str(w.message) not in report["skipped"]:
+                report["skipped"].append(str(w.message))
+        keys = sorted({k for scores in report["per_file"].values() for k in scores})
+        for key in keys:
+            values = [s[key] for s in report["per_file"].values() if s.get(key) is not None and math.isfinite(s[key])]
+            report["corpus"][key] = float(np.mean(values)) if values else None
+    if encoder is not None:
+        report["encoder"] = _judge_with_encoder(encoder, generated, labels, reference_dir, sample_rate, report["skipped"])
+    return report
+
+
+def _load_all(paths: dict, rate, skipped: list) -> dict:
+    """``{stem: audio}`` of every readable file; the others are added to ``skipped`` with their reason."""
+    out = {}
+    for stem, path in sorted(paths.items()):
+        try:
+            out[stem] = audio.load(path, sr=rate)[0]
+        except AudioFileError as err:
+            if str(err) not in skipped:
+                skipped.append(str(err))
+    return out
+
+
+def _judge_with_encoder(encoder, generated, labels, reference_dir, sample_rate, skipped):
+    from audiogen_tf import judge
+
+    rate = sample_rate or getattr(encoder, "sample_rate", None)
+    clips_by_stem = _load_all(generated, rate, skipped)
+    stems = sorted(clips_by_stem)
+    clips = [clips_by_stem[s] for s in stems]
+    real = None
+    if reference_dir is not None:
+        real = list(_load_all(_files_by_stem(reference_dir), rate, skipped).values())
+    wanted = None
+    if labels:
+        missing = [s for s in stems if s not in labels]
+        if missing:
+            raise ConfigError(f"no intended label for {len(missing)} generated files, e.g. {missing[0]}")
+        wanted = np.array([int(labels[s]) for s in stems])
+    return judge.judge_audio(encoder, clips, real, labels=wanted)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "skipped"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def report_markdown(report: dict) -> str:
+    """The report as markdown: corpus means, encoder judgements, per-file rows and what was skipped."""
+    lines = ["# Evaluation", ""]
+    counts = report.get("counts", {})
+    lines.append(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    if report.get("corpus"):
+        lines += ["", "## Corpus means", "", "| metric | value |", "| --- | --- |"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in report["corpus"].items()]
+    if report.get("encoder"):
+        lines += ["", "## Encoder judgements", "", "| measure | value |", "| --- | --- |"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in report["encoder"].items()]
+    if report.get("per_file"):
+        keys = sorted({k for s in report["per_file"].values() for k in s})
+        lines += ["", "## Per file", "", "| file | " + " | ".join(keys) + " |", "|" + " --- |" * (len(keys) + 1)]
+        for stem, scores in sorted(report["per_file"].items()):
+            lines.append(f"| {stem} | " + " | ".join(_fmt(scores.get(k)) for k in keys) + " |")
+    if report.get("skipped"):
+        lines += ["", "## Skipped", ""] + [f"- {reason}" for reason in report["skipped"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict, out_prefix) -> tuple[str, str]:
+    """Write ``out_prefix.json`` and ``out_prefix.md`` atomically; returns both paths."""
+    out_prefix = os.fspath(out_prefix)
+
+    def clean(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        if isinstance(value, np.generic):
+            return clean(value.item())
+        return value
+
+    json_path = atomic_write_text(out_prefix + ".json", json.dumps(clean(report), indent=1, sort_keys=True) + "\n")
+    md_path = atomic_write_text(out_prefix + ".md", report_markdown(report))
+    return json_path, md_path
