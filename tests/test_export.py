@@ -378,3 +378,24 @@ def test_harness_fit_lowers_loss_and_float16_parity(tmp_path):
     untrained = conv_dense(width=16, channels=8)
     with pytest.raises(AssertionError, match="compile"):
         check_fit_lowers_loss(untrained, (x, y), steps=3)
+
+
+def test_scalar_input_runs_twice(tmp_path):
+    """LiteRT reshapes a fed scalar to (1,); the runner keeps checking against the file's own signature."""
+    import tensorflow as tf
+
+    from tflite_export.runtime import TFLiteRunner
+
+    class Offset(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([3], tf.float32, name="x"), tf.TensorSpec([], tf.int32, name="i")])
+        def shift(self, x, i):
+            return {"y": x + tf.cast(i, tf.float32)}
+
+    module = Offset()
+    path = tmp_path / "scalar.tflite"
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([module.shift.get_concrete_function()], module)
+    path.write_bytes(converter.convert())
+    runner = TFLiteRunner(str(path))
+    for i in (1, 2):
+        out = runner.run({"x": np.zeros(3, np.float32), "i": np.array(i, np.int32)})
+        np.testing.assert_allclose(out["y"], [i, i, i])

@@ -165,8 +165,18 @@ class TFLiteRunner:
         return self._runners[key]
 
     def input_details(self, signature=None) -> list[dict]:
-        """Inputs of a signature: dicts with ``name``, ``shape_signature`` (-1 = dynamic), ``dtype``, ``quantization``."""
+        """Inputs of a signature: dicts with ``name``, ``shape_signature`` (-1 = dynamic), ``dtype``, ``quantization``.
+
+        Read once per signature, before any run: LiteRT's signature runner reports a scalar input as shape
+        ``(1,)`` once it has been fed, which would make the second call's shape check fail.
+        """
         key = self._key(signature)
+        cache = self.__dict__.setdefault("_input_details_cache", {})
+        if key not in cache:
+            cache[key] = self._read_input_details(key)
+        return [dict(d) for d in cache[key]]
+
+    def _read_input_details(self, key) -> list[dict]:
         if not self._signature_list:
             out = [dict(d) for d in self.interpreter.get_input_details()]
         else:
