@@ -20,10 +20,11 @@ import functools
 import os
 import platform
 import statistics
-import tempfile
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, NamedTuple, Sequence
+
+from audiogen_tf.atomic import atomic_write_text
 
 
 class Timing(NamedTuple):
@@ -258,18 +259,7 @@ def write_markdown_table(
         parts += ["", "## Notes", ""] + [str(line) for line in lines]
     text = "\n".join(parts) + "\n"
 
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".md", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, text)
     return text
 
 
@@ -301,3 +291,91 @@ def tflite_interpreter(path_or_bytes, num_threads: int = 2, allocate: bool = Tru
     if allocate:
         interp.allocate_tensors()
     return interp
+
+
+def conv_macs_per_second_of_audio(
+    model,
+    sample_rate: int,
+    frames: int = 64,
+    input_shape: Sequence[int] | None = None,
+    by_kind: bool = False,
+):
+    """Multiply-accumulates per second of generated audio of a functional model's conv / dense layers.
+
+    The model is traced symbolically (``compute_output_spec``, no arithmetic) on one input of
+    ``input_shape`` (default ``(1, frames, *model.inputs[0].shape[2:])``). Per call of each layer:
+    ``Conv1D`` / ``Conv2D`` (also weight-normalized, grouped, dilated) count
+    ``output positions x kernel.size`` (kernel.size = kernel taps x in_channels / groups x filters);
+    ``Conv1DTranspose`` counts ``input positions x kernel.size`` (each input sample meets every tap
+    once: the useful work, not the zeros of a zero-stuffed input); ``Dense`` counts
+    ``output rows x kernel.size``. Anything else (activations, padding, fixed filters applied with
+    ``keras.ops.conv`` such as the PQMF synthesis) is not counted. The audio length is axis 1 of the
+    model's first output; achieved GFLOP/s of a call is ``2 * MACs / seconds``.
+
+    Args:
+        model: a functional ``keras.Model`` with one input, e.g. a vocoder mel (batch, frames, n_mels)
+            -> audio (batch, samples, 1).
+        sample_rate: audio samples per second of the output.
+        frames: input length (axis 1) when ``input_shape`` is not given.
+        input_shape: full input shape including batch; batch is normally 1.
+        by_kind: also return MACs per second split by kind: ``"conv1d"``, ``"conv1d_dilated"``,
+            ``"conv1d_transpose"``, ``"conv2d"``, ``"dense"``.
+
+    Returns:
+        MACs per second of audio (float), or ``(total, {kind: macs_per_second})`` with ``by_kind``.
+
+    Example:
+        >>> import keras
+        >>> x = keras.Input((None, 80)); y = keras.layers.Conv1DTranspose(1, 16, strides=8, padding="same")(x)
+        >>> conv_macs_per_second_of_audio(keras.Model(x, y), sample_rate=8, frames=4)  # 4*16*80 MACs / 4 s
+        1280.0
+    """
+    import keras
+
+    if len(model.inputs) != 1:
+        raise ValueError(f"{model.name}: expected one input, got {len(model.inputs)}")
+    if input_shape is None:
+        input_shape = (1, int(frames)) + tuple(model.inputs[0].shape[2:])
+    input_shape = tuple(int(d) for d in input_shape)
+    if any(d is None for d in input_shape):
+        raise ValueError(f"input_shape must be fully known, got {input_shape}")
+
+    kinds = (
+        (keras.layers.Conv1DTranspose, "conv1d_transpose"),
+        (keras.layers.Conv1D, "conv1d"),
+        (keras.layers.Conv2D, "conv2d"),
+        (keras.layers.Dense, "dense"),
+    )
+    model_nodes = {id(n) for nodes in getattr(model, "_nodes_by_depth", {}).values() for n in nodes}
+    records, probes = [], []  # (kind, kernel_size, probe index of the counted tensor)
+    for layer in model.layers:
+        kind = next((name for cls, name in kinds if isinstance(layer, cls)), None)
+        if kind is None:
+            if isinstance(layer, keras.Model) and any(isinstance(s, cls) for s in layer.layers for cls, _ in kinds):
+                raise ValueError(f"{model.name}: nested model {layer.name} is not supported; flatten it first")
+            continue
+        size = 1
+        for d in layer.kernel.shape:
+            size *= int(d)
+        if kind == "conv1d" and int(layer.dilation_rate[0]) > 1:
+            kind = "conv1d_dilated"
+        for node in layer._inbound_nodes:
+            if model_nodes and id(node) not in model_nodes:
+                continue  # a call of a shared layer that belongs to another model
+            tensor = node.input_tensors[0] if kind == "conv1d_transpose" else node.output_tensors[0]
+            records.append((kind, size, len(probes)))
+            probes.append(tensor)
+    probe = keras.Model(model.inputs, list(model.outputs[:1]) + probes)
+    specs = probe.compute_output_spec(keras.KerasTensor(input_shape, dtype=model.inputs[0].dtype))
+    samples = int(specs[0].shape[1])
+    if samples <= 0:
+        raise ValueError(f"{model.name}: output has no samples for input shape {input_shape}")
+    seconds = samples / float(sample_rate)
+    totals: dict[str, float] = {}
+    for kind, size, index in records:
+        positions = 1
+        for d in specs[1 + index].shape[:-1]:
+            positions *= int(d)
+        totals[kind] = totals.get(kind, 0.0) + positions * size / seconds
+    total = float(sum(totals.values()))
+    return (total, totals) if by_kind else total
