@@ -132,3 +132,53 @@ def test_tflite_interpreter_runs_the_model(tiny_tflite):
         np.testing.assert_allclose(interp.get_tensor(out["index"]), expected, atol=1e-5)
     with pytest.raises(FileNotFoundError):
         bu.tflite_interpreter(path.parent / "missing.tflite")
+
+
+def test_conv_macs_per_second_of_audio_counts_each_layer_kind():
+    import keras
+
+    from audiogen_tf.layers.conv import WeightNormConv1D
+
+    sr, frames = 100, 10
+    x = keras.Input((None, 4))
+    a = keras.layers.Conv1D(8, 3, padding="same", name="c")(x)                      # 10 * 3*4*8   = 960
+    b = keras.layers.Conv1D(8, 3, dilation_rate=2, padding="valid", name="d")(a)    # 6  * 3*8*8   = 1152
+    c = keras.layers.Conv1DTranspose(2, 4, strides=2, padding="same", name="t")(b)  # 6  * 4*2*8   = 384
+    d = WeightNormConv1D(2, 5, padding="same", groups=2, name="wn")(c)              # 12 * 5*1*2   = 120
+    e = keras.layers.Dense(3, name="fc")(d)                                         # 12 * 2*3     = 72
+    img = keras.layers.Reshape((12, 3, 1))(e)
+    f = keras.layers.Conv2D(2, (3, 1), padding="valid", name="c2")(img)             # 10*3 * 3*1*2 = 180
+    out = keras.layers.Reshape((30, 2))(f)
+    model = keras.Model(x, out)
+    total, kinds = bu.conv_macs_per_second_of_audio(model, sample_rate=sr, frames=frames, by_kind=True)
+    seconds = 30 / sr  # 30 output samples
+    expected = {"conv1d": 960 + 120, "conv1d_dilated": 1152, "conv1d_transpose": 384, "dense": 72, "conv2d": 180}
+    assert kinds == pytest.approx({k: v / seconds for k, v in expected.items()})
+    assert total == pytest.approx(sum(expected.values()) / seconds)
+    # "same"-padded layers only: MACs grow with the input exactly as the audio does
+    y = keras.layers.Conv1DTranspose(8, 8, strides=4, padding="same")(x)
+    y = keras.layers.Conv1D(1, 7, dilation_rate=3, padding="same")(y)
+    same = keras.Model(x, y)
+    per_second = (8 * 4 * 8 + 4 * 7 * 8) * sr / 4.0  # per input frame: transposed 8*4*8; 4 samples of 7*8
+    for shape in [(1, 5, 4), (1, 40, 4)]:
+        assert bu.conv_macs_per_second_of_audio(same, sr, input_shape=shape) == pytest.approx(per_second)
+    with pytest.raises(ValueError):
+        bu.conv_macs_per_second_of_audio(keras.Model([x, keras.Input((3,))], out), sr)
+
+
+def test_conv_macs_of_a_vocoder_match_the_closed_form():
+    pytest.importorskip("zoo.hifigan.hifigan_presets")
+    from zoo.hifigan.hifigan_generator import HiFiGANGenerator
+
+    g = HiFiGANGenerator.from_preset("hifigan_tiny")  # 32 ch; up 8, 8, 4; ResBlock2 kernels (3, 5) x 2 dilations
+    frames, hop, sr = 10, 256, 22050
+    per_frame = 7 * 80 * 32  # conv_pre
+    ch, t = 32, 1
+    for u, k in zip((8, 8, 4), (16, 16, 8)):
+        per_frame += t * k * ch * (ch // 2)  # transposed conv: input positions x kernel
+        ch, t = ch // 2, t * u
+        per_frame += t * 2 * (3 + 5) * ch * ch  # two convs per kernel
+    per_frame += t * 7 * ch  # conv_post
+    expected = per_frame * frames / (frames * hop / sr)
+    assert bu.conv_macs_per_second_of_audio(g, sr, frames=frames) == pytest.approx(expected)
+    assert bu.conv_macs_per_second_of_audio(g.remove_weight_norm(), sr, frames=frames) == pytest.approx(expected)
