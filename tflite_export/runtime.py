@@ -45,11 +45,31 @@ def _read_model_bytes(path) -> bytes:
     if not data:
         raise ModelFileError(path, "empty", "0 bytes")
     if len(data) < 8 or data[4:8] != TFLITE_FILE_IDENTIFIER:
+        kind = _guess_kind(data)
         raise ModelFileError(
-            path, "not_tflite", f"file identifier is {data[4:8]!r}, a TFLite flatbuffer has {TFLITE_FILE_IDENTIFIER!r}"
+            path, "not_tflite", (f"this is {kind}; " if kind else "")
+            + f"file identifier is {data[4:8]!r}, a TFLite flatbuffer has {TFLITE_FILE_IDENTIFIER!r}"
         )
     _check_flatbuffer(path, data)
     return data
+
+
+_MAGIC = (
+    (b"RIFF", 8, b"WAVE", "a WAV audio file"),
+    (b"fLaC", 0, b"", "a FLAC audio file"),
+    (b"OggS", 0, b"", "an Ogg audio file"),
+    (b"ID3", 0, b"", "an MP3 audio file"),
+    (b"PK\x03\x04", 0, b"", "a zip archive (a .keras model?)"),
+    (b"\x89HDF", 0, b"", "an HDF5 file (a .h5 Keras model?)"),
+)
+
+
+def _guess_kind(data: bytes) -> str:
+    """What a non-TFLite file looks like, from its magic bytes ('' when unknown)."""
+    for magic, offset, extra, kind in _MAGIC:
+        if data.startswith(magic) and (not extra or data[offset : offset + len(extra)] == extra):
+            return kind
+    return ""
 
 
 def _check_flatbuffer(path: str, data: bytes) -> None:

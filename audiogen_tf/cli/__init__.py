@@ -17,6 +17,9 @@ EXAMPLES = {
     "models": "audiogen models                    # every model and preset with its parameter count",
     "data": "audiogen data notes data/notes     # build the built-in synthetic notes",
     "evaluate": "audiogen evaluate out/gen --reference data/ref --encoder enc.keras  # JSON + markdown report",
+    "train": "audiogen train hifigan --data data/notes/manifest.csv --out runs/hifigan  # rerun to resume",
+    "synthesize": "audiogen synthesize runs/hifigan --input clip.wav --out out/synth  # WAV + spectrogram PNG",
+    "export": "audiogen export hifigan_tiny --format tflite --quantization float16 --out hifigan.tflite",
 }
 
 
@@ -71,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--label-key", default="label")
     evaluate.add_argument("--no-f0", action="store_true", help="skip the (slow) pitch metrics")
     evaluate.add_argument("--out", default=None, help="output prefix (default: GENERATED/evaluation)")
+    from audiogen_tf.cli import synthesize as synthesize_cli, train as train_cli
+
+    train_cli.add_parser(sub)
+    synthesize_cli.add_parser(sub)
+    from audiogen_tf.cli import export as export_cli
+
+    export_cli.add_parser(sub)
     return parser
 
 
@@ -99,6 +109,18 @@ def main(argv=None) -> int:
             from audiogen_tf.cli.evaluate import evaluate_command
 
             evaluate_command(args)
+        elif args.command == "train":
+            from audiogen_tf.cli.train import train_command
+
+            return train_command(args)
+        elif args.command == "synthesize":
+            from audiogen_tf.cli.synthesize import synthesize_command
+
+            synthesize_command(args)
+        elif args.command == "export":
+            from audiogen_tf.cli.export import export_command
+
+            export_command(args)
     except (AudioFileError, ConfigError, MissingToolError) as err:
         print(f"audiogen: error: {err}", file=sys.stderr)
         return 2

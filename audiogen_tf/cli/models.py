@@ -18,6 +18,23 @@ def import_zoo() -> list[str]:
     return names
 
 
+def _tensors(tensors, names=None) -> str:
+    """``name (None, 80, 1), ...`` of a model's (possibly nested) inputs or outputs, the first few."""
+    import keras
+
+    flat = keras.tree.flatten(tensors)
+    names = list(names) if names is not None and len(names) == len(flat) else [getattr(t, "name", "?") for t in flat]
+    shown = [f"{n} {tuple(t.shape)}" if not n.startswith("keras_tensor") else f"{tuple(t.shape)}"
+             for n, t in zip(names[:3], flat[:3])]
+    more = f" (+{len(flat) - 3} more)" if len(flat) > 3 else ""
+    return ", ".join(shown) + more
+
+
+def io_summary(model) -> str:
+    """What a functional model consumes and produces, e.g. ``consumes mel (None, None, 80) -> produces ...``."""
+    return f"consumes {_tensors(model.inputs)} -> produces {_tensors(model.outputs, getattr(model, 'output_names', None))}"
+
+
 def list_models(count: bool = True) -> list[tuple[str, str, int | None]]:
     """Print and return ``(model, preset, parameters)`` rows; paper-sized presets are built to count."""
     from audiogen_tf import registry
@@ -28,6 +45,15 @@ def list_models(count: bool = True) -> list[tuple[str, str, int | None]]:
         cls = registry.get_model_class(model_name)
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         print(f"{model_name}: {doc}")
+        small = next((p for p in presets if "tiny" in p), presets[0]) if presets else None
+        if small is not None:
+            import keras
+
+            try:
+                print(f"  {io_summary(cls.from_preset(small))}")
+            except Exception as err:  # a family that cannot be built alone still lists its presets
+                print(f"  (inputs/outputs unavailable: {type(err).__name__}: {err})")
+            keras.backend.clear_session()
         for preset in presets:
             params = None
             if count:

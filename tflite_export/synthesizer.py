@@ -1,0 +1,343 @@
+"""On-device synthesis runtime: ``.tflite`` files + ``synthesizer.json`` -> audio, with no TensorFlow import.
+
+This is exactly what runs on the phone: :class:`Synthesizer` loads the files with ``ai_edge_litert`` alone
+(through :class:`~tflite_export.runtime.TFLiteRunner`) and runs
+
+- mel -> audio, chunked and streaming, with the vocoder's ``"chunk"`` signature (:func:`tflite_export.streaming.stream_vocoder`);
+- text -> speech when a Tacotron 2 file is present: the text front end (NumPy), ``"encode"`` once, then
+  ``"decoder_step"`` in a loop with its state fed back until the stop token fires, ``"postnet"`` on the
+  mel, then the vocoder.
+
+The bundle is written on the development machine by :func:`export_bundle` (imports TensorFlow lazily).
+Every file is checked when it is loaded: a missing, empty, truncated or non-TFLite file (a WAV renamed
+``.tflite``), a file of the wrong model (no ``"chunk"`` signature) or one built for other input shapes
+raises :class:`~tflite_export.runtime.ModelFileError` naming the file and the problem.
+
+Example:
+    >>> export_bundle("out/bundle", vocoder=HiFiGANGenerator.from_preset("hifigan_tiny"))   # doctest: +SKIP
+    >>> synth = Synthesizer("out/bundle")                                                   # doctest: +SKIP
+    >>> audio = synth.mel_to_audio(mel)            # (frames * hop,) float32                 # doctest: +SKIP
+    >>> for chunk in synth.stream(mel): play(chunk)                                         # doctest: +SKIP
+    >>> audio = Synthesizer("out/tts_bundle").text_to_speech("Hello there.")                # doctest: +SKIP
+
+Papers: Shen et al. 2018 (Tacotron 2), Kong et al. 2020 (HiFi-GAN).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+
+from tflite_export.runtime import ModelFileError, TFLiteRunner
+from tflite_export.streaming import LOG_FLOOR, StreamResult, mel_windows, stream_vocoder, tflite_chunk_fn
+
+BUNDLE_FILE = "synthesizer.json"
+STATE_NAMES = ("context", "attention_weights", "cumulative_weights", "attention_h", "attention_c",
+               "decoder_h", "decoder_c")
+
+__all__ = ["BUNDLE_FILE", "Synthesizer", "export_bundle"]
+
+
+def _expect(runner: TFLiteRunner, signature: str, shapes: dict, what: str) -> None:
+    """Raise ModelFileError unless ``runner`` has ``signature`` with inputs of these shapes (-1/None = any)."""
+    keys = runner.signature_keys()
+    if signature not in keys:
+        raise ModelFileError(runner.path, "wrong_model",
+                             f"it has signatures {keys}; a {what} needs a '{signature}' signature")
+    details = {d["name"]: d for d in runner.input_details(signature)}
+    for name, want in shapes.items():
+        if name not in details:
+            raise ModelFileError(runner.path, "wrong_model",
+                                 f"signature '{signature}' has inputs {sorted(details)}; a {what} needs '{name}'")
+        got = [int(x) for x in details[name]["shape_signature"]]
+        ok = len(got) == len(want) and all(w is None or g == -1 or g == w for g, w in zip(got, want))
+        if not ok:
+            fmt = lambda s: "(" + ", ".join("None" if d in (None, -1) else str(d) for d in s) + ")"  # noqa: E731
+            raise ModelFileError(runner.path, "wrong_input_shape",
+                                 f"signature '{signature}' input '{name}' was built for shape {fmt(got)}, "
+                                 f"the synthesizer expects {fmt(want)}; re-export with the bundle's settings")
+
+
+class Synthesizer:
+    """Mel-to-audio (chunked, streaming) and text-to-speech from ``.tflite`` files, TensorFlow-free.
+
+    Args:
+        bundle: folder with ``synthesizer.json`` (written by :func:`export_bundle`), or ``None`` with ``config``.
+        config: the bundle dict itself (``{"vocoder": {...}, "tacotron2": {...}}``); file paths relative to
+            ``bundle`` (or absolute).
+        num_threads: interpreter threads (XNNPACK).
+
+    Example:
+        >>> synth = Synthesizer("out/bundle")                     # doctest: +SKIP
+        >>> audio = synth.mel_to_audio(mel)                        # doctest: +SKIP
+        >>> synth.last_stats["first_chunk_latency"], synth.last_stats["rtf"]   # doctest: +SKIP
+    """
+
+    def __init__(self, bundle=None, config: dict | None = None, num_threads: int = 2):
+        self.root = os.fspath(bundle) if bundle is not None else ""
+        if config is None:
+            if bundle is None:
+                raise ValueError("Synthesizer needs a bundle folder or a config dict")
+            meta = os.path.join(self.root, BUNDLE_FILE)
+            if not os.path.isfile(meta):
+                raise ModelFileError(meta, "missing", "no synthesizer.json: write the bundle with export_bundle()")
+            try:
+                with open(meta, encoding="utf-8") as f:
+                    config = json.load(f)
+            except (ValueError, UnicodeDecodeError) as e:
+                raise ModelFileError(meta, "corrupt", f"not JSON: {e}") from e
+        self.config = config
+        self.num_threads = num_threads
+        self.last_stats: dict = {}
+        self.vocoder = self.tacotron2 = None
+        if "vocoder" in config:
+            self._load_vocoder(config["vocoder"])
+        if "tacotron2" in config:
+            self._load_tacotron2(config["tacotron2"])
+        if self.vocoder is None and self.tacotron2 is None:
+            raise ValueError("the bundle has neither a vocoder nor a tacotron2 entry")
+
+    def _path(self, name):
+        return name if os.path.isabs(name) else os.path.join(self.root, name)
+
+    # ------------------------------------------------------------------ loading
+    def _load_vocoder(self, cfg):
+        self.voc = dict(cfg)
+        self.vocoder = TFLiteRunner(self._path(cfg["file"]), num_threads=self.num_threads)
+        width = int(cfg["chunk_frames"]) + 2 * int(cfg["context_frames"])
+        _expect(self.vocoder, "chunk", {"mel": (1, width, int(cfg["n_mels"]))}, "vocoder")
+        self._chunk = tflite_chunk_fn(self.vocoder, "chunk")
+
+    def _load_tacotron2(self, cfg):
+        self.tts = dict(cfg)
+        runner = TFLiteRunner(self._path(cfg["file"]), num_threads=self.num_threads)
+        n, m = int(cfg["text_length"]), int(cfg["n_mels"])
+        _expect(runner, "encode", {"text_ids": (1, n), "text_lengths": (1,)}, "Tacotron 2 model")
+        _expect(runner, "decoder_step", {"previous_frame": (1, m)}, "Tacotron 2 model")
+        _expect(runner, "postnet", {"mel": (1, None, m)}, "Tacotron 2 model")
+        self.tacotron2 = runner
+        if self.vocoder is not None and int(self.voc["n_mels"]) != m:
+            raise ModelFileError(runner.path, "wrong_input_shape",
+                                 f"Tacotron 2 makes {m} mel bands, the vocoder takes {self.voc['n_mels']}")
+        from audiogen_tf.text import TextFrontEnd  # NumPy-only front end
+
+        self.frontend = TextFrontEnd.from_config(cfg["frontend"])
+
+    # ------------------------------------------------------------------ mel -> audio
+    @property
+    def sample_rate(self) -> int:
+        return int((self.voc if self.vocoder is not None else self.tts)["sample_rate"])
+
+    def _check_mel(self, mel):
+        mel = np.asarray(mel, np.float32)
+        if mel.ndim == 3 and mel.shape[0] == 1:
+            mel = mel[0]
+        if mel.ndim != 2 or mel.shape[1] != int(self.voc["n_mels"]):
+            raise ValueError(f"mel must be (frames, {self.voc['n_mels']}) log-mel, got shape {mel.shape}")
+        if not np.all(np.isfinite(mel)):
+            raise ValueError("mel has NaN or infinite values")
+        return mel
+
+    def stream(self, mel):
+        """Yield the audio chunk by chunk (each ``chunk_frames * hop_length`` samples, the last one cut)."""
+        if self.vocoder is None:
+            raise ValueError("this bundle has no vocoder")
+        mel = self._check_mel(mel)
+        c, k, hop = int(self.voc["chunk_frames"]), int(self.voc["context_frames"]), int(self.voc["hop_length"])
+        windows, frames = mel_windows(mel, c, k, float(self.voc.get("pad_value", LOG_FLOOR)))
+        remaining = frames * hop
+        for w in windows:
+            piece = np.asarray(self._chunk(w), np.float32).reshape(-1)[:remaining]
+            remaining -= piece.size
+            yield piece
+
+    def mel_to_audio(self, mel) -> np.ndarray:
+        """Log-mel (frames, n_mels) -> waveform (frames * hop_length,) float32, streamed through ``"chunk"``.
+
+        Timing of the run is in :attr:`last_stats` (``first_chunk_latency``, ``rtf``, ``chunks``).
+        """
+        if self.vocoder is None:
+            raise ValueError("this bundle has no vocoder")
+        mel = self._check_mel(mel)
+        out: StreamResult = stream_vocoder(self._chunk, mel, int(self.voc["chunk_frames"]),
+                                           int(self.voc["context_frames"]), int(self.voc["hop_length"]),
+                                           self.sample_rate, float(self.voc.get("pad_value", LOG_FLOOR)))
+        self.last_stats = {"first_chunk_latency": out.first_chunk_latency, "rtf": out.rtf,
+                           "chunks": len(out.chunk_seconds), "audio_seconds": out.audio_seconds}
+        return out.audio
+
+    # ------------------------------------------------------------------ text -> speech
+    def text_to_mel(self, text: str, max_decoder_steps: int | None = None, prenet_dropout: bool = False,
+                    seed: int = 0, stop_threshold: float | None = None) -> dict:
+        """Text -> log-mel with Tacotron 2: ``encode``, ``decoder_step`` loop until the stop token, ``postnet``.
+
+        Args:
+            text: the sentence (normalized and encoded by the bundle's front end).
+            max_decoder_steps: guard on the decoder steps (default: the model's).
+            prenet_dropout: keep pre-net dropout on (Bernoulli(0.5) masks from ``seed``) as in the paper;
+                off by default (deterministic).
+            stop_threshold: stop probability that ends decoding (default: the model's).
+
+        Returns:
+            ``{"mel": (frames, n_mels) after the post-net, "mel_before", "stop_probabilities" (steps,),
+            "steps": int}``.
+        """
+        if self.tacotron2 is None:
+            raise ValueError("this bundle has no tacotron2 entry: text-to-speech needs the Tacotron 2 .tflite")
+        cfg, run = self.tts, self.tacotron2
+        n = int(cfg["text_length"])
+        ids = np.asarray(self.frontend.encode(text), np.int32).reshape(-1)
+        if ids.size > n:
+            raise ValueError(f"text encodes to {ids.size} symbols; the exported encoder takes at most {n}")
+        text_ids = np.zeros((1, n), np.int32)
+        text_ids[0, : ids.size] = ids
+        enc = run.run({"text_ids": text_ids, "text_lengths": np.asarray([max(ids.size, 1)], np.int32)},
+                      signature="encode")
+        details = {d["name"]: d for d in run.input_details("decoder_step")}
+        state = {s: np.zeros(details[s]["shape"], np.float32) for s in STATE_NAMES}
+        if cfg.get("attention") == "dca":  # dynamic convolution attention starts on the first symbol
+            state["attention_weights"][:, 0] = 1.0
+        mask_names = sorted((k for k in details if k.startswith("prenet_mask_")), key=lambda k: int(k.rsplit("_", 1)[1]))
+        rng = np.random.default_rng(seed)
+        m, r = int(cfg["n_mels"]), int(cfg["reduction_factor"])
+        previous = np.zeros((1, m), np.float32)
+        steps = int(max_decoder_steps or cfg["max_decoder_steps"])
+        threshold = float(cfg["stop_threshold"] if stop_threshold is None else stop_threshold)
+        frames, stops = [], []
+        for _ in range(steps):
+            feed = {"previous_frame": previous, **state, "memory": enc["memory"],
+                    "memory_projection": enc["memory_projection"], "memory_mask": enc["memory_mask"]}
+            for name in mask_names:
+                shape = details[name]["shape"]
+                feed[name] = ((rng.uniform(size=shape) < 0.5) / 0.5).astype(np.float32) if prenet_dropout \
+                    else np.ones(shape, np.float32)
+            out = run.run(feed, signature="decoder_step")
+            state = {s: out[s] for s in STATE_NAMES}
+            frames.append(out["frames"][0])
+            previous = out["frames"][:, -1]
+            prob = 1.0 / (1.0 + np.exp(-float(np.asarray(out["stop_logit"]).reshape(-1)[0])))
+            stops.append(prob)
+            if prob > threshold:
+                break
+        mel_before = np.concatenate(frames, axis=0).reshape(-1, m)[None]
+        mel = run.run({"mel": mel_before}, signature="postnet")
+        mel = next(iter(mel.values()))[0]
+        return {"mel": mel, "mel_before": mel_before[0], "stop_probabilities": np.asarray(stops), "steps": len(stops)}
+
+    def text_to_speech(self, text: str, **kwargs) -> np.ndarray:
+        """Text -> waveform: :meth:`text_to_mel` then :meth:`mel_to_audio`; ``last_stats`` has both timings."""
+        if self.vocoder is None:
+            raise ValueError("this bundle has no vocoder")
+        t0 = time.perf_counter()
+        mel = self.text_to_mel(text, **kwargs)["mel"]
+        t_mel = time.perf_counter() - t0
+        audio = self.mel_to_audio(mel)
+        self.last_stats.update(text_to_mel_seconds=t_mel, total_seconds=time.perf_counter() - t0)
+        return audio
+
+    def __repr__(self):
+        parts = [f"vocoder={self.vocoder.path!r}"] if self.vocoder else []
+        parts += [f"tacotron2={self.tacotron2.path!r}"] if self.tacotron2 else []
+        return f"Synthesizer({', '.join(parts)})"
+
+
+# ---------------------------------------------------------------------------------------- export side
+def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "none", sample_rate: int | None = None,
+                  chunk_frames: int = 32, context_frames: int = 8, text_length: int | None = None,
+                  representative_dataset=None) -> str:
+    """Write ``vocoder.tflite`` / ``tacotron2.tflite`` and ``synthesizer.json`` for :class:`Synthesizer` (needs TF).
+
+    Args:
+        out_dir: bundle folder (created).
+        vocoder: a zoo vocoder (HiFi-GAN, MelGAN, Multi-band MelGAN); exported with ``"synthesize"`` and
+            ``"chunk"`` (``chunk_frames`` frames with ``context_frames`` of context each side).
+        tacotron2: a :class:`~zoo.tacotron2.Tacotron2`; exported with ``"encode"``, ``"decoder_step"``
+            (``text_length`` symbols, default the front end's ``max_length``) and a ``"postnet"`` endpoint.
+        quantization: the mode for both files (see :mod:`tflite_export.export`).
+        sample_rate: of the vocoder's audio (default the Tacotron 2 mel config's, else 22050).
+        representative_dataset: int8 only, for the vocoder's ``chunk`` (default: built-in notes mels).
+
+    Returns:
+        the bundle folder.
+
+    Example:
+        >>> export_bundle("out/tts", vocoder=hifigan, tacotron2=taco)          # doctest: +SKIP
+    """
+    import keras
+
+    from audiogen_tf.atomic import atomic_write_text
+    from tflite_export.endpoints import Endpoint, get_endpoints
+    from tflite_export.export import export_tflite
+
+    out_dir = os.fspath(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    config = {"format": 1}
+    if tacotron2 is not None:
+        mc = tacotron2.mel_config
+        sample_rate = sample_rate or int(mc.sample_rate)
+        n = int(text_length or tacotron2.frontend.max_length)
+        eps = [e for e in get_endpoints(_TextLength(tacotron2, n)) if e.name in ("encode", "decoder_step")]
+        m = int(tacotron2.n_mels)
+        postnet = Endpoint("postnet", lambda mel: mel + tacotron2.postnet(mel, training=False),
+                           [keras.InputSpec(shape=(1, None, m), dtype="float32", name="mel")],
+                           "mel before -> mel after the post-net")
+        export_tflite(_Endpoints(eps + [postnet], "tacotron2"), os.path.join(out_dir, "tacotron2.tflite"),
+                      quantization=quantization if quantization != "int8" else "dynamic")
+        args = tacotron2.get_config()
+        config["tacotron2"] = {
+            "file": "tacotron2.tflite", "text_length": n, "n_mels": m,
+            "reduction_factor": int(tacotron2.reduction_factor), "attention": tacotron2.decoder.attention_type,
+            "frontend": tacotron2.frontend.get_config(), "sample_rate": sample_rate,
+            "max_decoder_steps": int(args.get("max_decoder_steps", 1000)),
+            "stop_threshold": float(args.get("stop_threshold", 0.5)), "mel_config": mc.to_dict(),
+        }
+    if vocoder is not None:
+        sample_rate = sample_rate or 22050
+        eps = [_as_ep(e) for e in vocoder.export_endpoints(chunk_frames=chunk_frames, context_frames=context_frames)]
+        calib = representative_dataset
+        if quantization == "int8" and calib is None:
+            from tflite_export.quantization import vocoder_representative_dataset
+
+            calib = {"chunk": vocoder_representative_dataset(vocoder, eps[1])}
+        export_tflite(_Endpoints(eps, getattr(vocoder, "name", "vocoder")), os.path.join(out_dir, "vocoder.tflite"),
+                      quantization=quantization, representative_dataset=calib,
+                      endpoint=["chunk"] if quantization == "int8" else None)
+        config["vocoder"] = {
+            "file": "vocoder.tflite", "model": type(vocoder).__name__, "chunk_frames": int(chunk_frames),
+            "context_frames": int(context_frames), "hop_length": int(vocoder.hop_length),
+            "n_mels": int(vocoder.n_mels), "sample_rate": int(sample_rate), "pad_value": LOG_FLOOR,
+            "quantization": quantization,
+        }
+    if len(config) == 1:
+        raise ValueError("export_bundle needs a vocoder and/or a tacotron2 model")
+    atomic_write_text(os.path.join(out_dir, BUNDLE_FILE), json.dumps(config, indent=2))
+    return out_dir
+
+
+def _as_ep(item):
+    from tflite_export.endpoints import as_endpoint
+
+    return as_endpoint(item)
+
+
+class _Endpoints:
+    """A fixed list of endpoints presented as a model (for :func:`export_tflite`)."""
+
+    def __init__(self, endpoints, name):
+        self._eps, self.name = list(endpoints), name
+
+    def export_endpoints(self):
+        return self._eps
+
+
+class _TextLength:
+    """Tacotron 2 endpoints with a given text length."""
+
+    def __init__(self, model, n):
+        self.model, self.n = model, n
+
+    def export_endpoints(self):
+        return self.model.export_endpoints(text_length=self.n)

@@ -1,0 +1,486 @@
+"""Training recipes: one small dataclass of hyper-parameters per model family, loaded and checked from YAML.
+
+A recipe names the model presets (plus constructor overrides), the data, the log-mel features, the *global*
+batch size, optimizers, loss weights, the step budget, the checkpoint schedule and the run's numerics
+(precision, seed, determinism). :func:`load_recipe` reads a YAML file (this module is the only place that
+reads YAML; the library never does), applies ``key=value`` overrides and validates everything before any work
+starts: an unknown key or a bad value raises :class:`audiogen_tf.errors.ConfigError` naming the key and the file.
+
+Example:
+    >>> r = load_recipe("hifigan", overrides=["steps=10", "mel.n_mels=40", "generator_preset=hifigan_tiny"])
+    >>> type(r).__name__, r.steps, r.mel["n_mels"], r.generator_preset
+    ('GANVocoderRecipe', 10, 40, 'hifigan_tiny')
+
+Papers: Kong et al. 2020 (HiFi-GAN), Kumar et al. 2019 (MelGAN), Yang et al. 2020 (Multi-band MelGAN),
+Donahue et al. 2019 (WaveGAN), van den Oord et al. 2016 (WaveNet) for the defaults of the bundled recipes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+from audiogen_tf.errors import ConfigError
+
+RECIPE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipes")
+
+VOCODER_FAMILIES = ("hifigan", "melgan", "multiband_melgan")
+FAMILIES = VOCODER_FAMILIES + ("wavegan", "wavenet", "encoder")
+ON_NONFINITE = ("skip", "stop")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+ADVERSARIAL_LOSSES = ("lsgan", "hinge", "wgan-gp")
+
+# family -> (generator / model class, discriminator class or None), as "module:Class"
+MODEL_CLASSES = {
+    "hifigan": ("zoo.hifigan.hifigan_generator:HiFiGANGenerator", "zoo.hifigan.hifigan_discriminators:HiFiGANDiscriminator"),
+    "melgan": ("zoo.melgan.melgan_generator:MelGANGenerator", "zoo.melgan.melgan_discriminators:MelGANMultiScaleDiscriminator"),
+    "multiband_melgan": ("zoo.melgan.multiband_melgan_generator:MultiBandMelGANGenerator",
+                         "zoo.melgan.melgan_discriminators:MelGANMultiScaleDiscriminator"),
+    "wavegan": ("zoo.wavegan.wavegan_generator:WaveGANGenerator", "zoo.wavegan.wavegan_discriminator:WaveGANDiscriminator"),
+    "wavenet": ("zoo.wavenet.wavenet_model:WaveNet", None),
+    "encoder": ("zoo.encoders.mel_cnn_encoder:MelCNNEncoder", None),
+}
+_PRESET_MODULES = {"melgan": "zoo.melgan.melgan_presets", "multiband_melgan": "zoo.melgan.melgan_presets",
+                   "hifigan": "zoo.hifigan.hifigan_presets", "wavenet": "zoo.wavenet.wavenet_presets",
+                   "encoder": "zoo.encoders.encoder_presets"}
+
+
+def import_class(spec: str):
+    """``"module:Class"`` -> the class (imports the module, which registers its presets)."""
+    import importlib
+
+    module, name = spec.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def model_class(family: str, role: str = "generator", preset: str | None = None):
+    """The zoo class of ``family``'s generator (or model) or discriminator; encoders pick by preset name."""
+    import importlib
+
+    if family in _PRESET_MODULES:
+        importlib.import_module(_PRESET_MODULES[family])
+    gen, disc = MODEL_CLASSES[family]
+    if family == "encoder":
+        mel = import_class(gen)
+        wave = import_class("zoo.encoders.waveform_cnn_encoder:WaveformCNNEncoder")
+        return wave if preset in wave.presets() else mel
+    spec = gen if role == "generator" else disc
+    return import_class(spec) if spec else None
+
+
+# ----------------------------------------------------------------------------------------------
+# The recipes
+
+
+@dataclasses.dataclass
+class TrainRecipe:
+    """Fields every recipe has (see the family dataclasses for the model and loss fields).
+
+    Args:
+        family: ``"hifigan"``, ``"melgan"``, ``"multiband_melgan"``, ``"wavegan"``, ``"wavenet"`` or ``"encoder"``.
+        name: free text (default: the file name).
+        data: manifest, folder or glob of audio (the CLI's ``--data`` overrides it).
+        sample_rate: Hz the audio is loaded at.
+        batch_size: *global* batch size (all replicas together).
+        segment_length: samples per training example.
+        learning_rate, beta_1, beta_2, weight_decay: Adam (``weight_decay`` set: AdamW).
+        steps: training steps in all; ``steps_per_epoch``: steps per progress bar / Keras epoch.
+        checkpoint_every: checkpoint period in steps; ``keep_last``: checkpoints kept.
+        on_nonfinite: ``"skip"`` the update of a step with a non-finite loss or ``"stop"`` training there.
+        precision: ``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"`` (a TPU uses bfloat16).
+        seed: seeds weights, data order and noise; ``deterministic``: also turn on op determinism.
+        cache: keep decoded audio in memory.
+    """
+
+    family: str = ""
+    name: str = ""
+    data: str | None = None
+    sample_rate: int = 22050
+    batch_size: int = 16
+    segment_length: int = 8192
+    learning_rate: float = 2e-4
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    weight_decay: float | None = None
+    steps: int = 10000
+    steps_per_epoch: int = 100
+    checkpoint_every: int = 500
+    keep_last: int = 3
+    on_nonfinite: str = "skip"
+    precision: str = "float32"
+    seed: int = 0
+    deterministic: bool = False
+    cache: bool = True
+
+    def to_dict(self) -> dict:
+        """Plain dict of every field (YAML-ready)."""
+        return dataclasses.asdict(self)
+
+    def check(self) -> list[tuple[str, str]]:
+        """``[(key, problem), ...]`` of values out of range (empty when the recipe is valid)."""
+        bad = []
+        if self.family not in FAMILIES:
+            bad.append(("family", f"must be one of {FAMILIES}, got {self.family!r}"))
+        for key in ("sample_rate", "batch_size", "segment_length", "steps", "steps_per_epoch", "checkpoint_every",
+                    "keep_last"):
+            if getattr(self, key) < 1:
+                bad.append((key, f"must be >= 1, got {getattr(self, key)}"))
+        if not self.learning_rate > 0:
+            bad.append(("learning_rate", f"must be > 0, got {self.learning_rate}"))
+        for key in ("beta_1", "beta_2"):
+            if not 0 <= getattr(self, key) < 1:
+                bad.append((key, f"must be in [0, 1), got {getattr(self, key)}"))
+        if self.on_nonfinite not in ON_NONFINITE:
+            bad.append(("on_nonfinite", f"must be one of {ON_NONFINITE}, got {self.on_nonfinite!r}"))
+        if self.precision not in PRECISIONS:
+            bad.append(("precision", f"must be one of {PRECISIONS}, got {self.precision!r}"))
+        return bad
+
+    def check_models(self) -> list[tuple[str, str]]:
+        """Problems with the preset names (imports the zoo family)."""
+        return []
+
+
+def _mel_problems(recipe, hop_of_model=None) -> list[tuple[str, str]]:
+    from audiogen_tf.features import MelConfig
+
+    names = {f.name for f in dataclasses.fields(MelConfig)}
+    bad = [(f"mel.{k}", f"unknown MelConfig field; known: {sorted(names)}") for k in recipe.mel if k not in names]
+    if bad:
+        return bad
+    cfg = recipe.mel_config()
+    if cfg.sample_rate != recipe.sample_rate:
+        bad.append(("mel.sample_rate", f"{cfg.sample_rate} differs from sample_rate {recipe.sample_rate}"))
+    if recipe.segment_length % cfg.hop_length:
+        bad.append(("segment_length", f"{recipe.segment_length} is not a multiple of mel.hop_length {cfg.hop_length}"))
+    if hop_of_model is not None and hop_of_model != cfg.hop_length:
+        bad.append(("mel.hop_length", f"{cfg.hop_length} differs from the generator's upsampling {hop_of_model}"))
+    return bad
+
+
+def _preset_problems(key, cls, preset, overrides) -> list[tuple[str, str]]:
+    import inspect
+
+    if preset not in cls.presets():
+        return [(key, f"{cls.__name__} has no preset {preset!r}; known: {', '.join(cls.presets())}")]
+    params = inspect.signature(cls.__init__).parameters
+    allowed = {n for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)} - {"self"}
+    return [(f"{key.replace('preset', 'overrides')}.{k}", f"not an argument of {cls.__name__}")
+            for k in overrides if k not in allowed]
+
+
+@dataclasses.dataclass
+class GANVocoderRecipe(TrainRecipe):
+    """A GAN vocoder (HiFi-GAN, MelGAN, Multi-band MelGAN): mel (batch, frames, n_mels) -> audio (batch, time, 1).
+
+    Args:
+        generator_preset, generator_overrides: generator preset and constructor overrides.
+        discriminator_preset, discriminator_overrides: the same for the discriminator.
+        mel: ``MelConfig`` fields (``hop_length`` must equal the generator's total upsampling).
+        d_learning_rate: discriminator learning rate (default: ``learning_rate``).
+        adversarial_loss, adversarial_weight, mel_loss_weight, feature_matching_weight, stft_loss_weight,
+        subband_stft_loss_weight, generator_warmup_steps, g_clipnorm, d_clipnorm: ``GANTrainer.compile``.
+    """
+
+    generator_preset: str = ""
+    generator_overrides: dict = dataclasses.field(default_factory=dict)
+    discriminator_preset: str = ""
+    discriminator_overrides: dict = dataclasses.field(default_factory=dict)
+    mel: dict = dataclasses.field(default_factory=dict)
+    d_learning_rate: float | None = None
+    adversarial_loss: str = "lsgan"
+    adversarial_weight: float = 1.0
+    mel_loss_weight: float = 45.0
+    feature_matching_weight: float = 2.0
+    stft_loss_weight: float = 0.0
+    subband_stft_loss_weight: float = 0.0
+    generator_warmup_steps: int = 0
+    g_clipnorm: float | None = None
+    d_clipnorm: float | None = None
+
+    def mel_config(self):
+        """The ``MelConfig`` of the features (``sample_rate`` from the recipe unless given)."""
+        from audiogen_tf.features import MelConfig
+
+        return MelConfig.from_dict({"sample_rate": self.sample_rate, **self.mel})
+
+    def check(self):
+        bad = super().check()
+        if self.adversarial_loss not in ADVERSARIAL_LOSSES:
+            bad.append(("adversarial_loss", f"must be one of {ADVERSARIAL_LOSSES}, got {self.adversarial_loss!r}"))
+        for key in ("adversarial_weight", "mel_loss_weight", "feature_matching_weight", "stft_loss_weight",
+                    "subband_stft_loss_weight", "generator_warmup_steps"):
+            if getattr(self, key) < 0:
+                bad.append((key, f"must be >= 0, got {getattr(self, key)}"))
+        if self.subband_stft_loss_weight > 0 and self.family != "multiband_melgan":
+            bad.append(("subband_stft_loss_weight", "needs family multiband_melgan"))
+        return bad + _mel_problems(self)
+
+    def check_models(self):
+        gen, disc = model_class(self.family, "generator"), model_class(self.family, "discriminator")
+        bad = _preset_problems("generator_preset", gen, self.generator_preset, self.generator_overrides)
+        bad += _preset_problems("discriminator_preset", disc, self.discriminator_preset, self.discriminator_overrides)
+        if not bad:
+            from audiogen_tf.registry import get_preset
+
+            kwargs = {**get_preset(gen, self.generator_preset), **self.generator_overrides}
+            hop = 1
+            for r in kwargs.get("upsample_rates", []):
+                hop *= int(r)
+            hop *= int(kwargs.get("subbands", 1))
+            bad += [p for p in _mel_problems(self, hop) if p[0] == "mel.hop_length"]
+            n_mels = kwargs.get("n_mels")
+            if n_mels is not None and int(n_mels) != self.mel_config().n_mels:
+                bad.append(("generator_overrides.n_mels", f"{n_mels} differs from mel.n_mels {self.mel_config().n_mels}"))
+        return bad
+
+
+@dataclasses.dataclass
+class WaveGANRecipe(TrainRecipe):
+    """WaveGAN: noise (batch, latent_dim) [+ label (batch,)] -> audio (batch, slice_length, 1), WGAN-GP.
+
+    Args:
+        generator_preset, generator_overrides, discriminator_preset, discriminator_overrides: the pair.
+        label_key: manifest column of the class for a conditional preset (``None``: unconditional).
+        d_learning_rate: critic learning rate (default: ``learning_rate``).
+        adversarial_loss, gp_weight, n_critic: ``GANTrainer.compile`` (paper: WGAN-GP, 10, 5).
+    """
+
+    generator_preset: str = "wavegan"
+    generator_overrides: dict = dataclasses.field(default_factory=dict)
+    discriminator_preset: str = "wavegan"
+    discriminator_overrides: dict = dataclasses.field(default_factory=dict)
+    label_key: str | None = None
+    d_learning_rate: float | None = None
+    adversarial_loss: str = "wgan-gp"
+    gp_weight: float = 10.0
+    n_critic: int = 5
+
+    def check(self):
+        bad = super().check()
+        if self.adversarial_loss not in ADVERSARIAL_LOSSES:
+            bad.append(("adversarial_loss", f"must be one of {ADVERSARIAL_LOSSES}, got {self.adversarial_loss!r}"))
+        if self.n_critic < 1:
+            bad.append(("n_critic", f"must be >= 1, got {self.n_critic}"))
+        return bad
+
+    def check_models(self):
+        gen, disc = model_class(self.family, "generator"), model_class(self.family, "discriminator")
+        bad = _preset_problems("generator_preset", gen, self.generator_preset, self.generator_overrides)
+        bad += _preset_problems("discriminator_preset", disc, self.discriminator_preset, self.discriminator_overrides)
+        if not bad:
+            from audiogen_tf.registry import get_preset
+
+            length = {**get_preset(gen, self.generator_preset), **self.generator_overrides}.get("slice_length")
+            if length is not None and int(length) != self.segment_length:
+                bad.append(("segment_length", f"{self.segment_length} differs from the generator's slice_length {length}"))
+        return bad
+
+
+@dataclasses.dataclass
+class WaveNetRecipe(TrainRecipe):
+    """WaveNet with teacher forcing: mu-law ids (batch, time) [+ mel, global id] -> next-sample distribution.
+
+    Args:
+        model_preset, model_overrides: the WaveNet preset and constructor overrides.
+        mel: ``MelConfig`` fields of the local conditioning (only for presets with ``local_channels``).
+        global_key: manifest column of the global condition (presets with ``global_classes``).
+    """
+
+    model_preset: str = "wavenet_base"
+    model_overrides: dict = dataclasses.field(default_factory=dict)
+    mel: dict = dataclasses.field(default_factory=dict)
+    global_key: str | None = None
+
+    def mel_config(self):
+        from audiogen_tf.features import MelConfig
+
+        return MelConfig.from_dict({"sample_rate": self.sample_rate, **self.mel})
+
+    def check(self):
+        return super().check() + (_mel_problems(self) if self.mel else [])
+
+    def check_models(self):
+        return _preset_problems("model_preset", model_class("wavenet"), self.model_preset, self.model_overrides)
+
+
+@dataclasses.dataclass
+class EncoderRecipe(TrainRecipe):
+    """A CNN encoder trained as a classifier: audio (batch, num_samples) -> logits (batch, num_classes).
+
+    Args:
+        model_preset, model_overrides: ``mel_cnn*`` or ``waveform_cnn*`` preset and overrides (``num_classes`` is
+            set from the labels).
+        label_key: manifest column of the class.
+    """
+
+    model_preset: str = "mel_cnn"
+    model_overrides: dict = dataclasses.field(default_factory=dict)
+    label_key: str = "label"
+
+    def check_models(self):
+        cls = model_class("encoder", preset=self.model_preset)
+        bad = _preset_problems("model_preset", cls, self.model_preset, self.model_overrides)
+        if not bad:
+            from audiogen_tf.registry import get_preset
+
+            n = {**get_preset(cls, self.model_preset), **self.model_overrides}.get("num_samples")
+            if n is not None and int(n) != self.segment_length:
+                bad.append(("segment_length", f"{self.segment_length} differs from the encoder's num_samples {n}"))
+        return bad
+
+
+RECIPE_CLASSES = {"hifigan": GANVocoderRecipe, "melgan": GANVocoderRecipe, "multiband_melgan": GANVocoderRecipe,
+                  "wavegan": WaveGANRecipe, "wavenet": WaveNetRecipe, "encoder": EncoderRecipe}
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading and validation
+
+
+def _check_type(value, annotation) -> tuple[bool, Any]:
+    """(ok, coerced value) of ``value`` against a field annotation (str form, from ``__future__`` annotations)."""
+    hint = annotation if not isinstance(annotation, str) else annotation.replace(" ", "")
+    options = hint.split("|")
+    if value is None:
+        return "None" in options, None
+    for option in options:
+        if option == "bool" and isinstance(value, bool):
+            return True, value
+        if option == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return True, value
+        if option == "float":
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return True, float(value)
+            if isinstance(value, str):
+                try:
+                    return True, float(value)  # YAML 1.1 reads "1e-3" as a string
+                except ValueError:
+                    pass
+        if option == "str" and isinstance(value, str):
+            return True, value
+        if option == "dict" and isinstance(value, dict):
+            return True, dict(value)
+    return False, value
+
+
+def _parse_override(text: str):
+    import yaml
+
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} is not of the form key=value")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"override {key}: cannot parse value {raw!r} ({err})") from err
+    return key, value
+
+
+def recipe_path(name_or_path) -> str:
+    """A recipe file: the path itself, or a bundled recipe by name (``"hifigan"`` -> ``training/recipes/hifigan.yaml``)."""
+    path = os.fspath(name_or_path)
+    if os.path.isfile(path):
+        return path
+    bundled = os.path.join(RECIPE_DIR, f"{path}.yaml")
+    if os.path.isfile(bundled):
+        return bundled
+    known = sorted(f[:-5] for f in os.listdir(RECIPE_DIR) if f.endswith(".yaml")) if os.path.isdir(RECIPE_DIR) else []
+    raise ConfigError(f"{path}: no such recipe file; bundled recipes: {', '.join(known)}")
+
+
+def recipe_from_dict(data: dict, source: str = "<dict>", overrides=(), check_models: bool = True) -> TrainRecipe:
+    """Build and validate a recipe from a dict (e.g. parsed YAML) and ``key=value`` overrides.
+
+    Args:
+        data: recipe fields; ``family`` selects the dataclass.
+        source: the file name used in error messages.
+        overrides: ``["key=value", ...]``; values are parsed as YAML, dotted keys reach into dict fields
+            (``mel.n_mels=40``, ``generator_overrides.channels=16``).
+        check_models: also check preset names and constructor overrides (imports the zoo family).
+
+    Raises:
+        ConfigError: naming the key and ``source`` for an unknown key, a wrong type or a value out of range.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a recipe must be a mapping of key: value, got {type(data).__name__}")
+    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for text in overrides or ():
+        key, value = _parse_override(text)
+        parts = key.split(".")
+        if len(parts) == 1:
+            data[key] = value
+        else:
+            target = data.setdefault(parts[0], {})
+            if not isinstance(target, dict):
+                raise ConfigError(f"{source}: override {key}: {parts[0]} is not a mapping")
+            for p in parts[1:-1]:
+                target = target.setdefault(p, {})
+            target[parts[-1]] = value
+    family = data.get("family")
+    if family not in RECIPE_CLASSES:
+        raise ConfigError(f"{source}: key 'family' must be one of {sorted(RECIPE_CLASSES)}, got {family!r}")
+    cls = RECIPE_CLASSES[family]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = {name: f.type for name, f in fields.items()}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise ConfigError(f"{source}: unknown key '{key}' for a {family} recipe; known keys: {', '.join(sorted(fields))}")
+        ok, coerced = _check_type(value, hints[key])
+        if not ok:
+            raise ConfigError(f"{source}: key '{key}' must be {hints[key]}, got {value!r}")
+        kwargs[key] = coerced
+    if not kwargs.get("name"):
+        kwargs["name"] = os.path.splitext(os.path.basename(source))[0]
+    recipe = cls(**kwargs)
+    problems = recipe.check()
+    if not problems and check_models:
+        problems = recipe.check_models()
+    if problems:
+        key, problem = problems[0]
+        more = f" (and {len(problems) - 1} more: {', '.join(k for k, _ in problems[1:])})" if len(problems) > 1 else ""
+        raise ConfigError(f"{source}: key '{key}' {problem}{more}")
+    return recipe
+
+
+def load_recipe(path, overrides=(), check_models: bool = True) -> TrainRecipe:
+    """Read a recipe YAML file (or a bundled recipe by name), apply overrides and validate it.
+
+    Args:
+        path: a ``.yaml`` file or a bundled recipe name (``hifigan``, ``melgan``, ``multiband_melgan``, ``wavegan``,
+            ``wavenet``, ``encoders``).
+        overrides: ``["key=value", ...]`` (see :func:`recipe_from_dict`).
+        check_models: also check preset names and constructor overrides.
+
+    Returns:
+        a :class:`GANVocoderRecipe`, :class:`WaveGANRecipe`, :class:`WaveNetRecipe` or :class:`EncoderRecipe`.
+
+    Raises:
+        ConfigError: unknown key or bad value, naming the key and the file.
+
+    Example:
+        >>> load_recipe("wavegan", ["n_critic=0"])  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        audiogen_tf.errors.ConfigError: .../wavegan.yaml: key 'n_critic' must be >= 1, got 0
+    """
+    import yaml
+
+    path = recipe_path(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from err
+    return recipe_from_dict(data, source=path, overrides=overrides, check_models=check_models)
+
+
+def save_recipe(recipe: TrainRecipe, path) -> str:
+    """Write ``recipe`` as YAML (atomically); returns the path."""
+    import yaml
+
+    from audiogen_tf.atomic import atomic_write_text
+
+    return atomic_write_text(path, yaml.safe_dump(recipe.to_dict(), sort_keys=False))
