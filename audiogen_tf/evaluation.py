@@ -4,8 +4,10 @@ Files are paired by name (``a.wav`` in both folders; a generated ``a_hifigan.wav
 reference ``a.wav`` when ``suffix="_hifigan"``). Paired metrics come from :mod:`audiogen_tf.metrics`
 (MR-STFT, LSD, MCD with DTW, SNR, F0 RMSE, voicing error, PESQ and STOI where installed). When an
 encoder is given, the whole sets are also judged in its embedding space with :mod:`audiogen_tf.judge`
-(Fréchet distance, Inception Score, and accuracy when the intended labels are known). A missing optional
-judge is reported under ``skipped``, never as a crash.
+(Fréchet distance, Inception Score, and accuracy when the intended labels are known). When the texts are
+known (a manifest with a ``text`` column in the reference folder, or ``texts``), pocketsphinx transcribes the
+generated speech and the word error rate is reported per file and for the corpus (total edits / total
+reference words). A missing optional judge is reported under ``skipped``, never as a crash.
 
 Example:
     >>> report = evaluate_folder("out/generated", "data/reference")          # doctest: +SKIP
@@ -38,7 +40,7 @@ def _files_by_stem(folder, suffix: str = "") -> dict[str, str]:
 
 def evaluate_folder(
     generated_dir, reference_dir=None, *, sample_rate: int | None = None, suffix: str = "", encoder=None,
-    labels: dict | None = None, with_f0: bool = True, progress: bool = True,
+    labels: dict | None = None, with_f0: bool = True, progress: bool = True, texts=None, with_wer: bool = True,
 ) -> dict:
     """Metrics of every generated file paired with its reference, their means, and encoder judgements.
 
@@ -51,10 +53,14 @@ def evaluate_folder(
         labels: optional ``{stem: class id}`` of the generated files, for the encoder accuracy.
         with_f0: include pYIN pitch metrics (slow on long files).
         progress: show a tqdm bar.
+        texts: what each generated file should say: ``{stem: text}`` or a manifest with a ``text`` column (its
+            file stems are the keys); default: a manifest with ``text`` found in ``reference_dir``.
+        with_wer: transcribe and score word error rate when texts are known.
 
     Returns:
         ``{"per_file": {stem: {metric: value}}, "corpus": {metric: mean}, "counts": {...},
-        "skipped": [reasons], "encoder": {...} or absent}``.
+        "skipped": [reasons], "encoder": {...} or absent, "transcripts": {stem: {"text", "heard"}} or absent}``;
+        ``corpus["wer"]`` is total word edits / total reference words, not a mean of the per-file rates.
     """
     from tqdm import tqdm
 
@@ -85,9 +91,75 @@ def evaluate_folder(
         for key in keys:
             values = [s[key] for s in report["per_file"].values() if s.get(key) is not None and math.isfinite(s[key])]
             report["corpus"][key] = float(np.mean(values)) if values else None
+    if with_wer:
+        if texts is None and reference_dir is not None:
+            texts = find_text_manifest(reference_dir)
+        if texts is not None:
+            _word_error_rates(report, generated, texts_by_stem(texts), progress)
     if encoder is not None:
         report["encoder"] = _judge_with_encoder(encoder, generated, labels, reference_dir, sample_rate, report["skipped"])
     return report
+
+
+def texts_by_stem(texts) -> dict[str, str]:
+    """``{file stem: text}`` from a dict (returned as is) or a manifest path (entries without text are left out)."""
+    if isinstance(texts, dict):
+        return {str(k): str(v) for k, v in texts.items()}
+    entries = manifest.read_manifest(texts)
+    return {os.path.splitext(os.path.basename(e["path"]))[0]: str(e["text"]) for e in entries if e.get("text")}
+
+
+def find_text_manifest(folder) -> str | None:
+    """The first ``*.csv`` / ``*.jsonl`` manifest directly in ``folder`` (``manifest.*`` first) with a ``text`` column."""
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        return None
+    names = sorted(n for n in os.listdir(folder) if n.endswith((".csv", ".jsonl")))
+    names.sort(key=lambda n: not n.startswith("manifest."))
+    for name in names:
+        try:
+            entries = manifest.read_manifest(os.path.join(folder, name))
+        except (ConfigError, UnicodeDecodeError, ValueError):
+            continue
+        if any(e.get("text") for e in entries):
+            return os.path.join(folder, name)
+    return None
+
+
+def _word_error_rates(report: dict, generated: dict, texts: dict, progress: bool) -> None:
+    """Add per-file ``wer``, ``corpus["wer"]`` (total edits / total words) and ``transcripts`` to ``report``."""
+    from tqdm import tqdm
+
+    stems = sorted(set(generated) & set(texts))
+    report["counts"]["with_text"] = len(stems)
+    if not stems:
+        report["skipped"].append("WER not computed: no generated file has a text")
+        return
+    edits = words = 0
+    transcripts = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", metrics.MetricUnavailableWarning)
+        for stem in tqdm(stems, desc="transcribing", unit="file", disable=not progress):
+            try:
+                est, sr = audio.load(generated[stem])
+            except AudioFileError as err:
+                if str(err) not in report["skipped"]:
+                    report["skipped"].append(str(err))
+                continue
+            heard = metrics.recognize(est, sr)
+            if heard is None:  # no judge: one reason under skipped, no WER at all
+                break
+            e, n = metrics.word_edits(texts[stem], heard)
+            edits, words = edits + e, words + n
+            report["per_file"].setdefault(stem, {})["wer"] = metrics.word_error_rate(texts[stem], heard)
+            transcripts[stem] = {"text": texts[stem], "heard": heard}
+    for w in caught:
+        if issubclass(w.category, metrics.MetricUnavailableWarning) and str(w.message) not in report["skipped"]:
+            report["skipped"].append(str(w.message))
+    if transcripts:
+        report["transcripts"] = transcripts
+        report["counts"]["transcribed"] = len(transcripts)
+        report["corpus"]["wer"] = edits / words if words else None
 
 
 def _load_all(paths: dict, rate, skipped: list) -> dict:
@@ -145,6 +217,9 @@ def report_markdown(report: dict) -> str:
         lines += ["", "## Per file", "", "| file | " + " | ".join(keys) + " |", "|" + " --- |" * (len(keys) + 1)]
         for stem, scores in sorted(report["per_file"].items()):
             lines.append(f"| {stem} | " + " | ".join(_fmt(scores.get(k)) for k in keys) + " |")
+    if report.get("transcripts"):
+        lines += ["", "## Transcripts (pocketsphinx)", "", "| file | text | heard |", "| --- | --- | --- |"]
+        lines += [f"| {stem} | {t['text']} | {t['heard']} |" for stem, t in sorted(report["transcripts"].items())]
     if report.get("skipped"):
         lines += ["", "## Skipped", ""] + [f"- {reason}" for reason in report["skipped"]]
     return "\n".join(lines) + "\n"

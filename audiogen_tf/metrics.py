@@ -475,3 +475,101 @@ def evaluate_pair(
     if with_stoi:
         out["stoi"] = stoi(ref, est, sr)
     return out
+
+
+# ------------------------------------------------------------------------------------------- word error rate
+
+
+def normalize_words(text: str) -> list[str]:
+    """Lowercased words of ``text`` with punctuation stripped (apostrophes inside words kept).
+
+    Example:
+        >>> normalize_words("Hello, World! It's 5 o'clock.")
+        ['hello', 'world', "it's", '5', "o'clock"]
+    """
+    cleaned = "".join(c if c.isalnum() or c == "'" else " " for c in str(text).lower())
+    return [w.strip("'") for w in cleaned.split() if w.strip("'")]
+
+
+def word_edits(reference_text: str, hypothesis_text: str) -> tuple[int, int]:
+    """(word substitutions + deletions + insertions, reference words) between two normalized texts.
+
+    Example:
+        >>> word_edits("the cat sat", "the cat sat down")
+        (1, 3)
+    """
+    ref, hyp = normalize_words(reference_text), normalize_words(hypothesis_text)
+    row = np.arange(len(hyp) + 1)
+    for i, r in enumerate(ref, 1):  # Levenshtein distance, one row at a time
+        prev = row.copy()
+        row[0] = i
+        for j, h in enumerate(hyp, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (r != h))
+    return int(row[len(hyp)]), len(ref)
+
+
+def word_error_rate(reference_text: str, hypothesis_text: str) -> float:
+    """Word error rate: word-level Levenshtein distance / reference words, on lowercased unpunctuated text.
+
+    Can exceed 1 (insertions). An empty reference gives 0 for an empty hypothesis, else ``inf``.
+
+    Args:
+        reference_text: what was said.
+        hypothesis_text: what a recognizer heard.
+
+    Example:
+        >>> word_error_rate("The cat sat on the mat.", "the cat sat on a mat")
+        0.16666666666666666
+
+    Reference: the NIST sclite WER (S + D + I) / N.
+    """
+    edits, n = word_edits(reference_text, hypothesis_text)
+    if n == 0:
+        return 0.0 if edits == 0 else math.inf
+    return edits / n
+
+
+_RECOGNIZER = None
+
+
+def recognize(audio, sr: int) -> str | None:
+    """Transcribe speech with pocketsphinx (CMU Sphinx, its bundled US English model) as the WER judge.
+
+    The audio is resampled to 16 kHz and peak-normalized. Returns ``None`` and warns
+    :class:`MetricUnavailableWarning` when the optional ``pocketsphinx`` package is not installed.
+
+    Args:
+        audio: mono speech ``(time,)``.
+        sr: its sample rate.
+
+    Example:
+        >>> speech, sr = audiogen_tf.audio.load("speech.wav")  # doctest: +SKIP
+        >>> recognize(speech, sr)  # doctest: +SKIP
+        'hello world'
+
+    Reference: Huggins-Daines et al. 2006, "PocketSphinx: a free, real-time continuous speech recognition system".
+    """
+    global _RECOGNIZER
+    try:
+        from pocketsphinx import Decoder
+    except ImportError:
+        return _unavailable("WER", "the 'pocketsphinx' package is not installed (pip install pocketsphinx)")
+    from audiogen_tf.audio import resample
+
+    x = np.asarray(audio, np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"recognize takes mono audio (time,), got shape {x.shape}")
+    if int(sr) != 16000:
+        x = np.asarray(resample(x, int(sr), 16000), np.float32)
+    x = np.nan_to_num(x)
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    if peak > 0:
+        x = 0.9 * x / peak
+    if _RECOGNIZER is None:
+        _RECOGNIZER = Decoder(samprate=16000, loglevel="FATAL")
+    decoder = _RECOGNIZER
+    decoder.start_utt()
+    decoder.process_raw((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes(), full_utt=True)
+    decoder.end_utt()
+    hyp = decoder.hyp()
+    return hyp.hypstr if hyp is not None else ""

@@ -191,29 +191,65 @@ def write_image(name, image_uint8, step):
         return tf.summary.write(name, tensor, step=step, metadata=_metadata("images"))
 
 
+def alignment_image(alignments, lengths=None, max_outputs=3) -> np.ndarray:
+    """Attention alignments as one RGB ``uint8`` picture ``(height, width, 3)``, a panel per example.
+
+    Args:
+        alignments: (batch, decoder_steps, text_len) attention weights (e.g. Tacotron 2's ``"alignments"``).
+        lengths: optional (batch, 2) valid ``(decoder_steps, text_len)`` per example; panels are cropped to them.
+        max_outputs: panels drawn.
+
+    Example:
+        >>> alignment_image(np.eye(6)[None]).dtype
+        dtype('uint8')
+    """
+    from audiogen_tf.plotting import spectrogram_figure_array
+
+    alignments = np.asarray(alignments, np.float32)
+    if alignments.ndim == 2:
+        alignments = alignments[None]
+    if alignments.ndim != 3:
+        raise ValueError(f"alignments must be (batch, decoder_steps, text_len), got shape {alignments.shape}")
+    panels, titles = [], []
+    for i in range(min(int(max_outputs), alignments.shape[0])):
+        a = alignments[i]
+        if lengths is not None:
+            a = a[: int(lengths[i][0]), : int(lengths[i][1])]
+        panels.append(a)
+        titles.append(f"example {i}: alignment (x: decoder step, y: encoder step)")
+    return spectrogram_figure_array(panels, titles)
+
+
 class TensorBoardAudio(keras.callbacks.Callback):
-    """Write the epoch's scalars, generated audio and log-mel spectrogram pictures to TensorBoard.
+    """Write the epoch's scalars, generated audio, log-mel spectrograms and attention alignments to TensorBoard.
 
     Args:
         log_dir: event-file folder.
         examples: fixed validation inputs: ``{"mel": (k, frames, n_mels), "audio": (k, time) optional}`` for a
-            vocoder, ``{"noise": (k, latent_dim), "label": (k,) optional}`` for an unconditional GAN, or an array
-            fed to the generator as is.
+            vocoder, ``{"noise": (k, latent_dim), "label": (k,) optional}`` for an unconditional GAN, an array
+            fed to the generator as is, or ``None`` (no audio; with ``alignment_fn`` only alignments).
         sample_rate: Hz of the generated audio.
         every_n_epochs: audio and pictures period (scalars are written every epoch).
         max_outputs: clips written per epoch.
         mel_config: ``MelConfig`` of the pictures (default: ``MelConfig(sample_rate=sample_rate)``).
+        alignment_fn: optional ``fn(model) -> (k, decoder_steps, text_len)`` attention alignments of the fixed
+            examples (e.g. ``lambda m: m(val_inputs)["alignments"]`` for Tacotron 2), written as the image
+            ``"alignment"`` at each evaluation; it may also return ``(alignments, lengths (k, 2))`` to crop padding.
 
     Example:
         >>> cb = TensorBoardAudio("runs/tb", {"mel": val["mel"][:3], "audio": val["audio"][:3]}, 22050)  # doctest: +SKIP
+        >>> cb = TensorBoardAudio("runs/tb", None, 22050,
+        ...                       alignment_fn=lambda m: m(val_inputs, training=False)["alignments"])  # doctest: +SKIP
     """
 
-    def __init__(self, log_dir, examples, sample_rate, every_n_epochs=1, max_outputs=3, mel_config=None):
+    def __init__(self, log_dir, examples, sample_rate, every_n_epochs=1, max_outputs=3, mel_config=None,
+                 alignment_fn=None):
         super().__init__()
         self.log_dir = os.fspath(log_dir)
-        if not isinstance(examples, dict):
+        if examples is not None and not isinstance(examples, dict):
             examples = {"input": examples}
-        self.examples = {k: np.asarray(v) for k, v in examples.items()}
+        self.examples = {k: np.asarray(v) for k, v in examples.items()} if examples is not None else None
+        self.alignment_fn = alignment_fn
         self.sample_rate = int(sample_rate)
         self.every_n_epochs = max(1, int(every_n_epochs))
         self.max_outputs = int(max_outputs)
@@ -264,8 +300,19 @@ class TensorBoardAudio(keras.callbacks.Callback):
             titles.append(f"example {i}: generated")
         return spectrogram_figure_array(specs, titles, sample_rate=self.sample_rate, hop_length=hop)
 
+    def write_alignments(self, step):
+        """Write the ``alignment_fn`` alignments of the fixed examples as the image ``"alignment"``."""
+        out = self.alignment_fn(self.model)
+        lengths = None
+        if isinstance(out, (tuple, list)) and len(out) == 2:
+            out, lengths = out
+            lengths = np.asarray(lengths)
+        write_image("alignment", alignment_image(np.asarray(out), lengths, self.max_outputs), step)
+
     def _step(self):
         counter = getattr(self.model, "train_step_counter", None)
+        if counter is None and getattr(self.model, "optimizer", None) is not None:
+            counter = self.model.optimizer.iterations  # a plain Keras model (e.g. Tacotron 2)
         return int(counter.numpy()) if counter is not None else 0
 
     def on_epoch_end(self, epoch, logs=None):
@@ -276,7 +323,9 @@ class TensorBoardAudio(keras.callbacks.Callback):
                     write_scalar(key, float(np.asarray(value)), step)
                 except (TypeError, ValueError):
                     continue
-            if (epoch + 1) % self.every_n_epochs == 0:
+            if (epoch + 1) % self.every_n_epochs == 0 and self.alignment_fn is not None:
+                self.write_alignments(step)
+            if (epoch + 1) % self.every_n_epochs == 0 and self.examples is not None:
                 generated = self.generate()
                 reference = self.examples.get("audio")
                 if reference is not None:

@@ -40,12 +40,61 @@ def _all_finite(tensors):
 
 
 def _normalize_outputs(out):
-    """Discriminator output -> list of sub-discriminator lists ``[fmap_1, ..., fmap_k, score]``."""
+    """Discriminator output -> list of sub-discriminator lists ``[fmap_1, ..., fmap_k, score]`` (float32)."""
+    out = tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), out)
     if not isinstance(out, (list, tuple)):
         return [[out]]
     if all(isinstance(o, (list, tuple)) for o in out):
         return [list(o) for o in out]
     return [list(out)]
+
+
+class DynamicLossScale(tf.Module):
+    """Dynamic loss scale of one player for ``mixed_float16`` (the ``keras.optimizers.LossScaleOptimizer`` rule).
+
+    The loss is multiplied by ``scale`` before the gradients and the gradients divided by it after; a step whose
+    scaled gradients overflow is skipped and halves the scale (down to 1), ``growth_steps`` finite steps in a row
+    double it (Micikevicius et al. 2018, "Mixed Precision Training").
+
+    Args:
+        initial_scale: starting scale (Keras: 2 ** 15).
+        growth_steps: finite steps before the scale doubles (Keras: 2000).
+
+    Example:
+        >>> ls = DynamicLossScale(8.0, growth_steps=2)
+        >>> ls.update(tf.constant(False)); float(ls.scale.numpy())
+        4.0
+    """
+
+    def __init__(self, initial_scale=2.0**15, growth_steps=2000, name="loss_scale"):
+        super().__init__(name=name)
+        agg = tf.VariableAggregation.ONLY_FIRST_REPLICA
+        self.growth_steps = max(1, int(growth_steps))
+        self.scale = tf.Variable(float(initial_scale), dtype=tf.float32, trainable=False, name="scale", aggregation=agg)
+        self.good_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="good_steps", aggregation=agg)
+
+    def scale_loss(self, loss):
+        return tf.cast(loss, tf.float32) * self.scale
+
+    def unscale(self, grads):
+        inv = 1.0 / self.scale
+        return [None if g is None else g * tf.cast(inv, g.dtype) for g in grads]
+
+    def update(self, grads_finite, active=True):
+        """Halve after an overflow, double after ``growth_steps`` finite steps; no change when not ``active``."""
+        active = tf.convert_to_tensor(active)
+        good = tf.where(grads_finite, self.good_steps + 1, tf.zeros_like(self.good_steps))
+        grow = good >= self.growth_steps
+        scale = tf.where(grads_finite, tf.where(grow, self.scale * 2.0, self.scale), tf.maximum(self.scale * 0.5, 1.0))
+        self.good_steps.assign(tf.where(active, tf.where(grow, tf.zeros_like(good), good), self.good_steps))
+        self.scale.assign(tf.where(active, scale, self.scale))
+
+
+def _unwrap_loss_scale_optimizer(optimizer):
+    """(inner optimizer, (initial_scale, growth_steps) or None) of a possibly ``LossScaleOptimizer``-wrapped optimizer."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer.inner_optimizer, (float(optimizer.initial_scale), int(optimizer.dynamic_growth_steps))
+    return optimizer, None
 
 
 class GANTrainer(keras.Model):
@@ -130,6 +179,9 @@ class GANTrainer(keras.Model):
         g_clipnorm=None,
         d_clipnorm=None,
         jit_compile=False,
+        loss_scale="auto",
+        initial_loss_scale=2.0**15,
+        loss_scale_growth_steps=2000,
         **kwargs,
     ):
         """Set both optimizers and the loss recipe.
@@ -155,7 +207,23 @@ class GANTrainer(keras.Model):
                 (Multi-band MelGAN: 200k, Parallel WaveGAN: 100k).
             g_clipnorm, d_clipnorm: explicit global-norm gradient clipping (or pass ``clipnorm`` to the optimizers).
             jit_compile: XLA for the train step (off by default).
+            loss_scale: dynamic loss scaling of both players (one :class:`DynamicLossScale` each): ``"auto"`` (on
+                when the generator's or the global dtype policy is ``mixed_float16``), ``True`` or ``False``.
+                Optimizers wrapped in ``keras.optimizers.LossScaleOptimizer`` are unwrapped and turn it on with
+                their own scale settings. A scaled-gradient overflow skips that player's update and halves its scale
+                but, unlike a non-finite loss, does not mark the step non-finite.
+            initial_loss_scale, loss_scale_growth_steps: the scale's start and doubling period.
         """
+        g_optimizer, g_ls = _unwrap_loss_scale_optimizer(g_optimizer)
+        d_optimizer, d_ls = _unwrap_loss_scale_optimizer(d_optimizer)
+        if loss_scale == "auto":
+            policies = {keras.mixed_precision.global_policy().name, getattr(self.generator.dtype_policy, "name", "")}
+            loss_scale = "mixed_float16" in policies or g_ls is not None or d_ls is not None
+        self.g_loss_scale = self.d_loss_scale = None
+        if loss_scale:
+            default = (float(initial_loss_scale), int(loss_scale_growth_steps))
+            self.g_loss_scale = DynamicLossScale(*(g_ls or default), name="g_loss_scale")
+            self.d_loss_scale = DynamicLossScale(*(d_ls or default), name="d_loss_scale")
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
         self.adversarial_loss = str(adversarial_loss).lower()
@@ -182,6 +250,7 @@ class GANTrainer(keras.Model):
             from audiogen_tf.features import MelConfig
 
             self.mel_config = MelConfig()
+        kwargs.setdefault("auto_scale_loss", False)  # the players scale their own losses
         super().compile(optimizer=g_optimizer, jit_compile=jit_compile, **kwargs)
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator_variables)
@@ -192,6 +261,8 @@ class GANTrainer(keras.Model):
                 names.remove("fm_loss")
         self._trackers = {n: keras.metrics.Mean(name=n) for n in names}
         self._trackers["skipped_steps"] = keras.metrics.Sum(name="skipped_steps")
+        if self.g_loss_scale is not None:
+            self._trackers["loss_scale_overflows"] = keras.metrics.Sum(name="loss_scale_overflows")
 
     @property
     def discriminator_variables(self):
@@ -224,10 +295,10 @@ class GANTrainer(keras.Model):
     def _generate(self, g_input, label=None, training=True):
         """Generator forward: (audio (B, T, 1), sub-bands (B, T/4, bands) or None)."""
         if self.mode == "vocoder" and self.has_subbands and self.subband_stft_loss_weight > 0:
-            sub = self.generator.subband_generator(g_input, training=training)
-            return self.generator.pqmf.synthesis(sub), sub
+            sub = tf.cast(self.generator.subband_generator(g_input, training=training), tf.float32)
+            return tf.cast(self.generator.pqmf.synthesis(sub), tf.float32), sub
         x = [g_input, label] if label is not None else g_input
-        return self.generator(x, training=training), None
+        return tf.cast(self.generator(x, training=training), tf.float32), None
 
     def _discriminate(self, audio, label=None, training=True):
         outs = []
@@ -261,8 +332,29 @@ class GANTrainer(keras.Model):
     # -----------------------------------------------------------------------------------------
     # the two players
 
+    def _backward(self, tape, loss, variables, loss_scale, finite_inputs):
+        """Gradients of ``loss`` (scaled and unscaled with ``loss_scale`` when set).
+
+        Returns (grads, finite: inputs and loss finite (and, without loss scaling, the gradients), ok: apply the
+        update, overflow: finite loss whose scaled gradients are not finite).
+        """
+        with tape:  # record the scaling too
+            scaled = loss * _replica_scale()
+            if loss_scale is not None:
+                scaled = loss_scale.scale_loss(scaled)
+        grads = tape.gradient(scaled, variables)
+        loss_ok = _all_finite(list(finite_inputs) + [loss])
+        if loss_scale is not None:
+            grads = loss_scale.unscale(grads)
+        grads_ok = _all_finite([g for g in grads if g is not None])
+        ok = tf.logical_and(loss_ok, grads_ok)
+        if loss_scale is None:
+            return grads, ok, ok, tf.constant(False)
+        loss_scale.update(grads_ok, active=loss_ok)
+        return grads, loss_ok, ok, tf.logical_and(loss_ok, tf.logical_not(grads_ok))
+
     def _discriminator_phase(self, g_input, real, label):
-        """D update (applied only when everything is finite). Returns (d_loss, gp, wasserstein, ok)."""
+        """D update (applied only when everything is finite). Returns (d_loss, gp, wasserstein, finite, applied, overflow)."""
         fake, _ = self._generate(g_input, label, training=True)
         real, fake = self._match_length(real, tf.stop_gradient(fake))
         d_vars = self.discriminator_variables
@@ -274,17 +366,15 @@ class GANTrainer(keras.Model):
             if self.use_gp:
                 gp = L.gradient_penalty(lambda a: self._discriminate(a, label), real, fake, seed=self.seed_generator)
             d_loss = d_adv + self.gp_weight * gp
-            scaled = d_loss * _replica_scale()
-        grads = tape.gradient(scaled, d_vars)
+        grads, finite, ok, overflow = self._backward(tape, d_loss, d_vars, self.d_loss_scale, [real, g_input, fake])
         wasserstein = -L.wgan_discriminator_loss(real_out, fake_out)
-        ok = _all_finite([real, g_input, fake, d_loss] + [g for g in grads if g is not None])
         if self.d_clipnorm:
             grads, _ = tf.clip_by_global_norm(grads, self.d_clipnorm)
         self._apply_if(ok, self.d_optimizer, grads, d_vars)
-        return d_loss, gp, wasserstein, ok
+        return d_loss, gp, wasserstein, finite, ok, overflow
 
     def _generator_phase(self, g_input, real, label, adversarial_on):
-        """G update. Returns (g_loss, adv, fm, mel, stft_total, ok)."""
+        """G update. Returns (g_loss, adv, fm, mel, stft_total, finite, applied, overflow)."""
         g_vars = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fake, fake_sub = self._generate(g_input, label, training=True)
@@ -306,13 +396,11 @@ class GANTrainer(keras.Model):
             else:
                 adv, fm = adversarial_terms()
             g_loss = recon + self.adversarial_weight * adv + self.feature_matching_weight * fm
-            scaled = g_loss * _replica_scale()
-        grads = tape.gradient(scaled, g_vars)
-        ok = _all_finite([g_loss] + [g for g in grads if g is not None])
+        grads, finite, ok, overflow = self._backward(tape, g_loss, g_vars, self.g_loss_scale, [])
         if self.g_clipnorm:
             grads, _ = tf.clip_by_global_norm(grads, self.g_clipnorm)
         self._apply_if(ok, self.g_optimizer, grads, g_vars)
-        return g_loss, adv, fm, mel, stft + sub, ok
+        return g_loss, adv, fm, mel, stft + sub, finite, ok, overflow
 
     @staticmethod
     def _apply_if(ok, optimizer, grads, variables):
@@ -342,32 +430,34 @@ class GANTrainer(keras.Model):
         zero = tf.constant(0.0)
 
         # 1) discriminator (skipped during generator warm-up)
+        no = tf.constant(False)
+
         def d_phase():
-            d_loss, gp, w, ok = self._discriminator_phase(g_input, real, label)
-            return tf.cast(d_loss, tf.float32), tf.cast(gp, tf.float32), tf.cast(w, tf.float32), ok
+            d_loss, gp, w, ok, applied, overflow = self._discriminator_phase(g_input, real, label)
+            return tf.cast(d_loss, tf.float32), tf.cast(gp, tf.float32), tf.cast(w, tf.float32), ok, applied, overflow
 
         if self.generator_warmup_steps > 0:
             input_ok = _all_finite([real, g_input])
-            d_loss, gp, wasserstein, d_ok = tf.cond(
-                adversarial_on, d_phase, lambda: (zero, zero, zero, input_ok)
+            d_loss, gp, wasserstein, d_ok, d_applied, d_overflow = tf.cond(
+                adversarial_on, d_phase, lambda: (zero, zero, zero, input_ok, no, no)
             )
         else:
-            d_loss, gp, wasserstein, d_ok = d_phase()
-        d_trained = tf.logical_and(adversarial_on, d_ok)
+            d_loss, gp, wasserstein, d_ok, d_applied, d_overflow = d_phase()
+        d_trained = tf.logical_and(adversarial_on, d_applied)
 
         # 2) generator, every n_critic-th step; never after a non-finite discriminator step
         def g_phase():
             return self._generator_phase(g_input, real, label, adversarial_on)
 
         def g_skip():
-            return zero, zero, zero, zero, zero, tf.constant(True)
+            return zero, zero, zero, zero, zero, tf.constant(True), no, no
 
         if self.n_critic > 1:
             do_g = tf.logical_and(tf.equal(step % self.n_critic, self.n_critic - 1), d_ok)
         else:
             do_g = d_ok
-        g_loss, adv, fm, mel, stft, g_ok = tf.cond(do_g, g_phase, g_skip)
-        g_trained = tf.logical_and(do_g, g_ok)
+        g_loss, adv, fm, mel, stft, g_ok, g_applied, g_overflow = tf.cond(do_g, g_phase, g_skip)
+        g_trained = tf.logical_and(do_g, g_applied)
 
         step_ok = tf.logical_and(d_ok, g_ok)
         self.train_step_counter.assign_add(1)
@@ -389,6 +479,8 @@ class GANTrainer(keras.Model):
             if name in t:
                 _update(t[name], value, ok)
         t["skipped_steps"].update_state(tf.cast(tf.logical_not(step_ok), tf.float32))
+        if "loss_scale_overflows" in t:
+            t["loss_scale_overflows"].update_state(tf.cast(d_overflow, tf.float32) + tf.cast(g_overflow, tf.float32))
         return {name: m.result() for name, m in t.items()}
 
     def test_step(self, data):
@@ -426,6 +518,9 @@ class GANTrainer(keras.Model):
         }
         for i, d in enumerate(self.discriminators):
             items[f"discriminator_{i}"] = _weights_container(d)
+        if getattr(self, "g_loss_scale", None) is not None:
+            items["g_loss_scale"] = self.g_loss_scale
+            items["d_loss_scale"] = self.d_loss_scale
         return items
 
     def generate(self, inputs, training=False):

@@ -284,9 +284,7 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
 
     strategy = strategy or strategies.get_strategy(tpu)
     chief = strategies.is_chief(strategy)
-    if isinstance(recipe, (GANVocoderRecipe, WaveGANRecipe)) and recipe.precision == "mixed_float16":
-        raise ConfigError(f"{recipe.name}: key 'precision' mixed_float16 needs loss scaling, which GANTrainer "
-                          "does not do; use mixed_bfloat16 or float32")
+    # mixed_float16: GANTrainer compiles with dynamic loss scaling of both players (loss_scale='auto').
     if recipe.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(recipe.seed)

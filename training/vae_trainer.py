@@ -67,6 +67,11 @@ def _unpack(data, input_key=None):
     return x, label
 
 
+def _float32(outputs):
+    """Float outputs cast to float32 (a ``mixed_float16`` model computes in float16); integer codes kept."""
+    return tf.nest.map_structure(lambda t: ops.cast(t, "float32") if "float" in str(t.dtype) else t, outputs)
+
+
 class _TrainerBase(keras.Model):
     def __init__(self, model, input_key=None, **kwargs):
         super().__init__(**kwargs)
@@ -80,7 +85,12 @@ class _TrainerBase(keras.Model):
         return [x, label] if label is not None and getattr(self.model, "num_classes", 0) else x
 
     def _fit_step(self, loss, variables, grads_from):
-        grads = grads_from.gradient(loss, variables)
+        # mixed_float16: compile() wrapped the optimizer in a keras LossScaleOptimizer; the gradients are of the
+        # scaled loss, which it unscales (skipping, and halving its scale, a step whose gradients overflow).
+        scale = None
+        if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
+            scale = ops.cast(self.optimizer.scale_loss(1.0), loss.dtype)
+        grads = grads_from.gradient(loss, variables, output_gradients=scale)
         self.optimizer.apply_gradients(zip(grads, variables))
 
 
@@ -135,7 +145,7 @@ class VAETrainer(_TrainerBase):
 
     def _compute_losses(self, data, training):
         x, label = _unpack(data, self.input_key)
-        out = self.vae(self._model_inputs(x, label), training=training)
+        out = _float32(self.vae(self._model_inputs(x, label), training=training))
         recon = reconstruction_loss(x, out["reconstruction"], self.reconstruction, self.stft_resolutions,
                                     self.l1_weight)
         kl = ops.mean(-0.5 * ops.sum(1.0 + out["z_log_var"] - ops.square(out["z_mean"]) - ops.exp(out["z_log_var"]),
@@ -198,10 +208,10 @@ class VQVAETrainer(_TrainerBase):
 
     def _compute_losses(self, data, training):
         x, _ = _unpack(data, self.input_key)
-        out = self.model(x, training=training)
+        out = _float32(self.model(x, training=training))
         y = out["reconstruction"] if "reconstruction" in out else out["audio"]
         recon = reconstruction_loss(x, y, self.reconstruction, self.stft_resolutions, self.l1_weight)
-        vq = ops.sum(ops.stack([ops.convert_to_tensor(l) for l in self.model.losses])) if (
+        vq = ops.sum(ops.stack([ops.cast(l, "float32") for l in self.model.losses])) if (
             training and self.model.losses) else ops.convert_to_tensor(0.0)
         codes = out["codes"]
         k = self.model.codebook_size

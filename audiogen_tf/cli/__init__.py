@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="manifest of the generated files with the intended class in --label-key")
     evaluate.add_argument("--label-key", default="label")
     evaluate.add_argument("--no-f0", action="store_true", help="skip the (slow) pitch metrics")
+    evaluate.add_argument("--text-manifest", default=None,
+                          help="manifest with a 'text' column: word error rate of the generated speech by pocketsphinx "
+                               "(default: a manifest with 'text' in --reference)")
     evaluate.add_argument("--out", default=None, help="output prefix (default: GENERATED/evaluation)")
     from audiogen_tf.cli import synthesize as synthesize_cli, train as train_cli
 

@@ -39,7 +39,7 @@ def evaluate_command(args) -> tuple[str, str]:
     labels = _labels_from_manifest(args.labels, args.label_key, args.suffix) if args.labels else None
     report = evaluate_folder(
         args.generated, args.reference, sample_rate=args.sample_rate, suffix=args.suffix, encoder=encoder,
-        labels=labels, with_f0=not args.no_f0,
+        labels=labels, with_f0=not args.no_f0, texts=getattr(args, "text_manifest", None),
     )
     paths = write_report(report, args.out or os.path.join(args.generated, "evaluation"))
     print(report_markdown(report))

@@ -43,7 +43,7 @@ class GaussianSampling(keras.layers.Layer):
         mean, log_var = inputs
         if not training:
             return mean
-        eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        eps = keras.random.normal(ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator)  # float16 under mixed precision
         return mean + ops.exp(0.5 * log_var) * eps
 
     def compute_output_shape(self, input_shape):
