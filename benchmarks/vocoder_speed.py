@@ -7,7 +7,10 @@ multiband_melgan_tiny) with weight norm folded (``remove_weight_norm()``), on on
 
 - TF: ``tf.function(model(mel, training=False))`` with XLA off, and with ``jit_compile=True``;
 - TFLite: ``tflite_export.export.export_tflite(model, path, endpoint="synthesize")`` run by
-  ``audiogen_tf.benchmark_utils.tflite_interpreter`` (XNNPACK default delegate, ``num_threads=2``);
+  ``audiogen_tf.benchmark_utils.tflite_interpreter`` (XNNPACK default delegate, ``num_threads=2``); the
+  endpoint exports ``remove_weight_norm(export_layers=True)``: transposed convs as
+  ``audiogen_tf.layers.conv.PhaseConv1DTranspose``, dilated convs as ``DilatedConv1D``, reflection padding
+  (``ReflectionPad1D``) as concatenated slices;
 
 each timed after warm-up as the best of N calls. Beside the real-time factor (compute seconds per
 second of audio) it reports the model's multiply-accumulates per second of audio
@@ -16,11 +19,11 @@ peak (``benchmark_utils.matmul_peak_gflops``, measured in the same run) that ``2
 reaches, and checks the targets of the issue: HiFi-GAN V1 at >= 80 % of peak in TF and in TFLite; no
 preset's TFLite more than 15 % slower than its TF run.
 
-Investigation (the gaps to the targets): each preset is also run exported with a fixed input length,
-and rewritten with exactly equivalent layers (transposed convs as polyphase / sub-pixel convs,
-reflection padding as a concat of reversed slices); and single layers at HiFi-GAN V1 shapes
-(transposed conv, dilated and plain convs, reflection padding) are timed in TF and TFLite next to
-their reformulations, to find where the time goes.
+Investigation (the gaps to the targets): each preset is also run in TF with the export layers, exported
+with the plain Keras layers (``Conv1DTranspose`` -> ``TRANSPOSE_CONV``, dilated ``Conv1D`` ->
+space-to-batch: the export before the library had the export layers), and exported with a fixed input
+length; and single layers at HiFi-GAN V1 shapes (transposed conv, dilated and plain convs, reflection
+padding) are timed in TF and TFLite next to the library's formulations, to find where the time goes.
 
 Usage:
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/vocoder_speed.py
@@ -66,7 +69,7 @@ PRESETS = [
 
 
 def build(family: str, preset: str):
-    """The generator of ``preset`` with weight norm folded into plain convs."""
+    """The generator of ``preset`` with weight norm folded into plain Keras convs (``remove_weight_norm()``)."""
     if family == "hifigan":
         from zoo.hifigan.hifigan_generator import HiFiGANGenerator as cls
         import zoo.hifigan.hifigan_presets  # noqa: F401  (registers the presets)
@@ -175,20 +178,20 @@ def bench_preset(family, preset, sr, frames, args, tmp):
         notes["parity"].append(f"TFLite diff {diff:.1e} ({info})")
         fns["TFLite"] = lambda run=run: run(mel)
     if args.reformulate and not args.no_tflite:
-        # Investigation: exactly equivalent layers, and a fixed input length for TFLite.
-        poly = reformulated_model(model)
-        pfn = tf.function(lambda x: poly(x, training=False), jit_compile=False, autograph=False)
-        notes["parity"].append(f"reformulated TF diff {np.max(np.abs(pfn(mel_tf).numpy() - ref)):.1e}")
-        fns["TF reformulated"] = lambda: pfn(mel_tf)
-        dyn = Endpoint("synthesize", lambda m: poly(m, training=False),
-                       [keras.InputSpec(shape=(1, None, model.n_mels), dtype="float32", name="mel")])
-        run, diff, info = tflite_runner(poly, os.path.join(tmp, f"{preset}_reform.tflite"), dyn, mel, ref)
-        notes["parity"].append(f"reformulated TFLite diff {diff:.1e} ({info})")
-        fns["TFLite reformulated"] = lambda run=run: run(mel)
-        run, diff, info = tflite_runner(poly, os.path.join(tmp, f"{preset}_reform_fixed.tflite"),
-                                        fixed_endpoint(poly, frames), mel, ref)
-        notes["parity"].append(f"reformulated fixed-shape TFLite diff {diff:.1e} ({info})")
-        fns["TFLite reformulated fixed"] = lambda run=run: run(mel)
+        # Investigation: the export layers in TF; the plain Keras layers exported; a fixed input length.
+        export = model.remove_weight_norm(export_layers=True)
+        efn = tf.function(lambda x: export(x, training=False), jit_compile=False, autograph=False)
+        notes["parity"].append(f"export-layers TF diff {np.max(np.abs(efn(mel_tf).numpy() - ref)):.1e}")
+        fns["TF export layers"] = lambda: efn(mel_tf)
+        keras_ep = Endpoint("synthesize", lambda m: model(m, training=False),
+                            [keras.InputSpec(shape=(1, None, model.n_mels), dtype="float32", name="mel")])
+        run, diff, info = tflite_runner(model, os.path.join(tmp, f"{preset}_keras.tflite"), keras_ep, mel, ref)
+        notes["parity"].append(f"Keras-layers TFLite diff {diff:.1e} ({info})")
+        fns["TFLite Keras layers"] = lambda run=run: run(mel)
+        run, diff, info = tflite_runner(export, os.path.join(tmp, f"{preset}_fixed.tflite"),
+                                        fixed_endpoint(export, frames), mel, ref)
+        notes["parity"].append(f"export-layers fixed-shape TFLite diff {diff:.1e} ({info})")
+        fns["TFLite fixed"] = lambda run=run: run(mel)
 
     best, peak = time_interleaved(fns, budget=args.budget)
     flops = 2.0 * macs * seconds_audio
@@ -222,136 +225,31 @@ def bench_preset(family, preset, sr, frames, args, tmp):
     row["target met"] = ("yes" if ok else "no") + (" (" + "; ".join(verdicts) + ")" if verdicts else "")
 
     alt = None
-    if "TF reformulated" in best:
-        alt = {"preset": preset, "TF RTF": row["TF RTF"], "TFLite RTF": row["TFLite RTF"]}
-        for name in ("TF reformulated", "TFLite reformulated", "TFLite reformulated fixed"):
-            alt[f"{name} RTF"] = best[name] / seconds_audio
-        best_tf = min(t_tf, best["TF reformulated"])
-        best_lite = min(t_lite, best["TFLite reformulated"], best["TFLite reformulated fixed"])
+    if "TF export layers" in best:
+        alt = {"preset": preset, "TF RTF": row["TF RTF"],
+               "TF export layers RTF": best["TF export layers"] / seconds_audio,
+               "TFLite RTF": row["TFLite RTF"], "TFLite fixed RTF": best["TFLite fixed"] / seconds_audio,
+               "TFLite Keras layers RTF": best["TFLite Keras layers"] / seconds_audio}
+        best_tf = min(t_tf, best["TF export layers"])
+        best_lite = min(t_lite, best["TFLite fixed"])
         alt["best TF % peak"] = pct(best_tf)
         alt["best TFLite % peak"] = pct(best_lite)
-        alt["best TFLite / TF time"] = best_lite / t_tf
+        alt["TFLite / best TF time"] = t_lite / best_tf
+        alt["Keras-layers TFLite / TF time"] = best["TFLite Keras layers"] / t_tf
     del model, fns
     return row, alt, notes
 
 
-# ------------------------------------------------------------------------------------ reformulation
-def reformulated_model(model):
-    """An equivalent plain functional model with the layers that are slow in TFLite reformulated.
-
-    - every "same" ``Conv1DTranspose`` becomes :class:`PolyphaseConv1DTranspose` (one conv + reshape);
-    - every ``ReflectionPad1D`` (TFLite ``MIRROR_PAD``, not delegated to XNNPACK) becomes
-      :class:`ConcatReflectionPad1D` (reversed edge slices concatenated to the input).
-
-    Every other layer is shared with ``model`` (same weights). Benchmark-only: the zoo is unchanged.
-    """
-    from audiogen_tf.layers.conv import ReflectionPad1D
-
-    def swap(layer):
-        if isinstance(layer, keras.layers.Conv1DTranspose):
-            return PolyphaseConv1DTranspose.from_transpose(layer)
-        if isinstance(layer, ReflectionPad1D):
-            return ConcatReflectionPad1D(layer.padding, name=layer.name)
-        return layer
-
-    functional = keras.Model(model.inputs, model.outputs, name=f"{model.name}_reformulated_src")
-    return keras.models.clone_model(functional, clone_function=swap)
-
-
-class ConcatReflectionPad1D(keras.layers.Layer):
-    """Reflection padding of axis 1 as ``concat([flip(x[1:l+1]), x, flip(x[-r-1:-1])])`` (== ``pad(mode="reflect")``)."""
-
-    def __init__(self, padding, **kwargs):
-        super().__init__(**kwargs)
-        self.padding = tuple(int(p) for p in padding)
-
-    def call(self, x):
-        left, right = self.padding
-        parts = [x]
-        if left:
-            parts.insert(0, ops.flip(x[:, 1 : left + 1], axis=1))
-        if right:
-            parts.append(ops.flip(x[:, -right - 1 : -1], axis=1))
-        return ops.concatenate(parts, axis=1)
-
-    def compute_output_shape(self, input_shape):
-        t = input_shape[1]
-        return (input_shape[0], None if t is None else t + sum(self.padding), input_shape[2])
-
-
-class PolyphaseConv1DTranspose(keras.layers.Layer):
-    """``Conv1DTranspose(padding="same", kernel k, stride s)`` as one conv with ``s * filters`` outputs + reshape.
-
-    ``y[q s + r - crop] = sum_j x[q + j - (taps - 1)] K[j, :, r]`` with ``taps = ceil(k / s)``, K from
-    :func:`polyphase_kernel`; ``crop = (k - s) // 2`` as TF's "same" padding.
-    """
-
-    def __init__(self, kernel, bias, stride, kernel_size, filters, activation=None, **kwargs):
-        super().__init__(**kwargs)
-        self.stride, self.kernel_size, self.filters = int(stride), int(kernel_size), int(filters)
-        self.taps = -(-self.kernel_size // self.stride)
-        self.crop = (self.kernel_size - self.stride) // 2
-        self._k = polyphase_kernel(np.asarray(kernel), self.stride)
-        self._b = None if bias is None else np.asarray(bias)
-        self.activation = keras.activations.get(activation)
-
-    @classmethod
-    def from_transpose(cls, layer):
-        if layer.padding != "same" or tuple(layer.dilation_rate) != (1,) or layer.output_padding is not None:
-            raise ValueError(f"{layer.name}: only padding='same', no dilation, no output_padding")
-        kernel = np.asarray(layer.kernel)
-        bias = np.asarray(layer.bias) if layer.use_bias else None
-        return cls(kernel, bias, layer.strides[0], layer.kernel_size[0], layer.filters,
-                   activation=keras.activations.serialize(layer.activation), name=layer.name)
-
-    def build(self, input_shape):
-        self.kern = self.add_weight(shape=self._k.shape, initializer="zeros", trainable=False, name="kernel")
-        self.kern.assign(self._k)
-        if self._b is not None:
-            self.b = self.add_weight(shape=self._b.shape, initializer="zeros", trainable=False, name="bias")
-            self.b.assign(self._b)
-
-    def call(self, x):
-        batch, length = ops.shape(x)[0], ops.shape(x)[1]
-        xp = ops.pad(x, [[0, 0], [self.taps - 1, self.taps - 1], [0, 0]])
-        z = ops.conv(xp, self.kern, strides=1, padding="valid")
-        z = ops.reshape(z, (batch, (length + self.taps - 1) * self.stride, self.filters))
-        z = z[:, self.crop : self.crop + length * self.stride]
-        if self._b is not None:
-            z = z + self.b
-        return self.activation(z)
-
-    def compute_output_shape(self, input_shape):
-        length = None if input_shape[1] is None else input_shape[1] * self.stride
-        return (input_shape[0], length, self.filters)
-
-
 # ------------------------------------------------------------------------------------ layer study
-def polyphase_kernel(w: np.ndarray, stride: int) -> np.ndarray:
-    """Conv1DTranspose kernel (k, out, in) -> conv kernel (taps, in, stride * out) of the polyphase form.
-
-    ``y_full[q * s + r] = sum_a x[q - a] W[a s + r]``: phase r is an ordinary conv over the input with
-    taps ``W[(taps - 1 - j) s + r]`` (j = 0..taps-1, taps = ceil(k / s)); all phases are computed by one
-    conv with ``s * out`` output channels, then interleaved by a reshape (sub-pixel / depth-to-space).
-    """
-    k, out_ch, in_ch = w.shape
-    taps = -(-k // stride)
-    wp = np.zeros((taps * stride, out_ch, in_ch), w.dtype)
-    wp[:k] = w
-    kern = np.zeros((taps, in_ch, stride, out_ch), w.dtype)
-    for j in range(taps):
-        for r in range(stride):
-            kern[j, :, r, :] = wp[(taps - 1 - j) * stride + r].T
-    return kern.reshape(taps, in_ch, stride * out_ch)
-
-
 def make_transpose_fns(length, in_ch, out_ch, k, stride, rng):
-    """TF conv1d_transpose ("same") and its exact polyphase equivalent as tf.functions on (1, length, in_ch)."""
+    """TF conv1d_transpose ("same") and the library's exact phase form (``PhaseConv1DTranspose``), (1, length, in_ch)."""
+    from audiogen_tf.layers.conv import PhaseConv1DTranspose
+
     w = (rng.standard_normal((k, out_ch, in_ch)) / math.sqrt(k * in_ch)).astype(np.float32)
-    taps = -(-k // stride)
-    kern = tf.constant(polyphase_kernel(w, stride))
     w_tf = tf.constant(w)
-    crop = (k - stride) // 2  # TF "same": the forward conv pads floor((k - s) / 2) before
+    phase_layer = PhaseConv1DTranspose(out_ch, k, stride, use_bias=False)
+    phase_layer.build((1, length, in_ch))
+    phase_layer.set_transpose_weights(w)
     spec = tf.TensorSpec((1, length, in_ch), tf.float32)
 
     @tf.function(input_signature=[spec], autograph=False)
@@ -359,19 +257,22 @@ def make_transpose_fns(length, in_ch, out_ch, k, stride, rng):
         return tf.nn.conv1d_transpose(x, w_tf, (1, length * stride, out_ch), stride, padding="SAME")
 
     @tf.function(input_signature=[spec], autograph=False)
-    def polyphase(x):
-        xp = tf.pad(x, [[0, 0], [taps - 1, taps - 1], [0, 0]])
-        z = tf.nn.conv1d(xp, kern, 1, padding="VALID")  # (1, length + taps - 1, stride * out)
-        z = tf.reshape(z, (1, (length + taps - 1) * stride, out_ch))
-        return z[:, crop : crop + length * stride]
+    def phase(x):  # pad, one conv with stride * out channels, depth-to-space reshape, crop
+        return phase_layer(x)
 
-    return {"tf.nn.conv1d_transpose": transpose, "polyphase conv + reshape": polyphase}
+    return {"tf.nn.conv1d_transpose": transpose, "PhaseConv1DTranspose (phase conv + reshape)": phase}
 
 
 def make_dilated_fns(length, ch, k, dilation, rng):
-    """A "same" dilated conv: Keras' path (space-to-batch on CPU), the native dilated op, per-tap matmuls, undilated."""
+    """A "same" dilated conv: Keras' path (space-to-batch on CPU), the native dilated op (``DilatedConv1D``),
+    per-tap matmuls, undilated."""
+    from audiogen_tf.layers.conv import DilatedConv1D
+
     w = (rng.standard_normal((k, ch, ch)) / math.sqrt(k * ch)).astype(np.float32)
     w_tf = tf.constant(w)
+    dilated_layer = DilatedConv1D(ch, k, dilation_rate=dilation, padding="same", use_bias=False)
+    dilated_layer.build((1, length, ch))
+    dilated_layer.set_weights([w])
     pad = dilation * (k - 1) // 2
     spec = tf.TensorSpec((1, length, ch), tf.float32)
 
@@ -380,8 +281,8 @@ def make_dilated_fns(length, ch, k, dilation, rng):
         return tf.nn.convolution(x, w_tf, strides=1, padding="SAME", dilations=dilation)
 
     @tf.function(input_signature=[spec], autograph=False)
-    def conv(x):  # the Conv2D op with its own dilation attribute (oneDNN), no space-to-batch
-        return tf.nn.conv1d(x, w_tf, 1, padding="SAME", dilations=dilation)
+    def conv(x):  # tf.nn.conv1d(dilations=d): the Conv2D op with its own dilation attribute, no space-to-batch
+        return dilated_layer(x)
 
     @tf.function(input_signature=[spec], autograph=False)
     def taps(x):  # sum over taps of shifted (T, C) @ (C, C): no space-to-batch, no im2col copy
@@ -393,7 +294,7 @@ def make_dilated_fns(length, ch, k, dilation, rng):
 
     fns = {f"tf.nn.convolution d={dilation} (Keras Conv1D)": keras_path}
     if dilation > 1:
-        fns["tf.nn.conv1d(dilations=d): native dilated Conv2D"] = conv
+        fns["DilatedConv1D: tf.nn.conv1d(dilations=d)"] = conv
     fns["sum of per-tap matmuls"] = taps
     if dilation > 1:
         @tf.function(input_signature=[spec], autograph=False)
@@ -405,7 +306,11 @@ def make_dilated_fns(length, ch, k, dilation, rng):
 
 
 def make_pad_fns(length, ch, pad):
-    """Reflection padding of the time axis: ``tf.pad(mode="REFLECT")`` (TFLite MIRROR_PAD) and concat of reversed slices."""
+    """Reflection padding of the time axis: ``tf.pad(mode="REFLECT")`` (TFLite MIRROR_PAD) and the library's
+    ``ReflectionPad1D`` (concat of reversed slices)."""
+    from audiogen_tf.layers.conv import ReflectionPad1D
+
+    pad_layer = ReflectionPad1D(pad)
     spec = tf.TensorSpec((1, length, ch), tf.float32)
 
     @tf.function(input_signature=[spec], autograph=False)
@@ -414,9 +319,9 @@ def make_pad_fns(length, ch, pad):
 
     @tf.function(input_signature=[spec], autograph=False)
     def concat(x):
-        return tf.concat([tf.reverse(x[:, 1 : pad + 1], [1]), x, tf.reverse(x[:, -pad - 1 : -1], [1])], axis=1)
+        return pad_layer(x)
 
-    return {"tf.pad REFLECT": mirror, "concat of reversed slices": concat}
+    return {"tf.pad REFLECT": mirror, "ReflectionPad1D (concat of reversed slices)": concat}
 
 
 def tflite_of(fn, resolver="AUTO"):
@@ -512,7 +417,7 @@ def main(argv=None):
     parser.add_argument("--no-xla", action="store_true")
     parser.add_argument("--no-tflite", action="store_true")
     parser.add_argument("--no-reformulate", dest="reformulate", action="store_false",
-                        help="skip the fixed-shape and polyphase variants of each preset")
+                        help="skip the export-layers TF, Keras-layers TFLite and fixed-shape variants")
     parser.add_argument("--no-layers", action="store_true", help="skip the per-layer study")
     parser.add_argument("--out", default=OUT)
     args = parser.parse_args(argv)
@@ -545,17 +450,20 @@ def main(argv=None):
         f"Input: one random log-mel of {args.frames} frames (batch 1, 80 mels); the same array goes to TF and TFLite. "
         "Weight norm folded (`remove_weight_norm()`). RTF = best wall-clock seconds of one call / seconds of audio "
         "produced. Timing: after one warm-up call of each, all variants of a preset (TF, XLA, TFLite and the "
-        "reformulations below) are called in interleaved rounds, each round ending with "
+        "variants of the investigation below) are called in interleaved rounds, each round ending with "
         "`matmul_peak_gflops(n=1024, repeats=2)`; best of 3-10 rounds (about "
         f"{args.budget:.0f} s per preset). Interleaving gives every variant and the peak the same machine load.",
         "`% peak` = achieved GFLOP/s (2 x conv/dense MACs of the call / seconds) / `peak GFLOP/s`, the best float32 "
         "matmul throughput of the same rounds. MACs from `conv_macs_per_second_of_audio` (PQMF synthesis not "
         "counted). For the record, `matmul_peak_gflops` (n=2048 best of 6 / n=1024 best of 20) at the start, after "
         "the presets and at the end: " + ", ".join(f"{a:.0f} / {b:.0f}" for a, b in peaks) + " GFLOP/s.",
-        "TF: `tf.function(model(mel, training=False))` (XLA off) and the same with `jit_compile=True` (XLA). "
+        "TF: `tf.function(model(mel, training=False))` (XLA off) and the same with `jit_compile=True` (XLA), "
+        "`model = remove_weight_norm()` (plain Keras `Conv1D` / `Conv1DTranspose`). "
         "TFLite: `export_tflite(model, path, endpoint=\"synthesize\")` (float32, builtin ops) run through "
         "`tflite_interpreter(path, num_threads=2)` (XNNPACK default delegate) and its `synthesize` signature runner "
-        "(input length dynamic, as exported).",
+        "(input length dynamic, as exported); the endpoint exports `remove_weight_norm(export_layers=True)`: "
+        "`PhaseConv1DTranspose`, `DilatedConv1D` and `ReflectionPad1D` as concatenated slices "
+        "(`audiogen_tf/layers/conv.py`).",
         f"Targets: HiFi-GAN V1 >= {PEAK_TARGET:.0%} of peak in TF and in TFLite; every preset TFLite time <= "
         f"{TFLITE_SLOWDOWN:.2f} x TF time.",
         f"**Load**: load average {fmt(load_start)} at the start, {fmt(load_end)} at the end, on {os.cpu_count()} "
@@ -572,17 +480,20 @@ def main(argv=None):
     if alt_rows:
         notes += [
             "",
-            "## Reformulations of each preset",
+            "## Export layers and export variants of each preset",
             "",
             "Same input, same weights, outputs equal to float32 round-off (diffs above), timed in the same rounds as "
-            "the main table. `fixed`: exported through an endpoint with the input fixed to "
-            f"(1, {args.frames}, 80) instead of the dynamic-length `synthesize`. `reformulated`: (1) every \"same\" `Conv1DTranspose` (kernel k, stride s) replaced by the "
-            "exactly equivalent polyphase form: one conv over the input with ceil(k/s) taps and s x filters outputs "
-            "(tap j of phase r = W[(taps-1-j) s + r]), a reshape that interleaves the s phases (sub-pixel / "
-            "depth-to-space) and a crop of (k - s) // 2 samples; (2) every `ReflectionPad1D` (TFLite `MIRROR_PAD`) "
-            "replaced by reversed edge slices concatenated to the input. The rewrite is `reformulated_model` in this "
-            "script; the zoo is unchanged. `best`: the fastest TF / TFLite variant; `best TFLite / TF time` divides by "
-            "the plain TF time (the target's reference).",
+            "the main table. `TF export layers`: `remove_weight_norm(export_layers=True)` in TF (every \"same\" "
+            "`Conv1DTranspose` (kernel k, stride s) as `PhaseConv1DTranspose`: one conv over the input zero-padded by "
+            "T - 1 = ceil(k/s) - 1 with T taps and s x filters outputs (tap j of phase r = W[(T-1-j) s + r]), a "
+            "reshape that interleaves the s phases (sub-pixel / depth-to-space) and a crop starting at (k - s) // 2; "
+            "every dilated `Conv1D` as `DilatedConv1D` (`tf.nn.conv1d(dilations=d)`)). `TFLite` is the main table's "
+            "export (these layers, dynamic length). `TFLite fixed`: the same layers exported with the input fixed to "
+            f"(1, {args.frames}, 80). `TFLite Keras layers`: the plain Keras-layer model exported as it was before "
+            "the export layers existed (`TRANSPOSE_CONV`, dilated convs through SpaceToBatchND / BatchToSpaceND); "
+            "its reflection padding is the library's concat form already (`ReflectionPad1D` computes it that way "
+            "for every model now), so the `MIRROR_PAD` cost shows only in the layer table and in the previous run "
+            "(before / after below). `best`: the fastest TF / TFLite variant.",
             "",
             bu.markdown_table(alt_rows).rstrip("\n"),
         ]
@@ -598,6 +509,22 @@ def main(argv=None):
             "layer, in TF and TFLite, are timed in interleaved rounds with the matmul peak (`peak GFLOP/s`).",
             "",
             bu.markdown_table(layer_rows).rstrip("\n"),
+        ]
+    ba = before_after(rows)
+    if ba:
+        notes += [
+            "",
+            "## Before / after the export layers",
+            "",
+            "`before`: the previous run of this script (2026-11-25 06:56 UTC, load average ~14) when the export "
+            "was the plain Keras-layer model (`MIRROR_PAD`, `TRANSPOSE_CONV`, space-to-batch dilated convs); `now`: "
+            "this run. Different runs on a loaded shared machine: compare ratios, not absolute times. The TF model "
+            "of HiFi-GAN is the same in both runs, so its change of `% peak` is the machine load (and the peak "
+            "measured in the rounds), not the library change; MelGAN's TF model differs only by `ReflectionPad1D` "
+            "(concat form, faster in TF too). The same-run comparison of the change is `Keras-layers TFLite / TF "
+            "time` in the export table above (without the `MIRROR_PAD` part).",
+            "",
+            bu.markdown_table(ba).rstrip("\n"),
         ]
     notes += ["", "## Findings", ""] + findings(rows, alt_rows, layer_rows) + ["", "## Mechanisms", ""] + MECHANISMS
     text = bu.write_markdown_table(
@@ -618,8 +545,8 @@ MECHANISMS = [
     "Multi-band MelGAN before every residual-block conv and around the input/output convs) has no XNNPACK kernel: "
     "each one splits the delegated graph and runs the builtin kernel, which is ~10-40x slower than the same padding "
     "written as `concat([flip(x[:, 1:p+1]), x, flip(x[:, -p-1:-1])], axis=1)` (STRIDED_SLICE + REVERSE_V2 + "
-    "CONCATENATION, bit-identical output). This is the main reason MelGAN's TFLite run is several times slower "
-    "than TF.",
+    "CONCATENATION, bit-identical output). It was the main reason MelGAN's TFLite run was several times slower "
+    "than TF; `ReflectionPad1D` now computes the concat form (for training and export alike).",
     "- **TFLite `TRANSPOSE_CONV`** (Keras `Conv1DTranspose`) runs far below the conv speed in XNNPACK and in the "
     "builtin kernel. The exactly equivalent polyphase form -- y_full[q s + r] = sum_j x[q + j - (T - 1)] . "
     "W[(T - 1 - j) s + r], i.e. one stride-1 conv with T = ceil(k/s) taps and s x filters outputs over the input "
@@ -627,15 +554,25 @@ MECHANISMS = [
     "[(k - s) // 2 : (k - s) // 2 + L s] (TF \"same\"), bias added after -- is a plain CONV_2D that XNNPACK runs at "
     "conv speed (outputs equal to ~2e-6, float32 summation order). In TF, `Conv2DBackpropInput` and the polyphase "
     "conv are about equally fast (mixed results across runs; the polyphase form won by up to ~2x only at the short, "
-    "wide first stage, 86 x 512 k16 s8, <1% of V1's MACs): the polyphase form is a TFLite fix.",
+    "wide first stage, 86 x 512 k16 s8, <1% of V1's MACs): the polyphase form is a TFLite fix. It is the "
+    "library's `PhaseConv1DTranspose` (kernel stored as (T, in, s x filters), crop with constant slice bounds so "
+    "the dynamic-length export keeps a constant-shape RESHAPE and STRIDED_SLICE), built by "
+    "`remove_weight_norm(export_layers=True)` and used by `export_endpoints()`.",
     "- **Dynamic input length** (`synthesize` takes (1, None, 80)): Keras' dilated `Conv1D` goes through "
     "`tf.nn.convolution`, which on CPU wraps the conv in SpaceToBatchND / BatchToSpaceND; with a dynamic length "
     "their paddings are computed at run time (SHAPE, FLOOR_MOD, PACK, ... in the graph), so the converter cannot "
     "fold them into a dilated CONV_2D and XNNPACK cannot take them: the HiFi-GAN graphs split into 17-42 delegate "
     "partitions. With a fixed length the same model is one XNNPACK partition (see `delegate node(s)` above). "
     "`tf.nn.conv1d(..., dilations=d)` (the Conv2D op with its own dilation attribute) converts to one dilated "
-    "CONV_2D even with a dynamic length and runs at the same speed in TF (layer table), so a Conv1D layer calling "
-    "it would keep the dynamic `synthesize` export fully delegated; V3 (79% of MACs in dilated convs) gains most.",
+    "CONV_2D even with a dynamic length and runs at the same speed in TF (layer table); the library's "
+    "`DilatedConv1D` (a `Conv1D` subclass, same weights) calls it, and `keras.ops.conv` does not (it is "
+    "`tf.nn.convolution`, the space-to-batch path). V3 (79% of MACs in dilated convs) gains most.",
+    "- **Partitions left with a dynamic length**: with the export layers the dynamic `synthesize` graph has no "
+    "SpaceToBatchND, TRANSPOSE_CONV or MIRROR_PAD left, but XNNPACK still leaves some elementwise ops between the "
+    "convs (LEAKY_RELU, PAD, MUL of the MRF mean; checked on small graphs: conv -> LEAKY_RELU -> conv is 2 "
+    "partitions with a dynamic length, 1 with a fixed one) to the builtin kernels, hence the remaining delegate "
+    "node counts above; the fixed-length export of the same layers is one partition. The `TFLite fixed` column "
+    "shows what that is worth.",
     "- **Dilation itself is not a cost** in either runtime: a dilated conv runs about as fast as the undilated conv "
     "with the same MACs (layer table); the per-tap matmul formulation is slower in TFLite and mixed in TF.",
     "- **XLA** (`jit_compile=True`) does not beat the default TF graph for these conv stacks on CPU.",
@@ -644,6 +581,34 @@ MECHANISMS = [
     "peak is used and on the load at the moment of measuring; this script compares every call with the best "
     "matmul of the same interleaved rounds.",
 ]
+
+
+# The previous run (2026-11-25 06:56 UTC, load average ~14, same script) before the library had the export
+# layers: TF % peak, TFLite % peak, TFLite / TF time of each preset (TFLite then exported MIRROR_PAD,
+# TRANSPOSE_CONV and space-to-batch dilated convs).
+BEFORE = {
+    "hifigan_v1": (47.86, 23.06, 2.075),
+    "hifigan_v2": (57.69, 50.01, 1.154),
+    "hifigan_v3": (68.15, 48.65, 1.401),
+    "hifigan_tiny": (4.961, 8.396, 0.591),
+    "melgan": (27.86, 5.809, 4.797),
+    "melgan_tiny": (3.763, 2.326, 1.618),
+    "multiband_melgan": (43.63, 7.617, 5.728),
+    "multiband_melgan_tiny": (2.608, 0.9252, 2.819),
+}
+
+
+def before_after(rows) -> list[dict]:
+    """Rows comparing :data:`BEFORE` with this run's main table (different runs: load differs)."""
+    out = []
+    for r in rows:
+        b = BEFORE.get(r["preset"])
+        if b is None or "TFLite / TF time" not in r:
+            continue
+        out.append({"preset": r["preset"], "TF % peak before": b[0], "TF % peak now": r["TF % peak"],
+                    "TFLite % peak before": b[1], "TFLite % peak now": r["TFLite % peak"],
+                    "TFLite / TF before": b[2], "TFLite / TF now": r["TFLite / TF time"]})
+    return out
 
 
 def _get(rows, **match):
@@ -672,12 +637,15 @@ def findings(rows, alt_rows, layer_rows) -> list[str]:
         out.append(f"- TFLite slower than TF by more than 15%: {', '.join(slow)}.")
     for r in alt_rows:
         main = _get(rows, preset=r["preset"])
+        before = BEFORE.get(r["preset"])
         out.append(
-            f"- {r['preset']}: TFLite / TF time {main['TFLite / TF time']:.2f} as exported; "
-            f"reformulated {r['TFLite reformulated RTF'] / r['TF RTF']:.2f}; "
-            f"reformulated + fixed length {r['TFLite reformulated fixed RTF'] / r['TF RTF']:.2f}; reformulated in TF "
-            f"{r['TF reformulated RTF'] / r['TF RTF']:.2f}x the TF time; best TF {r['best TF % peak']:.0f}% / best "
-            f"TFLite {r['best TFLite % peak']:.0f}% of peak."
+            f"- {r['preset']}: TFLite / TF time {main['TFLite / TF time']:.2f} as exported"
+            + (f" (previous run, before the export layers: {before[2]:.2f})" if before else "")
+            + f"; Keras layers exported in this run {r['Keras-layers TFLite / TF time']:.2f}; "
+            f"export layers + fixed length {r['TFLite fixed RTF'] / r['TF RTF']:.2f}; export layers in TF "
+            f"{r['TF export layers RTF'] / r['TF RTF']:.2f}x the TF time; "
+            f"TFLite / best TF {r['TFLite / best TF time']:.2f}; "
+            f"best TF {r['best TF % peak']:.0f}% / best TFLite {r['best TFLite % peak']:.0f}% of peak."
         )
     by_layer = {}
     for r in layer_rows:

@@ -4,7 +4,13 @@ Weight normalization (Salimans & Kingma 2016, "Weight Normalization: A Simple Re
 Accelerate Training of Deep Neural Networks") writes each output channel's kernel as
 ``w = g * v / ||v||``; the layers below store ``v`` and ``g`` and compute ``w`` on the fly.
 :func:`fold_weight_norm` turns a model built with ``weight_norm=True`` into the same model built from
-plain ``Conv1D`` / ``Conv1DTranspose`` / ``Conv2D`` layers holding the folded kernels (for export).
+plain ``Conv1D`` / ``Conv1DTranspose`` / ``Conv2D`` layers holding the folded kernels; with
+``export_layers=True`` it builds the export-friendly equivalents instead: :class:`PhaseConv1DTranspose`
+(a transposed conv as one ordinary conv + depth-to-space reshape, the sub-pixel form of Shi et al. 2016,
+"Real-Time Single Image and Video Super-Resolution Using an Efficient Sub-Pixel Convolutional Neural
+Network") and :class:`DilatedConv1D` (a dilated conv as the native dilated conv op, no space-to-batch).
+Both compute the same function as the Keras layers they replace and convert to TFLite ops that XNNPACK
+delegates (``CONV_2D``, ``RESHAPE``, ``STRIDED_SLICE``), also with a dynamic input length.
 
 The block builders (:func:`hifigan_resblock1`, :func:`hifigan_resblock2`, :func:`melgan_resblock`) wire
 tensors of a functional graph; they create only plain Keras layers and the layers of this module, with
@@ -22,6 +28,7 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from audiogen_tf.serialization import register
@@ -172,7 +179,10 @@ class WeightNormConv2D(_WeightNormMixin, keras.layers.Conv2D):
 
 @register
 class ReflectionPad1D(keras.layers.Layer):
-    """Reflection padding of the time axis.
+    """Reflection padding of the time axis (as ``torch.nn.ReflectionPad1d``; each pad < time steps).
+
+    Computed as ``concat([flip(x[:, 1:left+1]), x, flip(x[:, -right-1:-1])])``, bit-identical to
+    ``ops.pad(x, ..., mode="reflect")`` but exported without TFLite's ``MIRROR_PAD`` (not delegated to XNNPACK).
 
     Args:
         padding: int (both sides) or (left, right). Input (batch, time, channels).
@@ -187,7 +197,19 @@ class ReflectionPad1D(keras.layers.Layer):
         self.padding = (int(padding), int(padding)) if isinstance(padding, int) else tuple(int(p) for p in padding)
 
     def call(self, inputs):
-        return ops.pad(inputs, [[0, 0], list(self.padding), [0, 0]], mode="reflect")
+        # == ops.pad(mode="reflect"), written as reversed edge slices concatenated to the input: TFLite's
+        # MIRROR_PAD has no XNNPACK kernel, STRIDED_SLICE + REVERSE_V2 + CONCATENATION do (bit-identical).
+        left, right = self.padding
+        length = inputs.shape[1]
+        if length is not None and max(left, right) >= length:
+            raise ValueError(f"{self.name}: reflection padding {self.padding} needs more than "
+                             f"{max(left, right)} time steps, got {length}.")
+        parts = [inputs]
+        if left:
+            parts.insert(0, ops.flip(inputs[:, 1 : left + 1], axis=1))
+        if right:
+            parts.append(ops.flip(inputs[:, -right - 1 : -1], axis=1))
+        return ops.concatenate(parts, axis=1) if len(parts) > 1 else inputs
 
     def compute_output_shape(self, input_shape):
         t = input_shape[1]
@@ -197,13 +219,200 @@ class ReflectionPad1D(keras.layers.Layer):
         return {**super().get_config(), "padding": list(self.padding)}
 
 
+def phase_kernel(kernel, strides: int):
+    """``Conv1DTranspose`` kernel (k, filters, channels) -> phase-conv kernel (T, channels, s * filters).
+
+    ``T = ceil(k / s)``; tap j of output phase r is ``kernel[(T - 1 - j) * s + r].T`` (zero where the index >= k).
+
+    Example:
+        >>> import numpy as np
+        >>> phase_kernel(np.ones((16, 4, 3), "float32"), 8).shape
+        (2, 3, 32)
+    """
+    w = np.asarray(kernel)
+    k, filters, channels = w.shape
+    s = int(strides)
+    taps = -(-k // s)
+    padded = np.zeros((taps * s, filters, channels), w.dtype)
+    padded[:k] = w
+    # padded[(T - 1 - j) * s + r, f, c] -> out[j, c, r, f]
+    out = padded.reshape(taps, s, filters, channels)[::-1].transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(out).reshape(taps, channels, s * filters)
+
+
+def transpose_kernel(kernel, kernel_size: int, strides: int):
+    """Inverse of :func:`phase_kernel`: (T, channels, s * filters) -> (kernel_size, filters, channels)."""
+    w = np.asarray(kernel)
+    taps, channels, sf = w.shape
+    s = int(strides)
+    out = w.reshape(taps, channels, s, sf // s)[::-1].transpose(0, 2, 3, 1).reshape(taps * s, sf // s, channels)
+    return np.ascontiguousarray(out[: int(kernel_size)])
+
+
+@register
+class PhaseConv1DTranspose(keras.layers.Layer):
+    """``Conv1DTranspose(padding="same")`` as one stride-1 conv and a depth-to-space reshape (export-friendly).
+
+    For kernel k and stride s, with ``T = ceil(k / s)`` taps: the input is zero-padded by T - 1 steps on both
+    sides; one conv with kernel (T, channels, s * filters) computes the s output phases at once (tap j of
+    phase r is ``W[(T - 1 - j) s + r]`` of the transposed-conv kernel W); a reshape (batch, L + T - 1, s * filters)
+    -> (batch, (L + T - 1) s, filters) interleaves them and the crop starting at ``max(k - s, 0) // 2`` keeps
+    L * s samples, TF's "same" output. Same function as ``keras.layers.Conv1DTranspose`` (float32 round-off),
+    but TFLite gets ``CONV_2D`` + ``RESHAPE`` + ``STRIDED_SLICE`` (XNNPACK runs them at conv speed) instead of
+    ``TRANSPOSE_CONV``, 3-9x slower there.
+
+    Args:
+        filters, kernel_size, strides, activation, use_bias, kernel_initializer, bias_initializer: as
+            ``keras.layers.Conv1DTranspose`` with padding "same" (no dilation, no output_padding).
+            Input (batch, time, channels) -> (batch, time * strides, filters).
+
+    Weights: ``kernel`` (T, channels, strides * filters) and ``bias`` (filters,); :meth:`set_transpose_weights`
+    / :meth:`transpose_weights` convert from / to the ``Conv1DTranspose`` layout (kernel_size, filters, channels).
+
+    Example:
+        >>> import numpy as np
+        >>> t = keras.layers.Conv1DTranspose(4, 16, strides=8, padding="same"); x = np.ones((1, 10, 2), "float32")
+        >>> y = t(x); p = PhaseConv1DTranspose(4, 16, 8); _ = p(x); p.set_transpose_weights(*t.get_weights())
+        >>> bool(np.allclose(p(x), y, atol=1e-5)), tuple(p(x).shape)
+        (True, (1, 80, 4))
+
+    Paper: the sub-pixel convolution of Shi et al. 2016 (arXiv:1609.05158), applied to a 1-D transposed conv.
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.kernel_size = int(kernel_size[0] if isinstance(kernel_size, (list, tuple)) else kernel_size)
+        self.strides = int(strides[0] if isinstance(strides, (list, tuple)) else strides)
+        self.activation = keras.activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.taps = -(-self.kernel_size // self.strides)
+        self.crop = max(self.kernel_size - self.strides, 0) // 2
+        self.input_spec = keras.layers.InputSpec(ndim=3)
+
+    @classmethod
+    def from_transpose(cls, layer):
+        """A built :class:`PhaseConv1DTranspose` equal to a built ``keras.layers.Conv1DTranspose`` (weights copied)."""
+        if (layer.padding != "same" or tuple(layer.dilation_rate) != (1,) or layer.output_padding is not None
+                or layer.data_format != "channels_last"):
+            raise ValueError(f"{layer.name}: only padding='same', channels_last, no dilation or output_padding.")
+        new = cls(layer.filters, layer.kernel_size, layer.strides, activation=layer.activation,
+                  use_bias=layer.use_bias, name=layer.name, dtype=layer.dtype_policy)
+        new.build((None, None, int(layer.kernel.shape[-1])))
+        new.set_transpose_weights(*layer.get_weights())
+        return new
+
+    def build(self, input_shape):
+        channels = int(input_shape[-1])
+        self.input_spec = keras.layers.InputSpec(ndim=3, axes={-1: channels})
+        self.kernel = self.add_weight(name="kernel", shape=(self.taps, channels, self.strides * self.filters),
+                                      initializer=self.kernel_initializer, trainable=True, dtype=self.dtype)
+        self.bias = (self.add_weight(name="bias", shape=(self.filters,), initializer=self.bias_initializer,
+                                     trainable=True, dtype=self.dtype) if self.use_bias else None)
+        self.built = True
+
+    def set_transpose_weights(self, kernel, bias=None):
+        """Load a ``Conv1DTranspose`` kernel (kernel_size, filters, channels) and bias (filters,)."""
+        weights = [phase_kernel(kernel, self.strides)]
+        if self.use_bias:
+            weights.append(np.asarray(bias))
+        self.set_weights(weights)
+
+    def transpose_weights(self) -> list:
+        """``[kernel, bias]`` in the ``Conv1DTranspose`` layout (kernel (kernel_size, filters, channels))."""
+        weights = [transpose_kernel(ops.convert_to_numpy(self.kernel), self.kernel_size, self.strides)]
+        if self.use_bias:
+            weights.append(ops.convert_to_numpy(self.bias))
+        return weights
+
+    def call(self, inputs):
+        taps, s = self.taps, self.strides
+        x = inputs
+        if taps > 1:
+            x = ops.pad(x, [[0, 0], [taps - 1, taps - 1], [0, 0]])
+        z = ops.conv(x, self.kernel, strides=1, padding="valid")  # (batch, L + T - 1, s * filters)
+        if self.use_bias:
+            z = z + ops.tile(self.bias, [s])  # the same bias for every phase (folds into the conv's bias)
+        # static batch (1 in the export signatures) keeps the reshape's shape a constant for XNNPACK
+        batch = inputs.shape[0] if inputs.shape[0] is not None else ops.shape(inputs)[0]
+        z = ops.reshape(z, (batch, -1, self.filters))  # (batch, (L + T - 1) * s, filters)
+        right = (taps - 1) * s - self.crop  # samples past the "same" output; constant slice bounds
+        z = z[:, self.crop : -right] if right else z[:, self.crop :]
+        return self.activation(z) if self.activation is not None else z
+
+    def compute_output_shape(self, input_shape):
+        t = input_shape[1]
+        return (input_shape[0], None if t is None else t * self.strides, self.filters)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "activation": keras.activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+        }
+
+
+@register
+class DilatedConv1D(keras.layers.Conv1D):
+    """``keras.layers.Conv1D`` (stride 1, one group, channels_last) run as the native dilated conv op.
+
+    On the TensorFlow backend ``keras.ops.conv`` goes through ``tf.nn.convolution``, which wraps a dilated
+    conv in SpaceToBatchND / BatchToSpaceND; with a dynamic input length their paddings are computed at run
+    time and the TFLite graph keeps them (not delegated to XNNPACK). This layer calls
+    ``tf.nn.conv1d(..., dilations=d)`` instead: one dilated ``CONV_2D`` in TFLite, same weights, config and
+    output as ``Conv1D`` (other backends use ``keras.ops.conv``).
+
+    Args: as ``keras.layers.Conv1D``; input (batch, time, channels) -> (batch, time', filters).
+
+    Example:
+        >>> tuple(DilatedConv1D(4, 3, dilation_rate=2, padding="same")(keras.ops.ones((1, 10, 2))).shape)
+        (1, 10, 4)
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if tuple(self.strides) != (1,) or self.groups != 1 or self.data_format != "channels_last":
+            raise ValueError(f"{type(self).__name__}: only strides=1, groups=1, channels_last.")
+
+    def call(self, inputs):
+        if keras.backend.backend() != "tensorflow" or int(self.dilation_rate[0]) == 1:
+            return super().call(inputs)
+        import tensorflow as tf
+
+        x, padding = inputs, self.padding
+        if padding == "causal":
+            x = ops.pad(x, self._compute_causal_padding())
+            padding = "valid"
+        kernel = ops.convert_to_tensor(self.kernel, dtype=x.dtype)
+        y = tf.nn.conv1d(x, kernel, stride=1, padding=padding.upper(), dilations=int(self.dilation_rate[0]))
+        if self.use_bias:
+            y = y + self.bias
+        return self.activation(y) if self.activation is not None else y
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Factories and block builders (functional graph wiring)
 # ----------------------------------------------------------------------------------------------------------
 
 
-def conv1d(filters, kernel_size, *, weight_norm=True, spectral_norm=False, name=None, **kwargs):
-    """A ``Conv1D`` layer: weight-normalized, spectral-normalized or plain."""
+def conv1d(filters, kernel_size, *, weight_norm=True, spectral_norm=False, export_layers=False, name=None, **kwargs):
+    """A ``Conv1D`` layer: weight-normalized, spectral-normalized or plain.
+
+    ``export_layers=True`` (plain only) makes a dilated stride-1 conv a :class:`DilatedConv1D`.
+    """
+    if export_layers and (weight_norm or spectral_norm):
+        raise ValueError("export_layers=True builds plain layers: pass weight_norm=False, spectral_norm=False.")
+    if export_layers and _as_int(kwargs.get("dilation_rate", 1)) > 1 and _as_int(kwargs.get("strides", 1)) == 1 \
+            and kwargs.get("groups", 1) == 1:
+        return DilatedConv1D(filters, kernel_size, name=name, **kwargs)
     if spectral_norm:
         return keras.layers.SpectralNormalization(
             keras.layers.Conv1D(filters, kernel_size, name=f"{name}_conv" if name else None, **kwargs), name=name
@@ -212,10 +421,25 @@ def conv1d(filters, kernel_size, *, weight_norm=True, spectral_norm=False, name=
     return cls(filters, kernel_size, name=name, **kwargs)
 
 
-def conv1d_transpose(filters, kernel_size, *, weight_norm=True, name=None, **kwargs):
-    """A ``Conv1DTranspose`` layer, weight-normalized or plain."""
+def conv1d_transpose(filters, kernel_size, *, weight_norm=True, export_layers=False, name=None, **kwargs):
+    """A ``Conv1DTranspose`` layer, weight-normalized or plain.
+
+    ``export_layers=True`` (plain only) gives the equivalent :class:`PhaseConv1DTranspose` when
+    ``padding="same"`` (no dilation, no output_padding).
+    """
+    if export_layers and weight_norm:
+        raise ValueError("export_layers=True builds plain layers: pass weight_norm=False.")
+    if export_layers and kwargs.get("padding") == "same" and _as_int(kwargs.get("dilation_rate", 1)) == 1 \
+            and kwargs.get("output_padding") is None:
+        keep = {k: kwargs[k] for k in ("strides", "activation", "use_bias", "kernel_initializer", "bias_initializer")
+                if k in kwargs}
+        return PhaseConv1DTranspose(filters, kernel_size, name=name, **keep)
     cls = WeightNormConv1DTranspose if weight_norm else keras.layers.Conv1DTranspose
     return cls(filters, kernel_size, name=name, **kwargs)
+
+
+def _as_int(value) -> int:
+    return int(value[0]) if isinstance(value, (list, tuple)) else int(value)
 
 
 def conv2d(filters, kernel_size, *, weight_norm=True, name=None, **kwargs):
@@ -224,7 +448,8 @@ def conv2d(filters, kernel_size, *, weight_norm=True, name=None, **kwargs):
     return cls(filters, kernel_size, name=name, **kwargs)
 
 
-def hifigan_resblock1(x, channels, kernel_size, dilations=(1, 3, 5), *, slope=0.1, weight_norm=True, name="rb"):
+def hifigan_resblock1(x, channels, kernel_size, dilations=(1, 3, 5), *, slope=0.1, weight_norm=True,
+                      export_layers=False, name="rb"):
     """HiFi-GAN ResBlock1: per dilation d, ``x += conv_1(lrelu(conv_d(lrelu(x))))`` (Kong et al. 2020).
 
     Args:
@@ -238,14 +463,16 @@ def hifigan_resblock1(x, channels, kernel_size, dilations=(1, 3, 5), *, slope=0.
     for j, d in enumerate(dilations):
         h = keras.layers.LeakyReLU(slope, name=f"{name}_act{j}a")(x)
         h = conv1d(channels, kernel_size, dilation_rate=d, padding="same", weight_norm=weight_norm,
-                   name=f"{name}_conv{j}a")(h)
+                   export_layers=export_layers, name=f"{name}_conv{j}a")(h)
         h = keras.layers.LeakyReLU(slope, name=f"{name}_act{j}b")(h)
-        h = conv1d(channels, kernel_size, padding="same", weight_norm=weight_norm, name=f"{name}_conv{j}b")(h)
+        h = conv1d(channels, kernel_size, padding="same", weight_norm=weight_norm, export_layers=export_layers,
+                   name=f"{name}_conv{j}b")(h)
         x = keras.layers.Add(name=f"{name}_add{j}")([x, h])
     return x
 
 
-def hifigan_resblock2(x, channels, kernel_size, dilations=(1, 3), *, slope=0.1, weight_norm=True, name="rb"):
+def hifigan_resblock2(x, channels, kernel_size, dilations=(1, 3), *, slope=0.1, weight_norm=True,
+                      export_layers=False, name="rb"):
     """HiFi-GAN ResBlock2: per dilation d, ``x += conv_d(lrelu(x))`` (Kong et al. 2020, V3).
 
     Args:
@@ -258,12 +485,13 @@ def hifigan_resblock2(x, channels, kernel_size, dilations=(1, 3), *, slope=0.1, 
     for j, d in enumerate(dilations):
         h = keras.layers.LeakyReLU(slope, name=f"{name}_act{j}")(x)
         h = conv1d(channels, kernel_size, dilation_rate=d, padding="same", weight_norm=weight_norm,
-                   name=f"{name}_conv{j}")(h)
+                   export_layers=export_layers, name=f"{name}_conv{j}")(h)
         x = keras.layers.Add(name=f"{name}_add{j}")([x, h])
     return x
 
 
-def melgan_resblock(x, channels, dilation, *, kernel_size=3, slope=0.2, weight_norm=True, name="rb"):
+def melgan_resblock(x, channels, dilation, *, kernel_size=3, slope=0.2, weight_norm=True, export_layers=False,
+                    name="rb"):
     """MelGAN residual block: ``conv1x1(x) + conv1x1(lrelu(conv_k,d(reflect_pad(lrelu(x)))))`` (Kumar et al. 2019).
 
     Args:
@@ -276,10 +504,11 @@ def melgan_resblock(x, channels, dilation, *, kernel_size=3, slope=0.2, weight_n
     pad = dilation * (kernel_size - 1) // 2
     h = keras.layers.LeakyReLU(slope, name=f"{name}_act0")(x)
     h = ReflectionPad1D(pad, name=f"{name}_pad")(h)
-    h = conv1d(channels, kernel_size, dilation_rate=dilation, weight_norm=weight_norm, name=f"{name}_conv0")(h)
+    h = conv1d(channels, kernel_size, dilation_rate=dilation, weight_norm=weight_norm, export_layers=export_layers,
+               name=f"{name}_conv0")(h)
     h = keras.layers.LeakyReLU(slope, name=f"{name}_act1")(h)
-    h = conv1d(channels, 1, weight_norm=weight_norm, name=f"{name}_conv1")(h)
-    s = conv1d(channels, 1, weight_norm=weight_norm, name=f"{name}_shortcut")(x)
+    h = conv1d(channels, 1, weight_norm=weight_norm, export_layers=export_layers, name=f"{name}_conv1")(h)
+    s = conv1d(channels, 1, weight_norm=weight_norm, export_layers=export_layers, name=f"{name}_shortcut")(x)
     return keras.layers.Add(name=f"{name}_add")([s, h])
 
 
@@ -309,54 +538,81 @@ def _walk(model):
             yield layer
 
 
-def fold_weight_norm(model):
+def _copy_weights(source, target):
+    """Copy ``source``'s weights into the equivalent ``target`` (weight norm folded, kernel layout converted)."""
+    if isinstance(source, _WN_TYPES):
+        weights = source.folded_weights()
+    elif isinstance(source, PhaseConv1DTranspose) and not isinstance(target, PhaseConv1DTranspose):
+        weights = source.transpose_weights()
+    else:
+        weights = source.get_weights()
+    if isinstance(target, PhaseConv1DTranspose) and not isinstance(source, PhaseConv1DTranspose):
+        target.set_transpose_weights(*weights)
+    else:
+        target.set_weights(weights)
+
+
+def fold_weight_norm(model, export_layers=False):
     """Rebuild ``model`` with ``weight_norm=False`` and copy folded kernels by layer name.
 
     Args:
         model: a functional model whose constructor takes ``weight_norm`` and whose weighted layers have
             names independent of ``weight_norm`` (all models in ``zoo`` built from this module).
+        export_layers: build the export-friendly equivalents (:class:`PhaseConv1DTranspose` for "same"
+            transposed convs, :class:`DilatedConv1D` for dilated convs); needs an ``export_layers``
+            constructor argument. ``False`` gives plain Keras ``Conv1D`` / ``Conv1DTranspose`` layers.
 
     Returns:
         A new model of the same class with plain conv layers; outputs match to float32 round-off.
 
     Example:
-        >>> # plain = fold_weight_norm(HiFiGANGenerator.from_preset("hifigan_tiny"))
+        >>> # plain = fold_weight_norm(HiFiGANGenerator.from_preset("hifigan_tiny"), export_layers=True)
     """
     config = dict(model.get_config())
     if "weight_norm" not in config:
         raise ValueError(f"{type(model).__name__} has no 'weight_norm' constructor argument to fold.")
     config["weight_norm"] = False
+    if "export_layers" in config:
+        config["export_layers"] = bool(export_layers)
+    elif export_layers:
+        raise ValueError(f"{type(model).__name__} has no 'export_layers' constructor argument.")
     plain = type(model).from_config(config)
     for layer in model.layers:
         if not layer.weights:
             continue
-        target = plain.get_layer(layer.name)
-        if isinstance(layer, _WN_TYPES):
-            target.set_weights(layer.folded_weights())
-        else:
-            target.set_weights(layer.get_weights())
+        _copy_weights(layer, plain.get_layer(layer.name))
     return plain
 
 
 class WeightNormModelMixin:
     """Adds ``remove_weight_norm()`` and vocoder export endpoints to a functional generator.
 
-    The model must have the constructor arguments ``weight_norm`` and ``n_mels`` and an attribute
-    ``hop_length`` (audio samples per mel frame).
+    The model must have the constructor arguments ``weight_norm``, ``export_layers`` and ``n_mels`` and an
+    attribute ``hop_length`` (audio samples per mel frame).
     """
 
-    def remove_weight_norm(self):
-        """An equivalent model of the same class whose convs are plain Keras convs (see :func:`fold_weight_norm`)."""
-        if not self.get_config().get("weight_norm", False):
+    def remove_weight_norm(self, export_layers=False):
+        """An equivalent model of the same class with plain convs (see :func:`fold_weight_norm`).
+
+        Args:
+            export_layers: ``False``: Keras ``Conv1D`` / ``Conv1DTranspose``; ``True``: the export-friendly
+                :class:`PhaseConv1DTranspose` / :class:`DilatedConv1D` (what :meth:`export_endpoints` exports).
+        """
+        config = self.get_config()
+        if not config.get("weight_norm", False) and bool(config.get("export_layers", False)) == bool(export_layers):
             return self
-        return fold_weight_norm(self)
+        return fold_weight_norm(self, export_layers=export_layers)
 
     def count_params_folded(self) -> int:
         """Parameter count as plain convolutions (weight-norm ``g`` vectors not counted)."""
         return count_params_folded(self)
 
     def export_endpoints(self, chunk_frames=32, context_frames=8):
-        """``[(name, function, input_specs)]`` for export, computed on the weight-norm-folded model.
+        """``[(name, function, input_specs)]`` for export, computed on ``remove_weight_norm(export_layers=True)``.
+
+        Transposed convs run as :class:`PhaseConv1DTranspose`, dilated convs as :class:`DilatedConv1D` and
+        reflection padding as concatenated slices, so a float32 ``.tflite`` is one XNNPACK partition even with
+        the dynamic-length ``"synthesize"`` signature.
 
         - ``"synthesize"``: mel (1, None, n_mels) -> audio (1, frames * hop_length, 1).
         - ``"chunk"``: mel (1, chunk_frames + 2 * context_frames, n_mels) -> audio of the central
@@ -366,7 +622,7 @@ class WeightNormModelMixin:
         Example:
             >>> # [name for name, fn, specs in model.export_endpoints()] == ["synthesize", "chunk"]
         """
-        plain = self.remove_weight_norm()
+        plain = self.remove_weight_norm(export_layers=True)
         n_mels, hop = self.n_mels, self.hop_length
         start, stop = context_frames * hop, (context_frames + chunk_frames) * hop
 

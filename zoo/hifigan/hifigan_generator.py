@@ -42,6 +42,9 @@ class HiFiGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
         leaky_relu_slope: slope inside the network (the final activation before the output conv uses 0.01,
             the default slope of the reference implementation).
         weight_norm: wrap every conv in weight normalization (fold it away with ``remove_weight_norm()``).
+        export_layers: build the export-friendly equivalent layers (needs ``weight_norm=False``): transposed
+            convs as ``PhaseConv1DTranspose``, dilated convs as ``DilatedConv1D`` (same function; what
+            ``remove_weight_norm(export_layers=True)`` and ``export_endpoints()`` use).
 
     Example:
         >>> import numpy as np
@@ -61,6 +64,7 @@ class HiFiGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
         resblock_dilation_sizes=((1, 3, 5), (1, 3, 5), (1, 3, 5)),
         leaky_relu_slope=0.1,
         weight_norm=True,
+        export_layers=False,
         name="hifigan_generator",
         **kwargs,
     ):
@@ -75,21 +79,24 @@ class HiFiGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
             raise ValueError("resblock_kernel_sizes and resblock_dilation_sizes must have the same length.")
         if resblock not in ("1", "2"):
             raise ValueError(f"resblock must be '1' or '2', got {resblock!r}.")
+        if export_layers and weight_norm:
+            raise ValueError("export_layers=True needs weight_norm=False (see remove_weight_norm(export_layers=True)).")
         block_fn = hifigan_resblock1 if resblock == "1" else hifigan_resblock2
+        plain = {"weight_norm": weight_norm, "export_layers": bool(export_layers)}
 
         mel = keras.Input((None, n_mels), name="mel")
-        x = conv1d(upsample_initial_channel, 7, padding="same", weight_norm=weight_norm, name="conv_pre")(mel)
+        x = conv1d(upsample_initial_channel, 7, padding="same", **plain, name="conv_pre")(mel)
         for i, (u, k) in enumerate(zip(upsample_rates, upsample_kernel_sizes)):
             ch = upsample_initial_channel // (2 ** (i + 1))
             x = keras.layers.LeakyReLU(leaky_relu_slope, name=f"up{i}_act")(x)
-            x = conv1d_transpose(ch, k, strides=u, padding="same", weight_norm=weight_norm, name=f"up{i}")(x)
+            x = conv1d_transpose(ch, k, strides=u, padding="same", **plain, name=f"up{i}")(x)
             branches = [
-                block_fn(x, ch, rk, rd, slope=leaky_relu_slope, weight_norm=weight_norm, name=f"mrf{i}_rb{j}")
+                block_fn(x, ch, rk, rd, slope=leaky_relu_slope, **plain, name=f"mrf{i}_rb{j}")
                 for j, (rk, rd) in enumerate(zip(resblock_kernel_sizes, resblock_dilation_sizes))
             ]
             x = keras.layers.Average(name=f"mrf{i}_mean")(branches) if len(branches) > 1 else branches[0]
         x = keras.layers.LeakyReLU(0.01, name="post_act")(x)
-        x = conv1d(1, 7, padding="same", weight_norm=weight_norm, name="conv_post")(x)
+        x = conv1d(1, 7, padding="same", **plain, name="conv_post")(x)
         audio = keras.layers.Activation("tanh", name="audio", dtype="float32")(x)
         super().__init__(inputs=mel, outputs=audio, name=name, **kwargs)
 
@@ -102,6 +109,7 @@ class HiFiGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
         self.resblock_dilation_sizes = resblock_dilation_sizes
         self.leaky_relu_slope = leaky_relu_slope
         self.weight_norm = weight_norm
+        self.export_layers = bool(export_layers)
         self.hop_length = math.prod(upsample_rates)
 
     def get_config(self):
@@ -115,6 +123,7 @@ class HiFiGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
             "resblock_dilation_sizes": [list(d) for d in self.resblock_dilation_sizes],
             "leaky_relu_slope": self.leaky_relu_slope,
             "weight_norm": self.weight_norm,
+            "export_layers": self.export_layers,
             "name": self.name,
         }
 

@@ -15,24 +15,29 @@ from audiogen_tf.registry import PresetMixin
 from audiogen_tf.serialization import register
 
 
-def melgan_stack(mel, *, channels, upsample_rates, residual_dilations, out_channels, leaky_relu_slope, weight_norm):
+def melgan_stack(mel, *, channels, upsample_rates, residual_dilations, out_channels, leaky_relu_slope, weight_norm,
+                 export_layers=False):
     """Wire the MelGAN generator body on ``mel`` (batch, frames, n_mels) -> tanh output (batch, T, out_channels).
 
     Reflection-padded kernel-7 input conv to ``channels``; per stage a LeakyReLU, a transposed conv with
     kernel ``2 * rate`` and stride ``rate`` halving the channels, and one :func:`melgan_resblock` per
-    dilation; LeakyReLU, reflection-padded kernel-7 output conv, tanh.
+    dilation; LeakyReLU, reflection-padded kernel-7 output conv, tanh. ``export_layers``: see
+    :class:`MelGANGenerator`.
     """
+    if export_layers and weight_norm:
+        raise ValueError("export_layers=True needs weight_norm=False (see remove_weight_norm(export_layers=True)).")
+    plain = {"weight_norm": weight_norm, "export_layers": bool(export_layers)}
     x = ReflectionPad1D(3, name="pad_pre")(mel)
-    x = conv1d(channels, 7, weight_norm=weight_norm, name="conv_pre")(x)
+    x = conv1d(channels, 7, **plain, name="conv_pre")(x)
     for i, r in enumerate(upsample_rates):
         ch = channels // (2 ** (i + 1))
         x = keras.layers.LeakyReLU(leaky_relu_slope, name=f"up{i}_act")(x)
-        x = conv1d_transpose(ch, 2 * r, strides=r, padding="same", weight_norm=weight_norm, name=f"up{i}")(x)
+        x = conv1d_transpose(ch, 2 * r, strides=r, padding="same", **plain, name=f"up{i}")(x)
         for j, d in enumerate(residual_dilations):
-            x = melgan_resblock(x, ch, d, slope=leaky_relu_slope, weight_norm=weight_norm, name=f"stack{i}_rb{j}")
+            x = melgan_resblock(x, ch, d, slope=leaky_relu_slope, **plain, name=f"stack{i}_rb{j}")
     x = keras.layers.LeakyReLU(leaky_relu_slope, name="post_act")(x)
     x = ReflectionPad1D(3, name="pad_post")(x)
-    x = conv1d(out_channels, 7, weight_norm=weight_norm, name="conv_post")(x)
+    x = conv1d(out_channels, 7, **plain, name="conv_post")(x)
     return x
 
 
@@ -52,6 +57,9 @@ class MelGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
         residual_dilations: dilations of the residual blocks after each upsampling (3 ** j in the paper).
         leaky_relu_slope: 0.2 in the paper.
         weight_norm: weight-normalize every conv (fold with ``remove_weight_norm()``).
+        export_layers: build the export-friendly equivalent layers (needs ``weight_norm=False``): transposed
+            convs as ``PhaseConv1DTranspose``, dilated convs as ``DilatedConv1D`` (same function; what
+            ``remove_weight_norm(export_layers=True)`` and ``export_endpoints()`` use).
 
     Example:
         >>> import numpy as np
@@ -61,13 +69,13 @@ class MelGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
     """
 
     def __init__(self, n_mels=80, channels=512, upsample_rates=(8, 8, 2, 2), residual_dilations=(1, 3, 9),
-                 leaky_relu_slope=0.2, weight_norm=True, name="melgan_generator", **kwargs):
+                 leaky_relu_slope=0.2, weight_norm=True, export_layers=False, name="melgan_generator", **kwargs):
         upsample_rates = [int(r) for r in upsample_rates]
         residual_dilations = [int(d) for d in residual_dilations]
         mel = keras.Input((None, n_mels), name="mel")
         x = melgan_stack(mel, channels=channels, upsample_rates=upsample_rates,
                          residual_dilations=residual_dilations, out_channels=1,
-                         leaky_relu_slope=leaky_relu_slope, weight_norm=weight_norm)
+                         leaky_relu_slope=leaky_relu_slope, weight_norm=weight_norm, export_layers=export_layers)
         audio = keras.layers.Activation("tanh", name="audio", dtype="float32")(x)
         super().__init__(inputs=mel, outputs=audio, name=name, **kwargs)
         self.n_mels = n_mels
@@ -76,6 +84,7 @@ class MelGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
         self.residual_dilations = residual_dilations
         self.leaky_relu_slope = leaky_relu_slope
         self.weight_norm = weight_norm
+        self.export_layers = bool(export_layers)
         self.hop_length = math.prod(upsample_rates)
 
     def get_config(self):
@@ -86,6 +95,7 @@ class MelGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
             "residual_dilations": list(self.residual_dilations),
             "leaky_relu_slope": self.leaky_relu_slope,
             "weight_norm": self.weight_norm,
+            "export_layers": self.export_layers,
             "name": self.name,
         }
 
