@@ -12,7 +12,8 @@ waveform codec, then reports on the held-out ``test`` split:
 Usage:
     python benchmarks/latent_models_quality.py [--budget 1.0] [--out benchmarks/latent_models_quality.md]
 
-``--budget`` scales every training time budget (1.0: about 3 + 3 + 1 + 5 minutes of training).
+``--budget`` scales every training time budget (1.0: about 2.5 + 2.5 + 0.75 + 5.5 minutes of training, graph tracing
+not counted).
 """
 
 from __future__ import annotations
@@ -44,20 +45,31 @@ SR = 16000
 CLIP = 16384  # 64 mel frames at hop 256
 MEL = MelConfig(sample_rate=SR, n_fft=1024, hop_length=256, win_length=1024, n_mels=80, fmin=0.0, fmax=8000.0)
 FRAMES = CLIP // MEL.hop_length
+VAE_BETA = 0.01
+CODEC_L1_WEIGHT = 10.0  # with 1.0 the codec ignored the waveform (SNR ~0 dB); 30 was less stable
+CODEC_LR = 5e-4  # with 1e-3 and no clipping one run collapsed (decoder output independent of its input)
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stop ``fit`` once ``seconds`` have passed (checked after every batch)."""
+    """Stop ``fit`` once ``seconds`` have passed since the end of the first batch (graph tracing excluded).
+
+    ``compile_seconds`` holds the duration of the first batch (tracing + one step).
+    """
 
     def __init__(self, seconds):
         super().__init__()
         self.seconds = seconds
+        self.start = None
+        self.compile_seconds = 0.0
 
     def on_train_begin(self, logs=None):
-        self.start = time.time()
+        self.begin = time.time()
 
     def on_train_batch_end(self, batch, logs=None):
-        if time.time() - self.start > self.seconds:
+        if self.start is None:
+            self.start = time.time()
+            self.compile_seconds = self.start - self.begin
+        elif time.time() - self.start > self.seconds:
             self.model.stop_training = True
 
 
@@ -118,10 +130,10 @@ def main(argv=None):
     vae = ConvVAE.from_preset("vae_mel_notes")
     untrained_vae = ConvVAE.from_config(vae.get_config())
     untrained_vae.set_weights(vae.get_weights())
-    trainer = VAETrainer(vae, beta=0.01, kl_warmup_steps=500, reconstruction="mse")
+    trainer = VAETrainer(vae, beta=VAE_BETA, kl_warmup_steps=500, reconstruction="mse")
     trainer.compile(optimizer=keras.optimizers.Adam(1e-3))
     t0 = time.time()
-    hist = trainer.fit(train["mel"], batch_size=16, epochs=1000, verbose=0, callbacks=[TimeBudget(budget(180))])
+    hist = trainer.fit(train["mel"], batch_size=16, epochs=1000, verbose=0, callbacks=[TimeBudget(budget(150))])
     vae_steps = int(trainer.optimizer.iterations.numpy())
     ev = trainer.evaluate(test["mel"], batch_size=32, verbose=0, return_dict=True)
     print(f"VAE: {vae_steps} steps in {time.time() - t0:.0f} s; test {ev}", flush=True)
@@ -130,7 +142,7 @@ def main(argv=None):
     results += mel_rows("VAE vae_mel_notes", [("Griffin-Lim of true mel (bound)", None),
                                               (f"trained ({vae_steps} steps)", vae_rec),
                                               ("untrained copy", unt_rec)], test, gl_true)
-    notes.append(f"VAE: beta 0.01, KL warm-up 500 steps, {vae_steps} Adam steps (batch 16) in "
+    notes.append(f"VAE: beta {VAE_BETA}, KL warm-up 500 steps, {vae_steps} Adam steps (batch 16) in "
                  f"{time.time() - t0:.0f} s; test reconstruction MSE {ev['reconstruction_loss']:.3f}, "
                  f"KL {ev['kl_loss']:.1f} nats; {len(hist.history['loss'])} epochs.")
 
@@ -141,12 +153,15 @@ def main(argv=None):
     vtrainer = VQVAETrainer(vq, reconstruction="mse")
     vtrainer.compile(optimizer=keras.optimizers.Adam(1e-3))
     t0 = time.time()
-    vtrainer.fit(train["mel"], batch_size=16, epochs=1000, verbose=0, callbacks=[TimeBudget(budget(180))])
+    vtrainer.fit(train["mel"], batch_size=16, epochs=1000, verbose=0, callbacks=[TimeBudget(budget(150))])
     vq_steps = int(vtrainer.optimizer.iterations.numpy())
     vq_out = vq(test["mel"])
     test_codes = np.asarray(vq_out["codes"])
     usage = float(codebook_usage(test_codes, vq.codebook_size)) * 100
     perp = float(codebook_perplexity(test_codes, vq.codebook_size))
+    train_usage = float(codebook_usage(vq.encode(train["mel"]), vq.codebook_size)) * 100
+    uniform_usage = 100 * (1 - (1 - 1 / vq.codebook_size) ** test_codes.size)
+    per_clip = float(np.mean([np.unique(c).size for c in test_codes]))  # sustained notes repeat their codes
     print(f"VQ-VAE: {vq_steps} steps in {time.time() - t0:.0f} s; usage {usage:.1f}% perplexity {perp:.1f}", flush=True)
     results += mel_rows("VQ-VAE vqvae_mel", [(f"trained ({vq_steps} steps)", np.asarray(vq_out["reconstruction"])),
                                              ("untrained copy", np.asarray(untrained_vq(test["mel"])["reconstruction"]))],
@@ -155,9 +170,15 @@ def main(argv=None):
     results[-2]["perplexity"] = perp
     results[-1]["codebook usage %"] = float(codebook_usage(untrained_vq(test["mel"])["codes"], vq.codebook_size)) * 100
     notes.append(f"VQ-VAE: {vq.codebook_size} codes of size {vq.embedding_dim}, EMA decay 0.99, commitment 0.25, "
+                 "codebook initialised from the first batch, dead-code restarts (EMA count < 0.1 x mean) after 100 "
+                 "steps, "
                  f"{vq_steps} Adam steps (batch 16) in {time.time() - t0:.0f} s; {test_codes.shape[1]} codes per clip "
                  f"({test_codes.shape[1] / (CLIP / SR):.1f} codes/s, {np.log2(vq.codebook_size):.0f} bits each); test "
-                 f"usage {usage:.1f} %, perplexity {perp:.1f} of {vq.codebook_size}.")
+                 f"usage {usage:.1f} %, perplexity {perp:.1f} of {vq.codebook_size}; {test_codes.size} test code vectors, so "
+                 f"even a perfectly uniform code distribution would use {uniform_usage:.1f} % in expectation, but a test clip "
+                 f"(a sustained note) uses only {per_clip:.1f} distinct codes of its {test_codes.shape[1]} on average, so "
+                 f"the {len(test_codes)} test clips can reach at most {min(100, 100 * per_clip * len(test_codes) / vq.codebook_size):.0f} %; usage on "
+                 f"the {train['mel'].shape[0]} training clips: {train_usage:.1f} %.")
 
     prior = CodePrior.from_preset("prior_vqvae_mel", units=128, num_layers=1)
     train_codes = np.asarray(vq.encode(train["mel"]))
@@ -166,7 +187,7 @@ def main(argv=None):
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     t0 = time.time()
     prior.fit(np.asarray(px), np.asarray(py), batch_size=32, epochs=1000, verbose=0,
-              callbacks=[TimeBudget(budget(60))])
+              callbacks=[TimeBudget(budget(45))])
     nll_test = float(prior.negative_log_likelihood(test_codes))
     nll_train = float(prior.negative_log_likelihood(train_codes))
     sampled = prior.generate(test_codes.shape[1], batch_size=4, temperature=1.0, seed=0)
@@ -182,8 +203,8 @@ def main(argv=None):
     codec = AudioCodec.from_preset("codec_16khz_small")
     untrained_codec = AudioCodec.from_config(codec.get_config())
     untrained_codec.set_weights(codec.get_weights())
-    ctrainer = VQVAETrainer(codec, reconstruction="waveform", l1_weight=1.0)
-    ctrainer.compile(optimizer=keras.optimizers.Adam(1e-3))
+    ctrainer = VQVAETrainer(codec, reconstruction="waveform", l1_weight=CODEC_L1_WEIGHT)
+    ctrainer.compile(optimizer=keras.optimizers.Adam(CODEC_LR, clipnorm=1.0))
     seg = 8000 // codec.hop_length * codec.hop_length
     rng = np.random.default_rng(0)
 
@@ -195,24 +216,33 @@ def main(argv=None):
 
     ds = tf.data.Dataset.from_generator(crops, output_signature=tf.TensorSpec((8, seg, 1), tf.float32))
     t0 = time.time()
-    ctrainer.fit(ds, steps_per_epoch=10, epochs=100000, verbose=0, callbacks=[TimeBudget(budget(300))])
+    cbudget = TimeBudget(budget(330))
+    ctrainer.fit(ds, steps_per_epoch=10, epochs=100000, verbose=0, callbacks=[cbudget])
     codec_steps = int(ctrainer.optimizer.iterations.numpy())
     train_time = time.time() - t0
     n = CLIP // codec.hop_length * codec.hop_length
     ref = test["audio"][:, :n]
     for label, model in ((f"trained ({codec_steps} steps)", codec), ("untrained copy", untrained_codec)):
-        stages = sorted({1, 2, codec.num_quantizers}) if label.startswith("trained") else [codec.num_quantizers]
+        stages = range(1, codec.num_quantizers + 1) if label.startswith("trained") else [1, codec.num_quantizers]
         for n_q in stages:
             codes = model.encode(ref[..., None], num_quantizers=n_q)
             est = np.asarray(model.decode(codes))[..., 0]
             mr, sn = audio_scores(ref, est)
             row = {"model": "codec codec_16khz_small", "variant": f"{label}, {n_q} RVQ stages",
                    "bitrate kbps": model.bitrate_kbps(n_q), "MR-STFT (audio)": mr, "SNR dB (audio)": sn}
+            z = np.asarray(model.get_layer("encoder")(ref[..., None]))
+            zq = np.asarray(model.quantizer.lookup(codes))
+            row["latent rel. error"] = float(np.linalg.norm(z - zq) / np.linalg.norm(z))
             if n_q == codec.num_quantizers:
                 c = np.asarray(codes)
                 row["codebook usage %"] = 100 * float(np.mean([codebook_usage(c[..., i], model.codebook_size)
                                                                for i in range(n_q)]))
             results.append(row)
+    # the decoder on the unquantized latent: what the trained encoder / decoder can do without the bottleneck
+    est = np.asarray(codec.get_layer("decoder")(codec.get_layer("encoder")(ref[..., None])))[..., 0]
+    mr, sn = audio_scores(ref, est)
+    results.append({"model": "codec codec_16khz_small", "variant": "trained, unquantized latent (no bottleneck)",
+                    "MR-STFT (audio)": mr, "SNR dB (audio)": sn})
     for label, est in (("silence baseline", np.zeros_like(ref)),
                        ("white noise at each clip's RMS", np.random.default_rng(0).normal(size=ref.shape)
                         * ref.std(axis=1, keepdims=True))):
@@ -220,9 +250,12 @@ def main(argv=None):
         results.append({"model": "codec codec_16khz_small", "variant": label, "MR-STFT (audio)": mr,
                         "SNR dB (audio)": sn})
     notes.append(f"Codec: hop {codec.hop_length} ({codec.frame_rate:.0f} frames/s), {codec.num_quantizers} x "
-                 f"{codec.codebook_size} codes = {codec.bitrate_kbps():.1f} kbps; MR-STFT + L1 waveform loss, "
-                 f"{codec_steps} Adam steps (batch 8 x {seg} samples) in {train_time:.0f} s; no adversarial loss. "
-                 "Fewer RVQ stages decode the same model with the first n codebooks only.")
+                 f"{codec.codebook_size} codes = {codec.bitrate_kbps():.1f} kbps; loss MR-STFT (SC + log-mag) + "
+                 f"{CODEC_L1_WEIGHT:g} x L1 waveform, {codec_steps} Adam steps (lr {CODEC_LR:g}, clipnorm 1) (batch 8 x {seg} samples) in "
+                 f"{train_time:.0f} s (of which {cbudget.compile_seconds:.0f} s graph tracing + first step); no "
+                 f"adversarial loss. Quantizer dropout {codec.quantizer_dropout:g} (SoundStream): a training example "
+                 "uses its first n ~ U{1..4} stages with that probability. Fewer RVQ stages decode the same model with "
+                 "the first n codebooks only.")
     print(notes[-1], flush=True)
 
     # ------------------------------------------------------------------ VAE interpolation with F0
@@ -234,18 +267,26 @@ def main(argv=None):
         if r["timbre"] == "flute" and int(r["pitch"]) in (55, 67) and int(r["pitch"]) not in pick:
             pick[int(r["pitch"])] = i
     a, b = pick[55], pick[67]
+    f_a = np.nanmedian(metrics.f0(audios[a][:SR], SR, fmin=80.0, fmax=800.0)[0])
+    f_b = np.nanmedian(metrics.f0(audios[b][:SR], SR, fmin=80.0, fmax=800.0)[0])
     _, path = vae.interpolate(mels[a], mels[b], steps=7)
     path_audio = griffin_lim(np.asarray(path))
     interp = []
     for k, x in enumerate(path_audio):
+        t = k / 6
         hz, voiced = metrics.f0(x[:SR], SR, fmin=80.0, fmax=800.0)
-        interp.append({"step": k, "t": k / 6, "median F0 Hz": float(np.nanmedian(hz)) if voiced.any() else None,
+        med = float(np.nanmedian(hz)) if voiced.any() else float("nan")
+        glide = float(f_a ** (1 - t) * f_b**t)  # a glide linear in log-frequency
+        interp.append({"step": k, "t": t, "median F0 Hz": med, "glide target Hz": glide,
+                       "error semitones": 12 * np.log2(med / glide) if np.isfinite(med) else None,
                        "voiced %": 100 * float(voiced.mean())})
-    f_a = np.nanmedian(metrics.f0(audios[a][:SR], SR, fmin=80.0, fmax=800.0)[0])
-    f_b = np.nanmedian(metrics.f0(audios[b][:SR], SR, fmin=80.0, fmax=800.0)[0])
+    inner = [r["median F0 Hz"] for r in interp[1:-1]]
+    n_between = sum(1 for f in inner if np.isfinite(f) and min(f_a, f_b) * 2 ** (1 / 12) < f < max(f_a, f_b) / 2 ** (1 / 12))
     interp_note = (f"Interpolation between flute notes MIDI 55 ({rows[a]['split']}, F0 {f_a:.1f} Hz) and 67 "
                    f"({rows[b]['split']}, F0 {f_b:.1f} Hz) in the VAE latent space (posterior means, 7 points), "
-                   "decoded mel -> Griffin-Lim -> pYIN:")
+                   "decoded mel -> Griffin-Lim -> pYIN (median over voiced frames). 'glide target' is the F0 a "
+                   "glide linear in log-frequency would have. Inner points whose F0 lies strictly between the end "
+                   f"pitches (more than a semitone from both): {n_between} of {len(inner)}.")
 
     total = time.time() - t_start
     notes += [

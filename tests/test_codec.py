@@ -1,6 +1,6 @@
 """Residual VQ (SoundStream, Zeghidour et al. 2021) and the RVQ audio codec: residual error falls with more
-stages, lookup == quantized output, bitrate, round trips, a few fit steps with the waveform loss, and TFLite
-parity of encode (codes exact) and decode (< 1e-4)."""
+stages, quantizer dropout decodes a prefix of the stages per example, lookup == quantized output, bitrate,
+round trips, a few fit steps with the waveform loss, and TFLite parity of encode (codes exact) and decode (< 1e-4)."""
 
 import os
 
@@ -50,6 +50,24 @@ def test_rvq_straight_through_and_commitment_losses():
         y = tf.reduce_sum(3.0 * q)
     np.testing.assert_allclose(tape.gradient(y, x).numpy(), 3.0, atol=1e-6)
     assert len(rvq.losses) == 3  # one commitment loss per stage
+
+
+def test_rvq_quantizer_dropout_uses_a_prefix_of_the_stages():
+    x = np.random.default_rng(4).normal(size=(64, 4)).astype(np.float32)
+    rvq = ResidualVectorQuantizer(3, 8, 4, quantizer_dropout=1.0, seed=2)
+    rvq(x, training=True)  # data initialisation of the codebooks
+    books = [vq.codebook.numpy().copy() for vq in rvq.quantizers]  # the training call quantizes with these
+    q, codes = rvq(x, training=True)
+    q, codes = np.asarray(q), np.asarray(codes)
+    parts = np.stack([books[i][codes[:, i]] for i in range(3)])  # (3, 64, 4)
+    prefixes = np.cumsum(parts, axis=0)
+    err = np.abs(prefixes - q[None]).max(-1)  # (3, 64)
+    n_used = np.argmin(err, axis=0) + 1
+    assert np.all(err.min(0) < 1e-4)  # every example decodes exactly its first n stages
+    assert set(n_used.tolist()) == {1, 2, 3}, np.bincount(n_used)
+    # inference always uses every stage
+    q_inf, codes_inf = rvq(x, training=False)
+    np.testing.assert_allclose(np.asarray(q_inf), np.asarray(rvq.lookup(codes_inf)), atol=1e-5)
 
 
 @pytest.fixture(scope="module")

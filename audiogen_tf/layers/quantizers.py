@@ -75,9 +75,13 @@ class VectorQuantizer(keras.layers.Layer):
         N <- d N + (1 - d) n,   m <- d m + (1 - d) sum_{x -> k} x,
         N~ = (N + eps) / (sum N + K eps) * sum N,   e_k = m_k / N~_k
 
-    Codes whose EMA count falls below ``dead_code_threshold`` are re-initialised to random vectors of the
-    current batch (their count set to the threshold). Counts start at 0, so the first training batch seeds
-    every unused code from the data.
+    Initialisation from data: the first training batch sets every code to a random vector of the batch and its
+    EMA count to the batch's mean count per code (``N / K``), so no code starts "dead" and the codebook starts
+    at the encoder's scale. Dead-code restarts (Jukebox): after ``restart_warmup_steps`` training steps, a code
+    whose EMA count is below ``dead_code_threshold`` times the mean count ``sum(N) / K`` is moved to a random
+    vector of the current batch and given the mean count, i.e. a grace period of about
+    ``log(1 / dead_code_threshold) / (1 - decay)`` steps before it can be restarted again. Live codes are never
+    touched.
 
     Args:
         codebook_size: number of codes K.
@@ -86,7 +90,10 @@ class VectorQuantizer(keras.layers.Layer):
         use_ema: EMA codebook updates (else a trainable codebook with the codebook loss).
         decay: EMA decay (0.99).
         epsilon: Laplace smoothing of the EMA counts.
-        dead_code_threshold: EMA count below which a code is restarted from the batch (0 disables).
+        dead_code_threshold: a code is dead when its EMA count is below this fraction of the mean count
+            (0 disables restarts).
+        restart_warmup_steps: training steps before restarts may fire.
+        data_init: initialise the codebook from the first training batch.
         seed: seed of the restarts and the initial codebook.
 
     Example:
@@ -99,7 +106,8 @@ class VectorQuantizer(keras.layers.Layer):
     """
 
     def __init__(self, codebook_size, embedding_dim, commitment_cost=0.25, use_ema=True, decay=0.99,
-                 epsilon=1e-5, dead_code_threshold=0.1, seed=None, **kwargs):
+                 epsilon=1e-5, dead_code_threshold=0.1, seed=None, restart_warmup_steps=100, data_init=True,
+                 **kwargs):
         super().__init__(**kwargs)
         self.codebook_size = int(codebook_size)
         self.embedding_dim = int(embedding_dim)
@@ -109,6 +117,8 @@ class VectorQuantizer(keras.layers.Layer):
         self.epsilon = float(epsilon)
         self.dead_code_threshold = float(dead_code_threshold)
         self.seed = seed
+        self.restart_warmup_steps = int(restart_warmup_steps)
+        self.data_init = bool(data_init)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
@@ -122,6 +132,7 @@ class VectorQuantizer(keras.layers.Layer):
         )
         self.ema_count = self.add_weight(shape=(k,), name="ema_count", initializer="zeros", trainable=False)
         self.ema_sum = self.add_weight(shape=(k, d), name="ema_sum", initializer="zeros", trainable=False)
+        self.steps = self.add_weight(shape=(), name="steps", initializer="zeros", trainable=False)
         self.built = True
 
     # -------------------------------------------------------------------------------- pure functions
@@ -144,6 +155,8 @@ class VectorQuantizer(keras.layers.Layer):
     # -------------------------------------------------------------------------------- layer
     def call(self, x, training=False):
         x = ops.cast(x, "float32")
+        if training and self.data_init:
+            self._init_from_batch(ops.stop_gradient(ops.reshape(x, (-1, self.embedding_dim))))
         codes = self.get_codes(x)
         q = self.lookup(codes)
         if training:
@@ -153,6 +166,22 @@ class VectorQuantizer(keras.layers.Layer):
             self._update_codebook(ops.stop_gradient(ops.reshape(x, (-1, self.embedding_dim))),
                                   ops.reshape(codes, (-1,)))
         return x + ops.stop_gradient(q - x), codes
+
+    def _random_rows(self, flat):
+        """K random rows (K, D) of ``flat`` (N, D)."""
+        idx = keras.random.randint((self.codebook_size,), 0, ops.shape(flat)[0], seed=self.seed_generator,
+                                   dtype="int32")
+        return ops.take(flat, idx, axis=0)
+
+    def _init_from_batch(self, flat):
+        """On the first training step (``steps == 0``): codes <- random batch vectors, counts <- N / K."""
+        first = ops.equal(self.steps, 0.0)
+        mean_count = ops.cast(ops.shape(flat)[0], "float32") / float(self.codebook_size)
+        count = ops.where(first, ops.full((self.codebook_size,), mean_count), self.ema_count)
+        codebook = ops.where(first, self._random_rows(flat), self.codebook)
+        self.codebook.assign(codebook)
+        self.ema_count.assign(count)
+        self.ema_sum.assign(ops.where(first, codebook * count[:, None], self.ema_sum))
 
     def _update_codebook(self, flat, codes):
         """EMA step (if ``use_ema``) and dead-code restarts, from flat vectors (N, D) and their codes (N,)."""
@@ -169,12 +198,14 @@ class VectorQuantizer(keras.layers.Layer):
             total = self.ema_sum
             codebook = ops.convert_to_tensor(self.codebook)
         if self.dead_code_threshold > 0:
-            dead = count < self.dead_code_threshold
-            idx = keras.random.randint((k,), 0, ops.shape(flat)[0], seed=self.seed_generator, dtype="int32")
-            fresh = ops.take(flat, idx, axis=0)
+            mean_count = ops.sum(count) / float(k)
+            dead = ops.logical_and(count < self.dead_code_threshold * mean_count,
+                                   self.steps >= float(self.restart_warmup_steps))
+            fresh = self._random_rows(flat)
             codebook = ops.where(dead[:, None], fresh, codebook)
-            count = ops.where(dead, self.dead_code_threshold, count)
-            total = ops.where(dead[:, None], fresh * self.dead_code_threshold, total)
+            count = ops.where(dead, mean_count, count)
+            total = ops.where(dead[:, None], fresh * mean_count, total)
+        self.steps.assign(self.steps + 1.0)
         self.ema_count.assign(count)
         self.ema_sum.assign(total)
         self.codebook.assign(codebook)
@@ -188,6 +219,7 @@ class VectorQuantizer(keras.layers.Layer):
             "codebook_size": self.codebook_size, "embedding_dim": self.embedding_dim,
             "commitment_cost": self.commitment_cost, "use_ema": self.use_ema, "decay": self.decay,
             "epsilon": self.epsilon, "dead_code_threshold": self.dead_code_threshold, "seed": self.seed,
+            "restart_warmup_steps": self.restart_warmup_steps, "data_init": self.data_init,
         })
         return config
 
@@ -196,12 +228,17 @@ class VectorQuantizer(keras.layers.Layer):
 class ResidualVectorQuantizer(keras.layers.Layer):
     """Residual VQ: quantizer i codes the residual left by quantizers 0..i-1; the output is the sum of their codes.
 
+    Quantizer dropout (SoundStream section 3.3): while training, with probability ``quantizer_dropout`` an
+    example uses only its first ``n ~ U{1..N_q}`` stages (the rest are still fitted to their residuals but do
+    not reach the decoder), so one model decodes at every bitrate and each stage learns to refine the previous.
+
     Args:
         num_quantizers: number of stages N_q.
-        codebook_size, embedding_dim, commitment_cost, use_ema, decay, epsilon, dead_code_threshold, seed:
-            as :class:`VectorQuantizer` (each stage gets ``seed + i``).
+        codebook_size, embedding_dim, commitment_cost, use_ema, decay, epsilon, dead_code_threshold, seed,
+            restart_warmup_steps, data_init: as :class:`VectorQuantizer` (each stage gets ``seed + i``).
+        quantizer_dropout: probability that a training example uses a random number of stages.
 
-    Inputs (..., D) -> (quantized (..., D) straight-through, codes (..., N_q) int32).
+    Inputs (batch, ..., D) -> (quantized (batch, ..., D) straight-through, codes (batch, ..., N_q) int32).
 
     Example:
         >>> import numpy as np
@@ -210,11 +247,12 @@ class ResidualVectorQuantizer(keras.layers.Layer):
         >>> tuple(codes.shape)
         (1, 6, 3)
 
-    Paper: Zeghidour et al. 2021, SoundStream, Algorithm 1.
+    Paper: Zeghidour et al. 2021, SoundStream, Algorithm 1 and section 3.3.
     """
 
     def __init__(self, num_quantizers, codebook_size, embedding_dim, commitment_cost=0.25, use_ema=True,
-                 decay=0.99, epsilon=1e-5, dead_code_threshold=0.1, seed=None, **kwargs):
+                 decay=0.99, epsilon=1e-5, dead_code_threshold=0.1, seed=None, restart_warmup_steps=100,
+                 data_init=True, quantizer_dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         self.num_quantizers = int(num_quantizers)
         self.codebook_size = int(codebook_size)
@@ -225,9 +263,14 @@ class ResidualVectorQuantizer(keras.layers.Layer):
         self.epsilon = float(epsilon)
         self.dead_code_threshold = float(dead_code_threshold)
         self.seed = seed
+        self.restart_warmup_steps = int(restart_warmup_steps)
+        self.data_init = bool(data_init)
+        self.quantizer_dropout = float(quantizer_dropout)
+        self.seed_generator = keras.random.SeedGenerator(None if seed is None else seed + 1000)
         self.quantizers = [
             VectorQuantizer(codebook_size, embedding_dim, commitment_cost, use_ema, decay, epsilon,
-                            dead_code_threshold, seed=None if seed is None else seed + i, name=f"vq_{i}")
+                            dead_code_threshold, seed=None if seed is None else seed + i,
+                            restart_warmup_steps=restart_warmup_steps, data_init=data_init, name=f"vq_{i}")
             for i in range(self.num_quantizers)
         ]
 
@@ -236,16 +279,25 @@ class ResidualVectorQuantizer(keras.layers.Layer):
             vq.build(input_shape)
         self.built = True
 
+    def _stages_per_example(self, x):
+        """(batch, 1, ..., 1) float number of stages each example uses (quantizer dropout)."""
+        batch = ops.shape(x)[0]
+        shape = (batch,) + (1,) * (len(x.shape) - 1)
+        n = ops.cast(keras.random.randint(shape, 1, self.num_quantizers + 1, seed=self.seed_generator), "float32")
+        drop = keras.random.uniform(shape, seed=self.seed_generator) < self.quantizer_dropout
+        return ops.where(drop, n, float(self.num_quantizers))
+
     def call(self, x, training=False):
         x = ops.cast(x, "float32")
         residual = x
         total = ops.zeros_like(x)
         codes = []
-        for vq in self.quantizers:
+        n_used = self._stages_per_example(x) if (training and self.quantizer_dropout > 0) else None
+        for i, vq in enumerate(self.quantizers):
             q, c = vq(residual, training=training)
             q = ops.stop_gradient(q)  # exact code vectors; the gradient goes straight through below
             residual = residual - q
-            total = total + q
+            total = total + (q if n_used is None else q * ops.cast(n_used > i, "float32"))
             codes.append(c)
         return x + ops.stop_gradient(total - x), ops.stack(codes, axis=-1)
 
@@ -278,6 +330,7 @@ class ResidualVectorQuantizer(keras.layers.Layer):
             "num_quantizers": self.num_quantizers, "codebook_size": self.codebook_size,
             "embedding_dim": self.embedding_dim, "commitment_cost": self.commitment_cost, "use_ema": self.use_ema,
             "decay": self.decay, "epsilon": self.epsilon, "dead_code_threshold": self.dead_code_threshold,
-            "seed": self.seed,
+            "seed": self.seed, "restart_warmup_steps": self.restart_warmup_steps, "data_init": self.data_init,
+            "quantizer_dropout": self.quantizer_dropout,
         })
         return config

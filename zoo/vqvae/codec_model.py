@@ -65,7 +65,10 @@ class AudioCodec(PresetMixin, keras.Model):
         num_quantizers: residual VQ stages N_q.
         codebook_size: codes per stage.
         dilations: dilations of the residual units in each stage.
-        commitment_cost, decay, epsilon, dead_code_threshold: quantizer settings (see ``VectorQuantizer``).
+        commitment_cost, decay, epsilon, dead_code_threshold, restart_warmup_steps: quantizer settings (see
+            ``VectorQuantizer``).
+        quantizer_dropout: probability that a training example uses only its first n ~ U{1..N_q} stages
+            (SoundStream's quantizer dropout; makes every prefix of the stages a usable lower bitrate).
         seed: seed of the quantizers.
 
     Example:
@@ -78,12 +81,15 @@ class AudioCodec(PresetMixin, keras.Model):
 
     def __init__(self, sample_rate=16000, channels=32, strides=(2, 4, 5, 8), embedding_dim=64, num_quantizers=8,
                  codebook_size=1024, dilations=(1, 3, 9), commitment_cost=0.25, decay=0.99, epsilon=1e-5,
-                 dead_code_threshold=0.1, seed=None, name="audio_codec", **kwargs):
+                 dead_code_threshold=0.1, seed=None, restart_warmup_steps=100, quantizer_dropout=0.5,
+                 name="audio_codec", **kwargs):
         strides, dilations = [int(s) for s in strides], [int(d) for d in dilations]
         encoder = _codec_encoder(int(channels), strides, embedding_dim, dilations)
         decoder = _codec_decoder(int(channels), strides, embedding_dim, dilations)
         rvq = ResidualVectorQuantizer(num_quantizers, codebook_size, embedding_dim, commitment_cost, True, decay,
-                                      epsilon, dead_code_threshold, seed=seed, name="quantizer")
+                                      epsilon, dead_code_threshold, seed=seed,
+                                      restart_warmup_steps=restart_warmup_steps,
+                                      quantizer_dropout=quantizer_dropout, name="quantizer")
         x = keras.Input((None, 1), name="audio")
         q, codes = rvq(encoder(x))
         y = decoder(q)
@@ -102,6 +108,8 @@ class AudioCodec(PresetMixin, keras.Model):
         self.epsilon = float(epsilon)
         self.dead_code_threshold = float(dead_code_threshold)
         self.seed = seed
+        self.restart_warmup_steps = int(restart_warmup_steps)
+        self.quantizer_dropout = float(quantizer_dropout)
         self.hop_length = math.prod(strides)
 
     def get_config(self):
@@ -110,7 +118,9 @@ class AudioCodec(PresetMixin, keras.Model):
             "embedding_dim": self.embedding_dim, "num_quantizers": self.num_quantizers,
             "codebook_size": self.codebook_size, "dilations": list(self.dilations),
             "commitment_cost": self.commitment_cost, "decay": self.decay, "epsilon": self.epsilon,
-            "dead_code_threshold": self.dead_code_threshold, "seed": self.seed, "name": self.name,
+            "dead_code_threshold": self.dead_code_threshold, "seed": self.seed,
+            "restart_warmup_steps": self.restart_warmup_steps, "quantizer_dropout": self.quantizer_dropout,
+            "name": self.name,
         }
 
     @classmethod

@@ -79,7 +79,8 @@ class VQVAE(PresetMixin, keras.Model):
         embedding_dim: code vector size D.
         codebook_size: number of codes K.
         commitment_cost: beta (0.25).
-        decay, epsilon, dead_code_threshold: EMA codebook settings (see :class:`VectorQuantizer`).
+        decay, epsilon, dead_code_threshold, restart_warmup_steps: EMA codebook settings (see
+            :class:`VectorQuantizer`; the codebook is initialised from the first training batch).
         input_shift, input_scale: standardization of mel inputs.
         seed: seed of the quantizer.
 
@@ -93,7 +94,8 @@ class VQVAE(PresetMixin, keras.Model):
 
     def __init__(self, input_type="mel", input_channels=80, channels=(128, 128), strides=(2, 2), num_res_blocks=2,
                  embedding_dim=64, codebook_size=256, commitment_cost=0.25, decay=0.99, epsilon=1e-5,
-                 dead_code_threshold=0.1, input_shift=0.0, input_scale=1.0, seed=None, name="vqvae", **kwargs):
+                 dead_code_threshold=0.1, input_shift=0.0, input_scale=1.0, seed=None, restart_warmup_steps=100,
+                 name="vqvae", **kwargs):
         if input_type not in ("mel", "waveform"):
             raise ValueError(f"input_type must be 'mel' or 'waveform', got {input_type!r}")
         channels, strides = [int(c) for c in channels], [int(s) for s in strides]
@@ -105,7 +107,8 @@ class VQVAE(PresetMixin, keras.Model):
                                      output_activation="tanh" if input_type == "waveform" else None,
                                      input_shift=input_shift, input_scale=input_scale)
         vq = VectorQuantizer(codebook_size, embedding_dim, commitment_cost, True, decay, epsilon,
-                             dead_code_threshold, seed=seed, name="quantizer")
+                             dead_code_threshold, seed=seed, restart_warmup_steps=restart_warmup_steps,
+                             name="quantizer")
         x = keras.Input((None, input_channels), name="mel" if input_type == "mel" else "audio")
         q, codes = vq(encoder(x))
         recon = decoder(q)
@@ -126,6 +129,7 @@ class VQVAE(PresetMixin, keras.Model):
         self.input_shift = float(input_shift)
         self.input_scale = float(input_scale)
         self.seed = seed
+        self.restart_warmup_steps = int(restart_warmup_steps)
         self.hop = math.prod(strides)
 
     def get_config(self):
@@ -135,7 +139,8 @@ class VQVAE(PresetMixin, keras.Model):
             "embedding_dim": self.embedding_dim, "codebook_size": self.codebook_size,
             "commitment_cost": self.commitment_cost, "decay": self.decay, "epsilon": self.epsilon,
             "dead_code_threshold": self.dead_code_threshold, "input_shift": self.input_shift,
-            "input_scale": self.input_scale, "seed": self.seed, "name": self.name,
+            "input_scale": self.input_scale, "seed": self.seed, "restart_warmup_steps": self.restart_warmup_steps,
+            "name": self.name,
         }
 
     @classmethod
