@@ -163,8 +163,30 @@ def _pad_last(x, left: int, right: int, mode: str):
     if rank is None:
         raise ValueError("audio must have a static rank")
     paddings = [[0, 0]] * (rank - 1) + [[left, right]]
-    mode = {"reflect": "REFLECT", "constant": "CONSTANT", "symmetric": "SYMMETRIC"}[pad_mode_key(mode)]
-    return tf.pad(x, paddings, mode=mode)
+    key = pad_mode_key(mode)
+    mode = {"reflect": "REFLECT", "constant": "CONSTANT", "symmetric": "SYMMETRIC"}[key]
+    if key != "reflect":
+        return tf.pad(x, paddings, mode=mode)
+    # MirrorPad needs the signal longer than the pad; NumPy (and so librosa) reflects again and again instead.
+    # Signals that short (e.g. one decoder frame) take the equivalent index gather.
+    length = x.shape[-1]
+    if length is not None:
+        return tf.pad(x, paddings, mode=mode) if length > max(left, right) else _reflect_by_gather(x, left, right)
+    n = tf.shape(x)[-1]
+    return tf.cond(
+        n > max(left, right),
+        lambda: tf.pad(x, paddings, mode=mode),
+        lambda: _reflect_by_gather(x, left, right),
+    )
+
+
+def _reflect_by_gather(x, left: int, right: int):
+    """``np.pad(x, ..., mode="reflect")`` along the last axis for any pad size (a single sample is repeated)."""
+    n = tf.shape(x)[-1]
+    period = tf.maximum(2 * (n - 1), 1)
+    index = tf.math.floormod(tf.range(-left, n + right), period)
+    index = tf.where(index >= n, period - index, index)
+    return tf.gather(x, tf.minimum(index, n - 1), axis=-1)
 
 
 def pad_mode_key(mode: str) -> str:

@@ -321,3 +321,16 @@ def test_mel_config():
         assert cfg.log_mel(np.zeros(max(n, 300), np.float32)).shape[0] == cfg.num_frames(max(n, 300))
     nc = F.MelConfig(center=False, n_fft=512, hop_length=128, win_length=512)
     assert nc.log_mel(np.zeros(2000, np.float32)).shape[0] == nc.num_frames(2000)
+
+
+@pytest.mark.parametrize("length", [1, 2, 5, 256])
+def test_reflect_padding_of_short_signals_matches_numpy(length):
+    """Shorter than n_fft // 2: NumPy (and librosa) reflect repeatedly, where TF's MirrorPad would fail."""
+    x = np.random.default_rng(length).standard_normal((2, length)).astype(np.float32)
+    want = np.pad(x, [(0, 0), (512, 512)], mode="reflect")
+    np.testing.assert_allclose(F._pad_last(tf.constant(x), 512, 512, "reflect").numpy(), want)
+    dynamic = tf.function(lambda a: F._pad_last(a, 512, 512, "reflect"),
+                          input_signature=[tf.TensorSpec([2, None], tf.float32)])
+    np.testing.assert_allclose(dynamic(x).numpy(), want)
+    spec = F.stft(x, n_fft=1024, hop_length=256)  # no longer an error
+    assert spec.shape[-2] == length // 256 + 1
