@@ -8,12 +8,14 @@ import pytest
 
 from audiogen_tf.errors import ConfigError
 from training.recipes import (
-    EncoderRecipe, GANVocoderRecipe, RECIPE_DIR, WaveGANRecipe, WaveNetRecipe, load_recipe, recipe_from_dict,
-    save_recipe,
+    EncoderRecipe, FrameRNNRecipe, GANVocoderRecipe, RECIPE_DIR, SpecGANRecipe, Tacotron2Recipe, VAERecipe,
+    VQVAERecipe, WaveGANRecipe, WaveNetRecipe, WaveRNNRecipe, load_recipe, recipe_from_dict, save_recipe,
 )
 
 BUNDLED = {"hifigan": GANVocoderRecipe, "melgan": GANVocoderRecipe, "multiband_melgan": GANVocoderRecipe,
-           "wavegan": WaveGANRecipe, "wavenet": WaveNetRecipe, "encoders": EncoderRecipe}
+           "wavegan": WaveGANRecipe, "wavenet": WaveNetRecipe, "encoders": EncoderRecipe,
+           "specgan": SpecGANRecipe, "tacotron2": Tacotron2Recipe, "vae": VAERecipe, "vqvae": VQVAERecipe,
+           "codec": VQVAERecipe, "frame_rnn": FrameRNNRecipe, "wavernn": WaveRNNRecipe}
 
 
 def test_every_bundled_recipe_loads_with_its_presets():

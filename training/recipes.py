@@ -12,7 +12,9 @@ Example:
     ('GANVocoderRecipe', 10, 40, 'hifigan_tiny')
 
 Papers: Kong et al. 2020 (HiFi-GAN), Kumar et al. 2019 (MelGAN), Yang et al. 2020 (Multi-band MelGAN),
-Donahue et al. 2019 (WaveGAN), van den Oord et al. 2016 (WaveNet) for the defaults of the bundled recipes.
+Donahue et al. 2019 (WaveGAN), van den Oord et al. 2016 (WaveNet), Shen et al. 2018 (Tacotron 2), Kingma &
+Welling 2014 (VAE), van den Oord et al. 2017 (VQ-VAE), Zeghidour et al. 2021 (SoundStream), Kalchbrenner et al.
+2018 (WaveRNN) for the defaults of the bundled recipes.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from audiogen_tf.errors import ConfigError
 RECIPE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipes")
 
 VOCODER_FAMILIES = ("hifigan", "melgan", "multiband_melgan")
-FAMILIES = VOCODER_FAMILIES + ("wavegan", "wavenet", "encoder")
+MODEL_FAMILIES = ("tacotron2", "vae", "vqvae", "codec", "frame_rnn", "wavernn")
+FAMILIES = VOCODER_FAMILIES + ("wavegan", "specgan", "wavenet", "encoder") + MODEL_FAMILIES
+RECONSTRUCTIONS = ("mse", "l1", "waveform")
 ON_NONFINITE = ("skip", "stop")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 ADVERSARIAL_LOSSES = ("lsgan", "hinge", "wgan-gp")
@@ -38,12 +42,21 @@ MODEL_CLASSES = {
     "multiband_melgan": ("zoo.melgan.multiband_melgan_generator:MultiBandMelGANGenerator",
                          "zoo.melgan.melgan_discriminators:MelGANMultiScaleDiscriminator"),
     "wavegan": ("zoo.wavegan.wavegan_generator:WaveGANGenerator", "zoo.wavegan.wavegan_discriminator:WaveGANDiscriminator"),
+    "specgan": ("zoo.wavegan.specgan:SpecGANGenerator", "zoo.wavegan.specgan:SpecGANDiscriminator"),
     "wavenet": ("zoo.wavenet.wavenet_model:WaveNet", None),
     "encoder": ("zoo.encoders.mel_cnn_encoder:MelCNNEncoder", None),
+    "tacotron2": ("zoo.tacotron2.tacotron2_model:Tacotron2", None),
+    "vae": ("zoo.vae.vae_model:ConvVAE", None),
+    "vqvae": ("zoo.vqvae.vqvae_model:VQVAE", None),
+    "codec": ("zoo.vqvae.codec_model:AudioCodec", None),
+    "frame_rnn": ("zoo.rnn.frame_rnn_model:FrameRNN", None),
+    "wavernn": ("zoo.rnn.wavernn_model:WaveRNN", None),
 }
 _PRESET_MODULES = {"melgan": "zoo.melgan.melgan_presets", "multiband_melgan": "zoo.melgan.melgan_presets",
                    "hifigan": "zoo.hifigan.hifigan_presets", "wavenet": "zoo.wavenet.wavenet_presets",
-                   "encoder": "zoo.encoders.encoder_presets"}
+                   "encoder": "zoo.encoders.encoder_presets", "tacotron2": "zoo.tacotron2.tacotron2_presets",
+                   "vae": "zoo.vae.vae_presets", "vqvae": "zoo.vqvae.vqvae_presets", "codec": "zoo.vqvae.vqvae_presets",
+                   "frame_rnn": "zoo.rnn.rnn_presets", "wavernn": "zoo.rnn.rnn_presets"}
 
 
 def import_class(spec: str):
@@ -78,7 +91,7 @@ class TrainRecipe:
     """Fields every recipe has (see the family dataclasses for the model and loss fields).
 
     Args:
-        family: ``"hifigan"``, ``"melgan"``, ``"multiband_melgan"``, ``"wavegan"``, ``"wavenet"`` or ``"encoder"``.
+        family: one of :data:`FAMILIES` (``"hifigan"``, ``"wavegan"``, ``"tacotron2"``, ``"vae"``, ``"codec"``...).
         name: free text (default: the file name).
         data: manifest, folder or glob of audio (the CLI's ``--data`` overrides it).
         sample_rate: Hz the audio is loaded at.
@@ -331,8 +344,251 @@ class EncoderRecipe(TrainRecipe):
         return bad
 
 
+@dataclasses.dataclass
+class SpecGANRecipe(WaveGANRecipe):
+    """SpecGAN: noise (batch, latent_dim) [+ label] -> normalized log-magnitude (batch, S, S, 1), WGAN-GP critic on
+    spectrograms of the real audio; audio by Griffin-Lim.
+
+    ``segment_length`` must equal ``spec_size * hop_length`` of the generator (16384 in the paper). The per-bin
+    moments that normalize the spectrograms are estimated from the data when the run starts (unless
+    ``generator_overrides`` has ``spec_mean`` / ``spec_std``) and stored in the run's ``recipe.yaml``.
+
+    Args:
+        generator_preset, generator_overrides, discriminator_preset, discriminator_overrides: the pair.
+        moment_batches: batches of the data read to estimate the per-bin moments.
+        (the rest as :class:`WaveGANRecipe`)
+    """
+
+    generator_preset: str = "specgan"
+    discriminator_preset: str = "specgan"
+    moment_batches: int = 8
+
+    def check(self):
+        bad = super().check()
+        if self.moment_batches < 1:
+            bad.append(("moment_batches", f"must be >= 1, got {self.moment_batches}"))
+        return bad
+
+    def check_models(self):
+        gen, disc = model_class(self.family, "generator"), model_class(self.family, "discriminator")
+        bad = _preset_problems("generator_preset", gen, self.generator_preset, self.generator_overrides)
+        bad += _preset_problems("discriminator_preset", disc, self.discriminator_preset, self.discriminator_overrides)
+        if not bad:
+            from audiogen_tf.registry import get_preset
+
+            kw = {**get_preset(gen, self.generator_preset), **self.generator_overrides}
+            length = int(kw.get("spec_size", 128)) * int(kw.get("hop_length", 128))
+            if length != self.segment_length:
+                bad.append(("segment_length", f"{self.segment_length} differs from the generator's spec_size x "
+                                              f"hop_length = {length}"))
+            if int(kw.get("sample_rate", 16000)) != self.sample_rate:
+                bad.append(("sample_rate", f"{self.sample_rate} differs from the generator's {kw.get('sample_rate')}"))
+        return bad
+
+
+def _mel_key_problems(recipe) -> list[tuple[str, str]]:
+    """Unknown ``mel`` keys and a sample rate that differs from the recipe's."""
+    from audiogen_tf.features import MelConfig
+
+    names = {f.name for f in dataclasses.fields(MelConfig)}
+    bad = [(f"mel.{k}", f"unknown MelConfig field; known: {sorted(names)}") for k in recipe.mel if k not in names]
+    if not bad and recipe.mel_config().sample_rate != recipe.sample_rate:
+        bad.append(("mel.sample_rate", f"{recipe.mel_config().sample_rate} differs from sample_rate {recipe.sample_rate}"))
+    return bad
+
+
+def _waveform_loss_problems(recipe) -> list[tuple[str, str]]:
+    """The multi-resolution STFT loss needs segments longer than its largest FFT (2048 samples)."""
+    if recipe.reconstruction == "waveform" and recipe.segment_length <= 2048:
+        return [("segment_length", f"{recipe.segment_length} is too short for reconstruction 'waveform' "
+                                   "(multi-resolution STFT up to n_fft 2048): use more than 2048 or 'l1'")]
+    return []
+
+
+@dataclasses.dataclass
+class ModelRecipe(TrainRecipe):
+    """A single model from a zoo preset (``model_preset`` + ``model_overrides``) with log-mel features ``mel``."""
+
+    model_preset: str = ""
+    model_overrides: dict = dataclasses.field(default_factory=dict)
+    mel: dict = dataclasses.field(default_factory=dict)
+
+    def mel_config(self):
+        """The ``MelConfig`` of the features (``sample_rate`` from the recipe unless given)."""
+        from audiogen_tf.features import MelConfig
+
+        return MelConfig.from_dict({"sample_rate": self.sample_rate, **self.mel})
+
+    def check(self):
+        return super().check() + _mel_key_problems(self)
+
+    def model_kwargs(self) -> dict:
+        """The preset's constructor arguments with the overrides applied."""
+        from audiogen_tf.registry import get_preset
+
+        return {**get_preset(model_class(self.family), self.model_preset), **self.model_overrides}
+
+    def check_models(self):
+        return _preset_problems("model_preset", model_class(self.family), self.model_preset, self.model_overrides)
+
+
+@dataclasses.dataclass
+class Tacotron2Recipe(ModelRecipe):
+    """Tacotron 2: text ids (batch, text) + teacher-forced mel (batch, frames, n_mels) -> mel, stop, alignment.
+
+    ``segment_length`` is unused (whole utterances); the data needs a ``text`` column. The loss weights live in
+    the model preset (``model_overrides.guided_attention_weight=...``).
+
+    Args:
+        model_preset, model_overrides: ``tacotron2``, ``tacotron2_small`` or ``tacotron2_tiny`` and overrides.
+        mel: ``MelConfig`` fields of the targets (passed to the model as ``mel_config``).
+        bucket_boundaries: audio lengths in samples separating the length buckets (``None``: one bucket).
+        max_audio_length: drop longer utterances (samples; ``None``: keep all).
+        griffin_lim_iters: Griffin-Lim iterations of ``audiogen synthesize``.
+    """
+
+    model_preset: str = "tacotron2"
+    bucket_boundaries: list | None = None
+    max_audio_length: int | None = None
+    griffin_lim_iters: int = 32
+
+    def check(self):
+        bad = super().check()
+        if self.bucket_boundaries is not None and any(int(b) < 1 for b in self.bucket_boundaries):
+            bad.append(("bucket_boundaries", f"must be positive sample counts, got {self.bucket_boundaries}"))
+        if self.griffin_lim_iters < 1:
+            bad.append(("griffin_lim_iters", f"must be >= 1, got {self.griffin_lim_iters}"))
+        return bad
+
+
+@dataclasses.dataclass
+class VAERecipe(ModelRecipe):
+    """Conv VAE on log-mel clips (batch, input_length, n_mels) or waveform segments (batch, input_length, 1).
+
+    Args:
+        model_preset, model_overrides: a ``ConvVAE`` preset and overrides (``num_classes`` set from the labels).
+        mel: ``MelConfig`` of mel presets (``n_mels`` must equal ``input_channels``; a segment of
+            ``segment_length`` samples must give at least ``input_length`` frames).
+        beta, kl_warmup_steps, reconstruction: ``VAETrainer`` (KL weight, its linear warm-up, ``mse``/``l1``/``waveform``).
+        label_key: manifest column of the class for a conditional model (``None``: unconditional).
+    """
+
+    model_preset: str = "vae_mel_notes"
+    beta: float = 1.0
+    kl_warmup_steps: int = 0
+    reconstruction: str = "mse"
+    label_key: str | None = None
+
+    def check(self):
+        bad = super().check()
+        if self.beta < 0 or self.kl_warmup_steps < 0:
+            bad.append(("beta", f"beta and kl_warmup_steps must be >= 0, got {self.beta}, {self.kl_warmup_steps}"))
+        if self.reconstruction not in RECONSTRUCTIONS:
+            bad.append(("reconstruction", f"must be one of {RECONSTRUCTIONS}, got {self.reconstruction!r}"))
+        bad += _waveform_loss_problems(self)
+        return bad
+
+    def check_models(self):
+        bad = super().check_models()
+        if not bad:
+            kw = self.model_kwargs()
+            length = int(kw.get("input_length", 64))
+            if kw.get("input_type", "mel") == "mel":
+                cfg = self.mel_config()
+                if int(kw.get("input_channels", 80)) != cfg.n_mels:
+                    bad.append(("mel.n_mels", f"{cfg.n_mels} differs from the model's input_channels {kw.get('input_channels', 80)}"))
+                if self.segment_length // cfg.hop_length < length:
+                    bad.append(("segment_length", f"{self.segment_length} gives fewer than input_length={length} frames "
+                                                  f"of hop {cfg.hop_length}"))
+            elif self.segment_length != length:
+                bad.append(("segment_length", f"{self.segment_length} differs from the model's input_length {length}"))
+        return bad
+
+
+@dataclasses.dataclass
+class VQVAERecipe(ModelRecipe):
+    """VQ-VAE (``family: vqvae``, mel or waveform) or residual-VQ codec (``family: codec``, waveform).
+
+    Args:
+        model_preset, model_overrides: a ``VQVAE`` / ``AudioCodec`` preset and overrides.
+        mel: ``MelConfig`` of mel VQ-VAEs (``n_mels`` must equal ``input_channels``).
+        reconstruction: ``VQVAETrainer`` loss: ``mse``, ``l1`` or ``waveform`` (multi-resolution STFT + L1).
+    """
+
+    model_preset: str = "vqvae_mel"
+    reconstruction: str = "mse"
+
+    def check(self):
+        bad = super().check()
+        if self.reconstruction not in RECONSTRUCTIONS:
+            bad.append(("reconstruction", f"must be one of {RECONSTRUCTIONS}, got {self.reconstruction!r}"))
+        bad += _waveform_loss_problems(self)
+        return bad
+
+    def check_models(self):
+        import math
+
+        bad = super().check_models()
+        if not bad:
+            kw = self.model_kwargs()
+            down = math.prod(int(s) for s in kw.get("strides", [1]))
+            if self.family == "vqvae" and kw.get("input_type", "mel") == "mel":
+                cfg = self.mel_config()
+                if int(kw.get("input_channels", 80)) != cfg.n_mels:
+                    bad.append(("mel.n_mels", f"{cfg.n_mels} differs from the model's input_channels"))
+                if self.segment_length // cfg.hop_length < down:
+                    bad.append(("segment_length", f"{self.segment_length} gives fewer than {down} frames"))
+            elif self.segment_length % down:
+                bad.append(("segment_length", f"{self.segment_length} is not a multiple of the model's hop {down}"))
+        return bad
+
+
+@dataclasses.dataclass
+class FrameRNNRecipe(ModelRecipe):
+    """FrameRNN next-frame prediction with teacher forcing: frames (batch, num_frames, n_mels) -> next frames.
+
+    ``segment_length`` is unused: examples are ``(num_frames + 1) * hop_length`` samples.
+
+    Args:
+        model_preset, model_overrides: a ``FrameRNN`` preset (``n_mels`` / ``mel_config`` set from ``mel``).
+        mel: ``MelConfig`` of the frames.
+        num_frames: frames per training example.
+        loss: Keras regression loss of the frames (``mae`` or ``mse``).
+    """
+
+    model_preset: str = "frame_rnn_full"
+    num_frames: int = 64
+    loss: str = "mae"
+
+    def check(self):
+        bad = super().check()
+        if self.num_frames < 1:
+            bad.append(("num_frames", f"must be >= 1, got {self.num_frames}"))
+        if self.loss not in ("mae", "mse"):
+            bad.append(("loss", f"must be 'mae' or 'mse', got {self.loss!r}"))
+        return bad
+
+
+@dataclasses.dataclass
+class WaveRNNRecipe(ModelRecipe):
+    """WaveRNN with teacher forcing: previous ids (batch, segment_length) + mel -> next-sample logits.
+
+    Args:
+        model_preset, model_overrides: a ``WaveRNN`` preset (``n_mels`` / ``hop_length`` set from ``mel``).
+        mel: ``MelConfig`` of the conditioning; ``segment_length`` must be a multiple of its ``hop_length``.
+    """
+
+    model_preset: str = "wavernn_full"
+
+    def check(self):
+        return super().check() + [p for p in _mel_problems(self) if p[0] == "segment_length"]
+
+
 RECIPE_CLASSES = {"hifigan": GANVocoderRecipe, "melgan": GANVocoderRecipe, "multiband_melgan": GANVocoderRecipe,
-                  "wavegan": WaveGANRecipe, "wavenet": WaveNetRecipe, "encoder": EncoderRecipe}
+                  "wavegan": WaveGANRecipe, "wavenet": WaveNetRecipe, "encoder": EncoderRecipe,
+                  "specgan": SpecGANRecipe,
+                  "tacotron2": Tacotron2Recipe, "vae": VAERecipe, "vqvae": VQVAERecipe, "codec": VQVAERecipe,
+                  "frame_rnn": FrameRNNRecipe, "wavernn": WaveRNNRecipe}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -362,6 +618,8 @@ def _check_type(value, annotation) -> tuple[bool, Any]:
             return True, value
         if option == "dict" and isinstance(value, dict):
             return True, dict(value)
+        if option == "list" and isinstance(value, (list, tuple)):
+            return True, list(value)
     return False, value
 
 
@@ -451,12 +709,14 @@ def load_recipe(path, overrides=(), check_models: bool = True) -> TrainRecipe:
 
     Args:
         path: a ``.yaml`` file or a bundled recipe name (``hifigan``, ``melgan``, ``multiband_melgan``, ``wavegan``,
-            ``wavenet``, ``encoders``).
+            ``wavenet``, ``encoders``, ``tacotron2``, ``vae``, ``vqvae``, ``codec``, ``frame_rnn``, ``wavernn``).
         overrides: ``["key=value", ...]`` (see :func:`recipe_from_dict`).
         check_models: also check preset names and constructor overrides.
 
     Returns:
-        a :class:`GANVocoderRecipe`, :class:`WaveGANRecipe`, :class:`WaveNetRecipe` or :class:`EncoderRecipe`.
+        a :class:`GANVocoderRecipe`, :class:`WaveGANRecipe`, :class:`WaveNetRecipe`, :class:`EncoderRecipe`,
+        :class:`Tacotron2Recipe`, :class:`VAERecipe`, :class:`VQVAERecipe`, :class:`FrameRNNRecipe` or
+        :class:`WaveRNNRecipe`.
 
     Raises:
         ConfigError: unknown key or bad value, naming the key and the file.

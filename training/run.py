@@ -29,10 +29,17 @@ from training import strategy as strategies
 from training.fault_tolerance import FaultTolerantCheckpoint, NonFiniteGuard, StopAtStep, training_step
 from training.recipes import (
     EncoderRecipe,
+    FrameRNNRecipe,
     GANVocoderRecipe,
+    ModelRecipe,
+    SpecGANRecipe,
+    Tacotron2Recipe,
     TrainRecipe,
+    VAERecipe,
+    VQVAERecipe,
     WaveGANRecipe,
     WaveNetRecipe,
+    WaveRNNRecipe,
     load_recipe,
     model_class,
     recipe_from_dict,
@@ -96,6 +103,20 @@ def build_models(recipe: TrainRecipe, num_classes: int | None = None) -> dict:
             overrides["num_classes"] = int(num_classes)
         cls = model_class("encoder", preset=recipe.model_preset)
         return {"model": _preset_model(cls, recipe.model_preset, overrides)}
+    if isinstance(recipe, ModelRecipe):
+        overrides = dict(recipe.model_overrides)
+        cfg = recipe.mel_config()
+        if isinstance(recipe, Tacotron2Recipe):
+            overrides.setdefault("mel_config", cfg.to_dict())
+        elif isinstance(recipe, FrameRNNRecipe):
+            overrides.setdefault("n_mels", cfg.n_mels)
+            overrides.setdefault("mel_config", cfg.to_dict())
+        elif isinstance(recipe, WaveRNNRecipe):
+            overrides.setdefault("n_mels", cfg.n_mels)
+            overrides.setdefault("hop_length", cfg.hop_length)
+        elif isinstance(recipe, VAERecipe) and num_classes is not None:
+            overrides["num_classes"] = int(num_classes)
+        return {"model": _preset_model(model_class(fam), recipe.model_preset, overrides)}
     raise ConfigError(f"no builder for family {fam!r}")
 
 
@@ -133,7 +154,24 @@ def build_trainer(recipe: TrainRecipe, models: dict):
             trainer.compile(**common, gp_weight=recipe.gp_weight, n_critic=recipe.n_critic)
         return trainer
     model = models["model"]
-    if isinstance(recipe, WaveNetRecipe):
+    if isinstance(recipe, (VAERecipe, VQVAERecipe)):
+        from training.vae_trainer import VAETrainer, VQVAETrainer
+
+        if isinstance(recipe, VAERecipe):
+            trainer = VAETrainer(model, beta=recipe.beta, kl_warmup_steps=recipe.kl_warmup_steps,
+                                 reconstruction=recipe.reconstruction)
+        else:
+            trainer = VQVAETrainer(model, reconstruction=recipe.reconstruction)
+        trainer.compile(optimizer=_optimizer(recipe))
+        trainer.optimizer.build(model.trainable_variables)
+        return trainer
+    if isinstance(recipe, Tacotron2Recipe):
+        model.compile(optimizer=_optimizer(recipe))  # the loss is the model's compute_loss
+    elif isinstance(recipe, FrameRNNRecipe):
+        model.compile(optimizer=_optimizer(recipe), loss=recipe.loss)
+    elif isinstance(recipe, WaveRNNRecipe):
+        model.compile(optimizer=_optimizer(recipe), loss=model.default_loss())
+    elif isinstance(recipe, WaveNetRecipe):
         if model.output_type == "mol":
             from zoo.wavenet.wavenet_model import DiscretizedLogisticMixtureLoss
 
@@ -177,6 +215,14 @@ def dataset_fn(recipe: TrainRecipe, source, skip_batches: int = 0, vocabulary=No
         if isinstance(recipe, GANVocoderRecipe):
             ds = segment_dataset(source, recipe.segment_length, batch_size, mel_config=recipe.mel_config(),
                                  **shards, **common)
+        elif isinstance(recipe, SpecGANRecipe):
+            gen = (models or {}).get("generator")
+            if gen is None:
+                raise ConfigError("a SpecGAN dataset needs the generator (its spectrogram normalization)")
+            ds = segment_dataset(source, recipe.segment_length, batch_size, sample_rate=recipe.sample_rate,
+                                 label_key=recipe.label_key, label_vocabulary=vocabulary, **shards, **common)
+            ds = ds.map(lambda e: {"audio": gen.audio_to_spec(e["audio"]),
+                                   **({"label": e["label"]} if "label" in e else {})})
         elif isinstance(recipe, WaveGANRecipe):
             ds = segment_dataset(source, recipe.segment_length, batch_size, sample_rate=recipe.sample_rate,
                                  label_key=recipe.label_key, label_vocabulary=vocabulary, **shards, **common)
@@ -193,6 +239,9 @@ def dataset_fn(recipe: TrainRecipe, source, skip_batches: int = 0, vocabulary=No
             ds = segment_dataset(source, recipe.segment_length, batch_size, sample_rate=recipe.sample_rate,
                                  label_key=recipe.label_key, label_vocabulary=vocabulary, **shards, **common)
             ds = ds.map(lambda e: (e["audio"], e["label"]))
+        elif isinstance(recipe, ModelRecipe):
+            ds = _model_dataset(recipe, source, batch_size, (models or {}).get("model"), vocabulary,
+                                dict(shards, **common))
         else:
             raise ConfigError(f"no dataset for family {recipe.family!r}")
         if skip_batches:
@@ -200,6 +249,57 @@ def dataset_fn(recipe: TrainRecipe, source, skip_batches: int = 0, vocabulary=No
         return ds
 
     return make
+
+
+def _model_dataset(recipe, source, batch_size, model, vocabulary, kw):
+    """Training batches of the single-model families (Tacotron 2, VAE, VQ-VAE, codec, FrameRNN, WaveRNN)."""
+
+    from audiogen_tf.data import segment_dataset
+
+    cfg = recipe.mel_config()
+    if isinstance(recipe, Tacotron2Recipe):
+        from zoo.tacotron2.tacotron2_model import tacotron2_dataset
+
+        frontend = model.frontend if model is not None else recipe.model_kwargs().get("frontend") or {}
+        return tacotron2_dataset(source, frontend, batch_size, mel_config=cfg,
+                                 bucket_boundaries=recipe.bucket_boundaries,
+                                 max_audio_length=recipe.max_audio_length, **kw)
+    if isinstance(recipe, FrameRNNRecipe):
+        from zoo.rnn.frame_rnn_model import frame_rnn_dataset
+
+        return frame_rnn_dataset(source, recipe.num_frames, batch_size, cfg, **kw)
+    if isinstance(recipe, WaveRNNRecipe):
+        from zoo.rnn.wavernn_model import wavernn_dataset
+
+        output = model.output_type if model is not None else recipe.model_kwargs().get("output", "mulaw")
+        q = model._quantization_arg if model is not None else 256
+        return wavernn_dataset(source, recipe.segment_length, batch_size, cfg, output=output,
+                               quantization_channels=q, **kw)
+    mel_input = recipe.family != "codec" and recipe.model_kwargs().get("input_type", "mel") == "mel"
+    label_key = getattr(recipe, "label_key", None)
+    ds = segment_dataset(source, recipe.segment_length, batch_size, mel_config=cfg if mel_input else None,
+                         sample_rate=None if mel_input else recipe.sample_rate, label_key=label_key,
+                         label_vocabulary=vocabulary, **kw)
+    if mel_input:
+        kwargs = recipe.model_kwargs()
+        if isinstance(recipe, VAERecipe):
+            frames = int(kwargs.get("input_length", 64))
+        else:  # a whole number of code frames
+            down = math.prod(int(s) for s in kwargs.get("strides", [2, 2]))
+            frames = (recipe.segment_length // cfg.hop_length) // down * down
+
+        def pick(e):
+            out = {"mel": e["mel"][:, :frames]}
+            if label_key:
+                out["label"] = e["label"]
+            return out
+    else:
+        def pick(e):
+            out = {"audio": e["audio"][..., None] if len(e["audio"].shape) == 2 else e["audio"]}
+            if label_key:
+                out["label"] = e["label"]
+            return out
+    return ds.map(pick)
 
 
 def build_dataset(recipe: TrainRecipe, source, strategy=None, skip_batches: int = 0, vocabulary=None, models=None):
@@ -290,6 +390,9 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
     keras.utils.set_random_seed(recipe.seed)
     policy = strategies.set_precision(recipe.precision, strategy)
 
+    if isinstance(recipe, SpecGANRecipe) and source is not None and "spec_mean" not in recipe.generator_overrides:
+        recipe = dataclasses.replace(recipe, generator_overrides={**recipe.generator_overrides,
+                                                                  **specgan_moments(recipe, source)})
     stored = os.path.join(run_dir, RECIPE_FILE)
     if os.path.exists(stored):
         changed = _same_recipe(stored, recipe)
@@ -300,7 +403,7 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
 
     try:
         vocabulary = None
-        if source is not None and isinstance(recipe, (EncoderRecipe, WaveGANRecipe)):
+        if source is not None and isinstance(recipe, (EncoderRecipe, WaveGANRecipe, VAERecipe)):
             vocabulary = _labels(recipe, source, recipe.label_key)
         with strategy.scope():
             models = build_models(recipe, num_classes=len(vocabulary) if vocabulary else None)
@@ -336,6 +439,29 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
             keras.mixed_precision.set_global_policy("float32")
 
 
+def specgan_moments(recipe, source) -> dict:
+    """``{"spec_mean", "spec_std"}``: per-bin log-magnitude moments (lists of ``spec_size`` floats) of the data.
+
+    Reads ``recipe.moment_batches`` batches in file order (Donahue et al. 2019 normalize every frequency bin with
+    dataset moments).
+    """
+    import numpy as np
+
+    from audiogen_tf.data import segment_dataset
+    from audiogen_tf.registry import get_preset
+    from zoo.wavegan.specgan import spectrogram_moments
+
+    gen = model_class(recipe.family, "generator")
+    kw = {**get_preset(gen, recipe.generator_preset), **recipe.generator_overrides}
+    ds = segment_dataset(source, recipe.segment_length, recipe.batch_size, sample_rate=recipe.sample_rate,
+                         shuffle=False, seed=recipe.seed, drop_remainder=False, repeat=False)
+    audio = np.concatenate([np.asarray(e["audio"]).reshape(len(e["audio"]), -1)
+                            for e in ds.take(recipe.moment_batches)])
+    mean, std = spectrogram_moments(audio, int(kw.get("n_fft", 256)), int(kw.get("hop_length", 128)),
+                                    int(kw.get("spec_size", 128)))
+    return {"spec_mean": [float(v) for v in mean], "spec_std": [float(v) for v in std]}
+
+
 def save_model(model, path) -> str:
     """Save a Keras model atomically; returns the path."""
     from audiogen_tf.atomic import atomic_path
@@ -353,7 +479,7 @@ def load_run(run_dir):
     recipe = load_recipe(os.path.join(run_dir, RECIPE_FILE), check_models=False)
     ckpt_dir = os.path.join(run_dir, CHECKPOINT_DIR)
     vocabulary = None
-    if isinstance(recipe, EncoderRecipe) and recipe.data:
+    if isinstance(recipe, (EncoderRecipe, VAERecipe)) and recipe.data and recipe.label_key:
         vocabulary = _labels(recipe, recipe.data, recipe.label_key)
     models = build_models(recipe, num_classes=len(vocabulary) if vocabulary else None)
     trainer = build_trainer(recipe, models)

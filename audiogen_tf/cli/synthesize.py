@@ -1,7 +1,9 @@
 """``audiogen synthesize RUN_DIR_OR_MODEL``: audio (WAV) and spectrogram pictures (PNG) from a trained model.
 
-Vocoders turn mel files (``.npy``, (frames, n_mels)) or audio files (their log-mel) into audio; unconditional
-models (WaveGAN, SpecGAN, WaveNet) draw ``--num`` clips from noise, of ``--label`` for a conditional model.
+Vocoders (HiFi-GAN, MelGAN, WaveRNN) turn mel files (``.npy``, (frames, n_mels)) or audio files (their log-mel)
+into audio; Tacotron 2 speaks ``--text`` (Griffin-Lim audio + mel and alignment pictures); unconditional models
+(WaveGAN, SpecGAN, WaveNet, VAE, FrameRNN) draw ``--num`` clips from noise, of ``--label`` for a conditional model;
+VQ-VAEs and codecs reconstruct ``--input`` audio through their codes.
 Imports ``training`` and ``zoo`` lazily.
 """
 
@@ -15,7 +17,8 @@ import numpy as np
 EXAMPLE = (
     "audiogen synthesize runs/hifigan --input data/notes/wavs/note_000.wav --out out/synth\n"
     "  audiogen synthesize runs/wavegan --num 4 --label 2 --seed 1 --out out/wavegan\n"
-    "  audiogen synthesize model.keras --input mel.npy --sample-rate 22050"
+    "  audiogen synthesize model.keras --input mel.npy --sample-rate 22050\n"
+    "  audiogen synthesize runs/tacotron2 --text \"Hello there.\" --out out/tts"
 )
 
 VOCODERS = ("HiFiGANGenerator", "MelGANGenerator", "MultiBandMelGANGenerator")
@@ -34,6 +37,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--label", type=int, default=None, help="conditional models: the class to draw")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
     p.add_argument("--seconds", type=float, default=0.5, help="WaveNet: seconds per clip (default: 0.5)")
+    p.add_argument("--text", action="append", default=[], help="Tacotron 2: a sentence to speak (repeatable)")
+    p.add_argument("--frames", type=int, default=64, help="FrameRNN: frames to generate per clip (default: 64)")
+    p.add_argument("--griffin-lim-iters", type=int, default=None,
+                   help="Griffin-Lim iterations of mel models (default: the recipe's, else 32)")
     p.add_argument("--sample-rate", type=int, default=None,
                    help="sample rate for a bare .keras model (a run folder knows its own)")
     return p
@@ -96,7 +103,9 @@ def synthesize_command(args) -> list[str]:
     kind = type(model).__name__
     os.makedirs(args.out, exist_ok=True)
     files = []
-    if kind in VOCODERS:
+    if kind in MODEL_KINDS:
+        return _report(MODEL_KINDS[kind](args, recipe, model))
+    if kind in VOCODERS or kind == "WaveRNN":
         if not args.input:
             raise ConfigError("a vocoder needs --input mel .npy or audio files")
         cfg = _mel_config(recipe, model, args.sample_rate)
@@ -110,7 +119,10 @@ def synthesize_command(args) -> list[str]:
             else:
                 x, _ = audio_io.load(path, sr=cfg.sample_rate)
                 mel = cfg.log_mel(tf.constant(x[None, :])).numpy()
-            y = np.asarray(model(mel, training=False))[0, :, 0]
+            if kind == "WaveRNN":
+                y = np.asarray(model.ids_to_audio(model.generate(mel, seed=args.seed)))[0]
+            else:
+                y = np.asarray(model(mel, training=False))[0, :, 0]
             got = cfg.log_mel(tf.constant(y[None, :])).numpy()[0]
             files += _write(args.out, f"{stem}_synth", y, cfg.sample_rate, [mel[0], got],
                             [f"{stem}: input mel", f"{stem}: {kind} output"], cfg.hop_length)
@@ -147,7 +159,155 @@ def synthesize_command(args) -> list[str]:
                                           hop_length=cfg.hop_length))
         return _report(files)
     raise ConfigError(f"{args.model}: a {kind} does not generate audio (synthesize takes vocoders, WaveGAN, "
-                      "SpecGAN and WaveNet)")
+                      "SpecGAN, WaveNet, WaveRNN, Tacotron 2, VAE, VQ-VAE, codec and FrameRNN models)")
+
+
+def _gl_iters(args, recipe):
+    if args.griffin_lim_iters is not None:
+        return int(args.griffin_lim_iters)
+    return int(getattr(recipe, "griffin_lim_iters", 32))
+
+
+def _save_png(path, spectrograms, titles, sr=None, hop=None):
+    from audiogen_tf.plotting import save_spectrogram_png
+
+    return save_spectrogram_png(path, spectrograms, titles=titles, sample_rate=sr, hop_length=hop)
+
+
+def _save_wav(path, audio, sr):
+    from audiogen_tf import audio as audio_io
+
+    return audio_io.save(path, np.clip(np.asarray(audio, np.float32).reshape(-1), -1.0, 1.0), sr)
+
+
+def _tacotron2(args, recipe, model) -> list[str]:
+    """Each ``--text``: ``tts_NN.wav`` (Griffin-Lim), ``tts_NN_mel.png`` and ``tts_NN_alignment.png``."""
+    from audiogen_tf.errors import ConfigError
+
+    if not args.text:
+        raise ConfigError('Tacotron 2 needs --text "a sentence" (repeatable)')
+    cfg = model.mel_config
+    files = []
+    for i, text in enumerate(args.text):
+        out = model.synthesize(text=text, griffin_lim_iters=_gl_iters(args, recipe), seed=args.seed)
+        stem = os.path.join(args.out, f"tts_{i:02d}")
+        files.append(_save_wav(f"{stem}.wav", out["audio"], cfg.sample_rate))
+        files.append(_save_png(f"{stem}_mel.png", [out["mel_before"], out["mel"]],
+                               [f"{text[:60]}: mel before post-net", "mel after post-net"], cfg.sample_rate,
+                               cfg.hop_length))
+        files.append(_save_png(f"{stem}_alignment.png", [out["alignment"]],
+                               [f"alignment (decoder step x text position), {out['steps']} steps"]))
+    return files
+
+
+def _draws(args, recipe, model, clips_or_mels, is_mel, cfg, kind):
+    """Write ``sample_NN.wav`` per draw (mels through Griffin-Lim) and one ``samples.png``."""
+    import tensorflow as tf
+
+    from audiogen_tf.features import log_mel_to_audio
+
+    tag = f"label{args.label}_" if args.label is not None else ""
+    x = np.asarray(clips_or_mels, np.float32)
+    files = []
+    if is_mel:
+        mels = list(x)
+        audio = np.asarray(log_mel_to_audio(tf.constant(x), cfg, n_iter=_gl_iters(args, recipe), seed=args.seed))
+    else:
+        audio = x.reshape(x.shape[0], -1)
+        short = max(0, cfg.n_fft + 1 - audio.shape[1])
+        mels = list(cfg.log_mel(tf.constant(np.pad(audio, [(0, 0), (0, short)]))).numpy())
+    for i, a in enumerate(audio):
+        files.append(_save_wav(os.path.join(args.out, f"{tag}sample_{i:02d}.wav"), a, cfg.sample_rate))
+    files.append(_save_png(os.path.join(args.out, f"{tag}samples.png"), mels,
+                           [f"{kind} sample {i}" for i in range(len(mels))], cfg.sample_rate, cfg.hop_length))
+    return files
+
+
+def _recipe_mel(recipe, sr=16000):
+    from audiogen_tf.features import MelConfig
+
+    if recipe is not None and hasattr(recipe, "mel_config"):
+        return recipe.mel_config()
+    return MelConfig(sample_rate=sr, n_fft=512, hop_length=128, win_length=512, n_mels=64, fmax=sr / 2)
+
+
+def _vae(args, recipe, model) -> list[str]:
+    """``--num`` draws z ~ N(0, I) decoded (of ``--label`` for a conditional VAE)."""
+    from audiogen_tf.errors import ConfigError
+
+    label = None
+    if model.num_classes:
+        if args.label is None:
+            raise ConfigError(f"this ConvVAE is class-conditional: pass --label (0..{model.num_classes - 1})")
+        label = np.full((args.num,), args.label, np.int32)
+    x = np.asarray(model.sample(args.num, label=label, seed=args.seed))
+    cfg = _recipe_mel(recipe, args.sample_rate or 16000)
+    return _draws(args, recipe, model, x, model.input_type == "mel", cfg, "ConvVAE")
+
+
+def _frame_rnn(args, recipe, model) -> list[str]:
+    """``--num`` clips of ``--frames`` frames from a silent start (of ``--label`` with classes)."""
+    from audiogen_tf.errors import ConfigError
+
+    class_id = None
+    if model.num_classes:
+        if args.label is None:
+            raise ConfigError(f"this FrameRNN is class-conditional: pass --label (0..{model.num_classes - 1})")
+        class_id = np.full((args.num,), args.label, np.int32)
+    frames = np.asarray(model.generate(args.frames, class_id=class_id, batch_size=args.num))
+    return _draws(args, recipe, model, frames, True, model.get_mel_config(), "FrameRNN")
+
+
+def _reconstruct(args, recipe, model) -> list[str]:
+    """VQ-VAE / codec: each ``--input`` audio file through its codes, ``<stem>_recon.wav`` + a before/after PNG."""
+    import math
+
+    import tensorflow as tf
+
+    from audiogen_tf import audio as audio_io
+    from audiogen_tf.errors import ConfigError
+    from audiogen_tf.features import log_mel_to_audio
+
+    if not args.input:
+        raise ConfigError(f"a {type(model).__name__} reconstructs audio: pass --input audio files")
+    sr = int(getattr(recipe, "sample_rate", None) or args.sample_rate or getattr(model, "sample_rate", 16000))
+    cfg = _recipe_mel(recipe, sr)
+    mel_model = getattr(model, "input_type", "waveform") == "mel"
+    down = math.prod(model.strides)
+    files = []
+    for path in args.input:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        x, _ = audio_io.load(path, sr=sr)
+        if mel_model:
+            mel = cfg.log_mel(tf.constant(x[None, :])).numpy()
+            n = mel.shape[1] // down * down
+            if n < down:
+                raise ConfigError(f"{path}: too short for {down} frames")
+            out = model(mel[:, :n], training=False)
+            y = np.asarray(log_mel_to_audio(tf.constant(np.asarray(out["reconstruction"])), cfg,
+                                            n_iter=_gl_iters(args, recipe), seed=args.seed))[0]
+        else:
+            n = len(x) // down * down
+            if n < down:
+                raise ConfigError(f"{path}: shorter than the model's hop {down}")
+            x = x[:n]
+            out = model(x[None, :, None].astype(np.float32), training=False)
+            y = np.asarray(out["audio"] if "audio" in out else out["reconstruction"])[0, :, 0]
+        codes = np.asarray(out["codes"])
+        np.save(os.path.join(args.out, f"{stem}_codes.npy"), codes[0])
+        files.append(os.path.join(args.out, f"{stem}_codes.npy"))
+        files.append(_save_wav(os.path.join(args.out, f"{stem}_recon.wav"), y, sr))
+        short = cfg.n_fft + 1
+        pics = [cfg.log_mel(tf.constant(np.pad(a, (0, short))[None].astype(np.float32))).numpy()[0]
+                for a in (np.asarray(x), y)]
+        files.append(_save_png(os.path.join(args.out, f"{stem}_recon.png"), pics,
+                               [f"{stem}: input", f"{stem}: {type(model).__name__} reconstruction"], sr,
+                               cfg.hop_length))
+    return files
+
+
+MODEL_KINDS = {"Tacotron2": _tacotron2, "ConvVAE": _vae, "FrameRNN": _frame_rnn, "VQVAE": _reconstruct,
+               "AudioCodec": _reconstruct}
 
 
 def _report(files):
