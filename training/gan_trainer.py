@@ -289,7 +289,10 @@ class GANTrainer(keras.Model):
         if self.mode == "vocoder":
             return tf.cast(data["mel"], tf.float32), audio, None
         batch = tf.shape(audio)[0]
-        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        if hasattr(self.generator, "sample_latent"):  # the generator's own prior (WaveGAN/SpecGAN: U(-1, 1))
+            noise = self.generator.sample_latent(batch, seed=self.seed_generator)
+        else:
+            noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
         return noise, audio, label
 
     def _generate(self, g_input, label=None, training=True):
