@@ -10,7 +10,7 @@ import numpy as np
 from audiogen_tf.atomic import atomic_path
 
 
-def _figure(spectrograms, titles=None, sample_rate=None, hop_length=None):
+def _figure(spectrograms, titles=None, sample_rate=None, hop_length=None, axis_labels=None):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -18,8 +18,9 @@ def _figure(spectrograms, titles=None, sample_rate=None, hop_length=None):
 
     spectrograms = [np.asarray(s, np.float32) for s in spectrograms]
     titles = list(titles) if titles is not None else [""] * len(spectrograms)
+    axis_labels = list(axis_labels) if axis_labels is not None else [None] * len(spectrograms)
     fig, axes = plt.subplots(len(spectrograms), 1, figsize=(8, 2.4 * len(spectrograms)), squeeze=False)
-    for ax, spec, title in zip(axes[:, 0], spectrograms, titles):
+    for ax, spec, title, labels in zip(axes[:, 0], spectrograms, titles, axis_labels):
         frames = spec.shape[0]
         extent = None
         xlabel = "frame"
@@ -28,14 +29,15 @@ def _figure(spectrograms, titles=None, sample_rate=None, hop_length=None):
             xlabel = "seconds"
         image = ax.imshow(spec.T, origin="lower", aspect="auto", interpolation="nearest", extent=extent)
         ax.set_title(title, fontsize=9)
+        xlabel, ylabel = labels if labels else (xlabel, "bin")
         ax.set_xlabel(xlabel, fontsize=8)
-        ax.set_ylabel("bin", fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=8)
         fig.colorbar(image, ax=ax, pad=0.01)
     fig.tight_layout()
     return fig
 
 
-def save_spectrogram_png(path, spectrograms, titles=None, sample_rate=None, hop_length=None) -> str:
+def save_spectrogram_png(path, spectrograms, titles=None, sample_rate=None, hop_length=None, axis_labels=None) -> str:
     """Write one PNG with a panel per spectrogram (each ``(frames, bins)``), atomically.
 
     Args:
@@ -43,11 +45,13 @@ def save_spectrogram_png(path, spectrograms, titles=None, sample_rate=None, hop_
         spectrograms: list of arrays ``(frames, bins)``, e.g. log-mels.
         titles: one title per panel.
         sample_rate, hop_length: label the time axis in seconds when both are given.
+        axis_labels: one ``(x label, y label)`` per panel (e.g. ``("decoder step", "text symbol")`` for an
+            attention alignment), or None for the defaults.
     """
     import matplotlib.pyplot as plt
 
     path = os.fspath(path)
-    fig = _figure(spectrograms, titles, sample_rate, hop_length)
+    fig = _figure(spectrograms, titles, sample_rate, hop_length, axis_labels)
     try:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=100)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -94,7 +95,7 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def load_or_build(ckpt_dir, preset, lr, seed):
+def load_or_build(ckpt_dir, preset, lr, seed, guided_attention_weight=None):
     path = os.path.join(ckpt_dir, "model.keras")
     state_path = os.path.join(ckpt_dir, "state.json")
     if os.path.exists(path) and os.path.exists(state_path):
@@ -104,7 +105,8 @@ def load_or_build(ckpt_dir, preset, lr, seed):
         print(f"resumed from {path}: {state['steps']} steps, {state['minutes']:.1f} min trained", flush=True)
         return model, state
     keras.utils.set_random_seed(seed)
-    model = Tacotron2.from_preset(preset)
+    overrides = {} if guided_attention_weight is None else {"guided_attention_weight": guided_attention_weight}
+    model = Tacotron2.from_preset(preset, **overrides)
     model.compile(optimizer=keras.optimizers.Adam(lr, clipnorm=1.0))
     return model, {"steps": 0, "minutes": 0.0, "history": []}
 
@@ -165,7 +167,8 @@ def evaluate(model, entries, args, out_dir):
         save_spectrogram_png(os.path.join(out_dir, f"{stem}_alignment.png"),
                              [syn["alignment"], np.asarray(tf_out["alignments"])[0], syn["mel"], mel],
                              ["alignment (synthesis): decoder step x text", "alignment (teacher forced)",
-                              "synthesized log-mel", "recorded log-mel"])
+                              "synthesized log-mel", "recorded log-mel"],
+                             axis_labels=[("decoder step", "text symbol")] * 2 + [("frame", "mel band")] * 2)
         row = {"id": stem, "text": text, "frames": syn["frames"], "target_frames": len(mel),
                "stopped": syn["frames"] < max_steps * r, "diagonality": diag, "diagonality_tf": tf_diag}
         for key, wav in (("original", audio), ("griffin_lim", resynth), ("tacotron2", syn["audio"])):
@@ -187,13 +190,20 @@ def evaluate(model, entries, args, out_dir):
     return rows, summary
 
 
+def _thin(rows, n):
+    """About ``n`` evenly spaced rows, the last one always included."""
+    kept = rows[:: max(1, len(rows) // n)]
+    return kept if kept[-1] is rows[-1] else kept + rows[-1:]
+
+
 def write_report(path, args, state, rows, summary, info, params):
     hist = state["history"]
     lines = [
         "# Tacotron 2 on the festival speech corpus",
         "",
-        f"`python benchmarks/tacotron2_speech.py --minutes {args.minutes} --preset {args.preset}` "
-        f"({params:,} parameters, batch {args.batch_size}, Adam {args.lr}, guided attention).",
+        f"`python benchmarks/tacotron2_speech.py --minutes {args.minutes} --preset {args.preset}"
+        + (f" --guided-attention-weight {args.guided_attention_weight:g}" if args.guided_attention_weight else "")
+        + f"` ({params:,} parameters, batch {args.batch_size}, Adam {args.lr}, guided attention).",
         "",
         f"Trained {state['steps']} steps in {state['minutes']:.1f} min on: {info['cpu']} ({info['nproc']} cores, "
         f"load {info['load_average']}), TensorFlow {info['tensorflow']}.",
@@ -214,11 +224,24 @@ def write_report(path, args, state, rows, summary, info, params):
         "",
         "## Training curve",
         "",
-        markdown_table(hist[-20:]) if hist else "(no training in this run)",
+        markdown_table(_thin(hist, 20)) if hist else "(no training in this run)",
         "",
-        f"Plots (alignment + mel) and WAVs: `{os.path.relpath(args.out, ROOT)}`.",
+        "## Alignments",
+        "",
+        "Each figure, top to bottom: the free-running alignment (decoder step x text symbol), the teacher-forced "
+        "alignment, the synthesized log-mel and the recorded log-mel.",
         "",
     ]
+    plot_dir = os.path.splitext(path)[0] + "_alignments"
+    os.makedirs(plot_dir, exist_ok=True)
+    for row in rows[: args.plots]:
+        src = os.path.join(args.out, f"{row['id']}_alignment.png")
+        dst = os.path.join(plot_dir, os.path.basename(src))
+        shutil.copyfile(src, dst + ".tmp")
+        os.replace(dst + ".tmp", dst)
+        rel = os.path.relpath(dst, os.path.dirname(os.path.abspath(path)))
+        lines += [f"{row['id']}: \"{row['text']}\" (diagonality {row['diagonality']:.3f})", "", f"![{row['id']}]({rel})", ""]
+    lines += [f"All plots and WAVs: `{os.path.relpath(args.out, ROOT)}` (not committed).", ""]
     atomic_write_text(path, "\n".join(lines))
     return path
 
@@ -230,8 +253,11 @@ def main(argv=None):
     p.add_argument("--minutes", type=float, default=60.0)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--guided-attention-weight", type=float, default=None,
+                   help="weight of the guided-attention loss (default: the preset's)")
     p.add_argument("--chunk-steps", type=int, default=50, help="steps between checkpoints")
     p.add_argument("--eval-count", type=int, default=12)
+    p.add_argument("--plots", type=int, default=3, help="alignment plots copied next to the report")
     p.add_argument("--griffin-lim-iters", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "out", "tacotron2_speech"))
@@ -244,12 +270,14 @@ def main(argv=None):
     held_out = [e for e in entries if e.get("split") == "test"] + [e for e in entries if e.get("split") == "valid"]
     held_out = held_out[: args.eval_count]
     ckpt_dir = os.path.join(args.out, "checkpoint")
-    model, state = load_or_build(ckpt_dir, args.preset, args.lr, args.seed)
+    model, state = load_or_build(ckpt_dir, args.preset, args.lr, args.seed, args.guided_attention_weight)
     print(f"{args.preset}: {model.count_params():,} parameters, {len(train_entries)} training utterances, "
           f"{len(held_out)} held out", flush=True)
     state = train(model, state, train_entries, args, ckpt_dir)
     rows, summary = evaluate(model, held_out, args, args.out)
     print(json.dumps(summary, indent=1), flush=True)
+    atomic_write_text(os.path.join(args.out, "evaluation.json"), json.dumps({"summary": summary, "rows": rows},
+                                                                           indent=1, default=float))
     path = write_report(args.report, args, state, rows, summary, machine_info(peak_gflops=0.0), model.count_params())
     print(f"wrote {path}")
 
