@@ -5,15 +5,19 @@ waveform codec, then reports on the held-out ``test`` split:
 
 - mel models: log-mel L1, and MR-STFT distance / SNR of the Griffin-Lim audio against the original note, next to
   Griffin-Lim of the true mel (the vocoder bound) and an untrained copy of the model;
-- codebook usage (% of codes used on the test set) and perplexity; the prior's NLL per code against uniform;
+- codebook usage (% of codes used on the test set and on 350 fresh renditions of the notes) and perplexity; the
+  prior's NLL per code against uniform;
+- the class distribution of decoded prior samples by a timbre classifier trained on the real clips, against the
+  data's and against uniformly random codes;
 - the codec: MR-STFT distance and SNR at its bitrate (and with fewer RVQ stages), against an untrained copy;
-- VAE latent interpolation between two notes of different pitch with the F0 (pYIN) along the path.
+- latent interpolation between two notes of different pitch with the F0 (pYIN) along the path, for the
+  unconditional VAE and a timbre-conditional one.
 
 Usage:
     python benchmarks/latent_models_quality.py [--budget 1.0] [--out benchmarks/latent_models_quality.md]
 
-``--budget`` scales every training time budget (1.0: about 2.5 + 2.5 + 0.75 + 5.5 minutes of training, graph tracing
-not counted).
+``--budget`` scales every training time budget (1.0: about 2.5 + 2.5 + 0.75 + 5.5 + 2.5 minutes of training, graph
+tracing not counted).
 """
 
 from __future__ import annotations
@@ -32,12 +36,15 @@ import tensorflow as tf  # noqa: E402
 
 from audiogen_tf import audio as audio_io  # noqa: E402
 from audiogen_tf import metrics  # noqa: E402
+from audiogen_tf import judge  # noqa: E402
 from audiogen_tf.benchmark_utils import markdown_table, write_markdown_table  # noqa: E402
 from audiogen_tf.datasets.notes import make_notes  # noqa: E402
 from audiogen_tf.features import MelConfig, log_mel_to_audio  # noqa: E402
 from audiogen_tf.layers.quantizers import codebook_perplexity, codebook_usage  # noqa: E402
 from audiogen_tf.manifest import read_manifest  # noqa: E402
 from training.vae_trainer import VAETrainer, VQVAETrainer  # noqa: E402
+from zoo.encoders.encoder_training import compile_classifier, labelled_dataset  # noqa: E402
+from zoo.encoders.mel_cnn_encoder import MelCNNEncoder  # noqa: E402
 from zoo.vae import ConvVAE  # noqa: E402
 from zoo.vqvae import VQVAE, AudioCodec, CodePrior, teacher_forcing_pair  # noqa: E402
 
@@ -46,6 +53,7 @@ CLIP = 16384  # 64 mel frames at hop 256
 MEL = MelConfig(sample_rate=SR, n_fft=1024, hop_length=256, win_length=1024, n_mels=80, fmin=0.0, fmax=8000.0)
 FRAMES = CLIP // MEL.hop_length
 VAE_BETA = 0.01
+CVAE_BETA = 0.05  # the timbre-conditional VAE: a stronger KL keeps its 8-d latent smooth enough to glide in pitch
 CODEC_L1_WEIGHT = 10.0  # with 1.0 the codec ignored the waveform (SNR ~0 dB); 30 was less stable
 CODEC_LR = 5e-4  # with 1e-3 and no clipping one run collapsed (decoder output independent of its input)
 
@@ -73,8 +81,15 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def load_notes(root):
-    manifest = make_notes(root, sample_rate=SR, progress=False)
+def untrained_copy(model):
+    """A model of the same config holding ``model``'s current (initial) weights: the untrained baseline."""
+    copy = type(model).from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def load_notes(root, seed=0):
+    manifest = make_notes(root, sample_rate=SR, progress=False, seed=seed)
     entries = read_manifest(manifest)
     data = {}
     for split in ("train", "valid", "test"):
@@ -110,6 +125,39 @@ def mel_rows(name, model_mels, test, gl_true):
     return rows
 
 
+def train_timbre_classifier(train, test, timbres, epochs=40, seed=0):
+    """A ``mel_cnn_tiny`` timbre classifier trained on the real training notes -> (encoder, held-out accuracy).
+
+    The judge of the prior's samples: it only ever sees real clips in training.
+    """
+    keras.utils.set_random_seed(seed)
+    labels = lambda rows: np.array([timbres.index(r["timbre"]) for r in rows], np.int32)  # noqa: E731
+    enc = MelCNNEncoder.from_preset("mel_cnn_tiny", num_classes=len(timbres), num_samples=SR)
+    compile_classifier(enc, 1e-3)
+    augment = {"freq_mask_param": 16, "time_mask_param": 8}  # as in benchmarks/encoder_accuracy_fad.py
+    enc.fit(labelled_dataset(train["audio"][:, :SR], labels(train["rows"]), 32, augment=augment, seed=seed),
+            epochs=epochs, shuffle=False, verbose=0)
+    return enc, judge.accuracy(enc.classify(test["audio"][:, :SR]), labels(test["rows"]))
+
+
+def class_shares(classifier, audio, num_classes):
+    """Share of clips (n, time) the classifier assigns to each class, and its mean top probability."""
+    probs = keras.ops.convert_to_numpy(keras.ops.softmax(classifier.classify(audio[:, :SR]), axis=-1))
+    counts = np.bincount(np.argmax(probs, -1), minlength=num_classes)
+    return counts / counts.sum(), float(np.mean(np.max(probs, -1)))
+
+
+def total_variation(p, q):
+    """Total variation distance between two discrete distributions (0: equal, 1: disjoint)."""
+    return 0.5 * float(np.sum(np.abs(np.asarray(p) - np.asarray(q))))
+
+
+def expected_sampling_tv(p, n, trials=2000, seed=0):
+    """Mean total variation between ``p`` and the empirical shares of ``n`` draws from ``p`` (the noise floor)."""
+    rng = np.random.default_rng(seed)
+    return float(np.mean([total_variation(p, rng.multinomial(n, p) / n) for _ in range(trials)]))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--budget", type=float, default=1.0, help="scale of every training time budget")
@@ -128,8 +176,7 @@ def main(argv=None):
 
     # ------------------------------------------------------------------ VAE (mel)
     vae = ConvVAE.from_preset("vae_mel_notes")
-    untrained_vae = ConvVAE.from_config(vae.get_config())
-    untrained_vae.set_weights(vae.get_weights())
+    untrained_vae = untrained_copy(vae)
     trainer = VAETrainer(vae, beta=VAE_BETA, kl_warmup_steps=500, reconstruction="mse")
     trainer.compile(optimizer=keras.optimizers.Adam(1e-3))
     t0 = time.time()
@@ -148,8 +195,7 @@ def main(argv=None):
 
     # ------------------------------------------------------------------ VQ-VAE (mel) + prior
     vq = VQVAE.from_preset("vqvae_mel")
-    untrained_vq = VQVAE.from_config(vq.get_config())
-    untrained_vq.set_weights(vq.get_weights())
+    untrained_vq = untrained_copy(vq)
     vtrainer = VQVAETrainer(vq, reconstruction="mse")
     vtrainer.compile(optimizer=keras.optimizers.Adam(1e-3))
     t0 = time.time()
@@ -199,10 +245,57 @@ def main(argv=None):
                  f"{test['mel'].mean():.2f}).")
     print(notes[-1], flush=True)
 
+    # codebook usage on fresh renditions: the same note generator with another seed (new detune, jitter, noise),
+    # 350 clips never seen in training, enough code vectors to show the usage the 37 test clips cannot.
+    fresh = load_notes(args.data + "_seed1", seed=1)
+    fresh_mel = np.concatenate([fresh[k]["mel"] for k in ("train", "valid", "test")])
+    fresh_codes = np.asarray(vq.encode(fresh_mel))
+    fresh_usage = float(codebook_usage(fresh_codes, vq.codebook_size)) * 100
+    fresh_perp = float(codebook_perplexity(fresh_codes, vq.codebook_size))
+    results.append({"model": "VQ-VAE vqvae_mel", "variant": f"trained, {len(fresh_mel)} fresh renditions (seed 1)",
+                    "log-mel L1": float(np.mean(np.abs(np.asarray(vq(fresh_mel)["reconstruction"]) - fresh_mel))),
+                    "codebook usage %": fresh_usage, "perplexity": fresh_perp})
+    notes.append(f"Fresh renditions: `make_notes(seed=1)` renders every (pitch, timbre) again with new random detune, "
+                 f"jitter and noise ({len(fresh_mel)} clips, {fresh_codes.size} code vectors, none seen in training): "
+                 f"usage {fresh_usage:.1f} %, perplexity {fresh_perp:.1f}.")
+    print(notes[-1], flush=True)
+
+    # prior samples judged by a timbre classifier trained on the real training clips
+    timbres = sorted({r["timbre"] for r in train["rows"]})
+    classifier, clf_acc = train_timbre_classifier(train, test, timbres)
+    test_labels = np.array([timbres.index(r["timbre"]) for r in test["rows"]], np.int32)
+    clf_acc_gl = judge.accuracy(classifier.classify(gl_true[:, :SR]), test_labels)
+    num_samples = 140
+    prior_codes = prior.generate(test_codes.shape[1], batch_size=num_samples, temperature=1.0, seed=1)
+    prior_audio = griffin_lim(np.asarray(vq.decode(prior_codes)))
+    random_codes = np.random.default_rng(1).integers(0, vq.codebook_size, (num_samples, test_codes.shape[1]))
+    random_audio = griffin_lim(np.asarray(vq.decode(random_codes.astype(np.int32))))
+    data_share = np.bincount([timbres.index(r["timbre"]) for r in train["rows"]], minlength=len(timbres))
+    data_share = data_share / data_share.sum()
+    judged = {"held-out real clips, Griffin-Lim of their true mel": class_shares(classifier, gl_true, len(timbres)),
+              f"{num_samples} prior samples (LSTM prior -> VQ-VAE decoder -> Griffin-Lim)":
+                  class_shares(classifier, prior_audio, len(timbres)),
+              f"{num_samples} uniformly random code sequences (no prior)": class_shares(classifier, random_audio,
+                                                                                    len(timbres))}
+    class_rows = [{"source": "training data (labels)", **{t: float(v) for t, v in zip(timbres, data_share)},
+                   "TV distance to data": 0.0, "mean top probability": None}]
+    for label, (share, conf) in judged.items():
+        class_rows.append({"source": label, **{t: float(v) for t, v in zip(timbres, share)},
+                           "TV distance to data": total_variation(share, data_share), "mean top probability": conf})
+    noise_tv = expected_sampling_tv(data_share, num_samples)
+    prior_tv = class_rows[2]["TV distance to data"]
+    class_note = (f"Prior samples by class: a `mel_cnn_tiny` timbre classifier trained on the {len(train['rows'])} real "
+                  f"training clips only (held-out accuracy {clf_acc:.2f} on real audio, {clf_acc_gl:.2f} on their Griffin-Lim "
+                  f"resynthesis, chance {1 / len(timbres):.2f}) "
+                  f"labels {num_samples} decoded prior samples (temperature 1). Share of each class; total variation "
+                  f"(TV) distance to the training data's class distribution. {num_samples} draws from the data's own "
+                  f"distribution would be {noise_tv:.3f} away on average (sampling noise), so the prior's "
+                  f"{prior_tv:.3f} is {'within' if prior_tv <= 2 * noise_tv else 'beyond'} twice that noise floor.")
+    print(class_note, flush=True)
+
     # ------------------------------------------------------------------ codec (waveform, RVQ)
     codec = AudioCodec.from_preset("codec_16khz_small")
-    untrained_codec = AudioCodec.from_config(codec.get_config())
-    untrained_codec.set_weights(codec.get_weights())
+    untrained_codec = untrained_copy(codec)
     ctrainer = VQVAETrainer(codec, reconstruction="waveform", l1_weight=CODEC_L1_WEIGHT)
     ctrainer.compile(optimizer=keras.optimizers.Adam(CODEC_LR, clipnorm=1.0))
     seg = 8000 // codec.hop_length * codec.hop_length
@@ -238,6 +331,21 @@ def main(argv=None):
                 row["codebook usage %"] = 100 * float(np.mean([codebook_usage(c[..., i], model.codebook_size)
                                                                for i in range(n_q)]))
             results.append(row)
+    # codebook usage of each RVQ stage on the fresh renditions (enough frames to fill 1024-code books)
+    fresh_audio = np.concatenate([fresh[k]["audio"] for k in ("train", "valid", "test")])[:, :n]
+    fresh_codes_codec = np.concatenate([np.asarray(codec.encode(fresh_audio[i: i + 50, :, None]))
+                                        for i in range(0, len(fresh_audio), 50)])
+    stage_usage = [100 * float(codebook_usage(fresh_codes_codec[..., i], codec.codebook_size))
+                   for i in range(codec.num_quantizers)]
+    stage_perp = [float(codebook_perplexity(fresh_codes_codec[..., i], codec.codebook_size))
+                  for i in range(codec.num_quantizers)]
+    results.append({"model": "codec codec_16khz_small",
+                    "variant": f"trained, {len(fresh_audio)} fresh renditions (seed 1), mean over stages",
+                    "codebook usage %": float(np.mean(stage_usage)), "perplexity": float(np.mean(stage_perp)),
+                    "bitrate kbps": codec.bitrate_kbps()})
+    notes.append(f"Codec codebook usage per RVQ stage on the fresh renditions ({fresh_codes_codec.shape[0] * fresh_codes_codec.shape[1]} "
+                 f"frames): " + ", ".join(f"{u:.1f} %" for u in stage_usage) + "; perplexity "
+                 + ", ".join(f"{p_:.0f}" for p_ in stage_perp) + f" of {codec.codebook_size}.")
     # the decoder on the unquantized latent: what the trained encoder / decoder can do without the bottleneck
     est = np.asarray(codec.get_layer("decoder")(codec.get_layer("encoder")(ref[..., None])))[..., 0]
     mr, sn = audio_scores(ref, est)
@@ -259,34 +367,62 @@ def main(argv=None):
     print(notes[-1], flush=True)
 
     # ------------------------------------------------------------------ VAE interpolation with F0
+    # the timbre-conditional VAE: the label carries the timbre, so the 8-d latent is left with pitch and loudness
+    labels = lambda rows_: np.array([timbres.index(r["timbre"]) for r in rows_], np.int32)  # noqa: E731
+    cvae = ConvVAE.from_preset("vae_mel_notes_timbre", num_classes=len(timbres))
+    ctrainer_vae = VAETrainer(cvae, beta=CVAE_BETA, kl_warmup_steps=500, reconstruction="mse")
+    ctrainer_vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    t0 = time.time()
+    ctrainer_vae.fit(train["mel"], labels(train["rows"]), batch_size=16, epochs=1000, verbose=0,
+                     callbacks=[TimeBudget(budget(150))])
+    cvae_steps = int(ctrainer_vae.optimizer.iterations.numpy())
+    cev = ctrainer_vae.evaluate(test["mel"], labels(test["rows"]), batch_size=32, verbose=0, return_dict=True)
+    cvae_rec = np.asarray(cvae([test["mel"], labels(test["rows"])])["reconstruction"])
+    results += mel_rows("VAE vae_mel_notes_timbre", [(f"trained ({cvae_steps} steps), timbre label given", cvae_rec)],
+                        test, gl_true)
+    notes.append(f"Timbre-conditional VAE (`vae_mel_notes_timbre`, 8-d latent, beta {CVAE_BETA}): {cvae_steps} steps "
+                 f"in {time.time() - t0:.0f} s; test reconstruction MSE {cev['reconstruction_loss']:.3f}, KL "
+                 f"{cev['kl_loss']:.1f} nats. It trades reconstruction for a latent that orders pitch (below).")
+    print(notes[-1], flush=True)
+
     rows = data["valid"]["rows"] + test["rows"] + train["rows"]
     mels = np.concatenate([data["valid"]["mel"], test["mel"], train["mel"]])
     audios = np.concatenate([data["valid"]["audio"], test["audio"], train["audio"]])
-    pick = {}
-    for i, r in enumerate(rows):
-        if r["timbre"] == "flute" and int(r["pitch"]) in (55, 67) and int(r["pitch"]) not in pick:
-            pick[int(r["pitch"])] = i
-    a, b = pick[55], pick[67]
-    f_a = np.nanmedian(metrics.f0(audios[a][:SR], SR, fmin=80.0, fmax=800.0)[0])
-    f_b = np.nanmedian(metrics.f0(audios[b][:SR], SR, fmin=80.0, fmax=800.0)[0])
-    _, path = vae.interpolate(mels[a], mels[b], steps=7)
-    path_audio = griffin_lim(np.asarray(path))
-    interp = []
-    for k, x in enumerate(path_audio):
-        t = k / 6
+
+    def find(timbre, pitch):
+        return next(i for i, r in enumerate(rows) if r["timbre"] == timbre and int(r["pitch"]) == pitch)
+
+    def median_f0(x):
         hz, voiced = metrics.f0(x[:SR], SR, fmin=80.0, fmax=800.0)
-        med = float(np.nanmedian(hz)) if voiced.any() else float("nan")
-        glide = float(f_a ** (1 - t) * f_b**t)  # a glide linear in log-frequency
-        interp.append({"step": k, "t": t, "median F0 Hz": med, "glide target Hz": glide,
-                       "error semitones": 12 * np.log2(med / glide) if np.isfinite(med) else None,
-                       "voiced %": 100 * float(voiced.mean())})
-    inner = [r["median F0 Hz"] for r in interp[1:-1]]
-    n_between = sum(1 for f in inner if np.isfinite(f) and min(f_a, f_b) * 2 ** (1 / 12) < f < max(f_a, f_b) / 2 ** (1 / 12))
-    interp_note = (f"Interpolation between flute notes MIDI 55 ({rows[a]['split']}, F0 {f_a:.1f} Hz) and 67 "
-                   f"({rows[b]['split']}, F0 {f_b:.1f} Hz) in the VAE latent space (posterior means, 7 points), "
-                   "decoded mel -> Griffin-Lim -> pYIN (median over voiced frames). 'glide target' is the F0 a "
-                   "glide linear in log-frequency would have. Inner points whose F0 lies strictly between the end "
-                   f"pitches (more than a semitone from both): {n_between} of {len(inner)}.")
+        return (float(np.nanmedian(hz)) if voiced.any() else float("nan")), 100 * float(voiced.mean())
+
+    paths = [("unconditional VAE, flute 55 -> 67", vae, None, "flute", 55, 67),
+             ("timbre VAE, flute 55 -> 67", cvae, timbres.index("flute"), "flute", 55, 67),
+             ("timbre VAE, organ 52 -> 64", cvae, timbres.index("organ"), "organ", 52, 64)]
+    interp, path_notes = [], []
+    for name, model, label, timbre, p_a, p_b in paths:
+        a, b = find(timbre, p_a), find(timbre, p_b)
+        f_a, f_b = median_f0(audios[a])[0], median_f0(audios[b])[0]
+        _, path = model.interpolate(mels[a], mels[b], steps=7, label=label)
+        f0s = []
+        for k, x in enumerate(griffin_lim(np.asarray(path))):
+            t = k / 6
+            med, voiced = median_f0(x)
+            glide = float(f_a ** (1 - t) * f_b**t)  # a glide linear in log-frequency
+            f0s.append(med)
+            interp.append({"path": name, "step": k, "t": t, "median F0 Hz": med, "glide target Hz": glide,
+                           "error semitones": 12 * np.log2(med / glide) if np.isfinite(med) else None,
+                           "voiced %": voiced})
+        inner = f0s[1:-1]
+        n_between = sum(1 for f in inner if np.isfinite(f) and min(f_a, f_b) * 2 ** (1 / 12) < f < max(f_a, f_b) / 2 ** (1 / 12))
+        rising = bool(np.all(np.isfinite(f0s)) and np.all(np.diff(f0s) > 0))
+        path_notes.append(f"{name} (end F0s {f_a:.1f} / {f_b:.1f} Hz): {n_between} of {len(inner)} inner points "
+                          f"strictly between, F0 {'rises at every step' if rising else 'does not rise at every step'}")
+    interp_note = ("Interpolation between two notes of the same timbre 12 semitones apart in the VAE latent space "
+                   "(posterior means, 7 points), decoded mel -> Griffin-Lim -> pYIN (median over voiced frames). "
+                   "'glide target' is the F0 a glide linear in log-frequency would have; an inner point counts as "
+                   "between when it is more than a semitone from both ends. " + "; ".join(path_notes) + ".")
+    print(interp_note, flush=True)
 
     total = time.time() - t_start
     notes += [
@@ -302,6 +438,10 @@ def main(argv=None):
         interp_note,
         "",
         markdown_table(interp).rstrip("\n"),
+        "",
+        class_note,
+        "",
+        markdown_table(class_rows).rstrip("\n"),
     ]
     command = "python benchmarks/latent_models_quality.py" + (f" --budget {args.budget}" if args.budget != 1.0 else "")
     text = write_markdown_table(args.out, results, "Latent-variable generators: held-out quality on 16 kHz notes",

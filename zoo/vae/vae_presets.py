@@ -15,6 +15,11 @@ PRESETS = {
     "vae_mel_notes": {"input_type": "mel", "input_length": 64, "input_channels": 80, "channels": [128, 128, 256],
                       "strides": [2, 2, 2], "kernel_size": 5, "latent_dim": 32, "input_shift": -5.0,
                       "input_scale": 3.0},
+    # the same notes, conditioned on the timbre (7 classes) with an 8-d latent: the latent is left with pitch and
+    # loudness, and a straight line between two notes glides through the pitches in between (beta 0.05)
+    "vae_mel_notes_timbre": {"input_type": "mel", "input_length": 64, "input_channels": 80,
+                             "channels": [128, 128, 256], "strides": [2, 2, 2], "kernel_size": 5, "latent_dim": 8,
+                             "num_classes": 7, "input_shift": -5.0, "input_scale": 3.0},
     # 16 kHz waveform segments of 16384 samples (1.02 s), downsampled 256x
     "vae_waveform_notes": {"input_type": "waveform", "input_length": 16384, "input_channels": 1,
                            "channels": [32, 64, 128, 128], "strides": [4, 4, 4, 4], "kernel_size": 9,
