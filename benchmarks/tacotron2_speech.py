@@ -95,7 +95,7 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def load_or_build(ckpt_dir, preset, lr, seed, guided_attention_weight=None):
+def load_or_build(ckpt_dir, preset, lr, seed, guided_attention_weight=None, symbol_type=None):
     path = os.path.join(ckpt_dir, "model.keras")
     state_path = os.path.join(ckpt_dir, "state.json")
     if os.path.exists(path) and os.path.exists(state_path):
@@ -106,6 +106,8 @@ def load_or_build(ckpt_dir, preset, lr, seed, guided_attention_weight=None):
         return model, state
     keras.utils.set_random_seed(seed)
     overrides = {} if guided_attention_weight is None else {"guided_attention_weight": guided_attention_weight}
+    if symbol_type:
+        overrides["frontend"] = {"symbol_type": symbol_type}
     model = Tacotron2.from_preset(preset, **overrides)
     model.compile(optimizer=keras.optimizers.Adam(lr, clipnorm=1.0))
     return model, {"steps": 0, "minutes": 0.0, "history": []}
@@ -203,6 +205,7 @@ def write_report(path, args, state, rows, summary, info, params):
         "",
         f"`python benchmarks/tacotron2_speech.py --minutes {args.minutes} --preset {args.preset}"
         + (f" --guided-attention-weight {args.guided_attention_weight:g}" if args.guided_attention_weight else "")
+        + (f" --symbol-type {args.symbol_type}" if args.symbol_type else "")
         + f"` ({params:,} parameters, batch {args.batch_size}, Adam {args.lr}, guided attention).",
         "",
         f"Trained {state['steps']} steps in {state['minutes']:.1f} min on: {info['cpu']} ({info['nproc']} cores, "
@@ -255,6 +258,8 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--guided-attention-weight", type=float, default=None,
                    help="weight of the guided-attention loss (default: the preset's)")
+    p.add_argument("--symbol-type", choices=["characters", "phonemes"], default=None,
+                   help="text symbols of a new model (phonemes need espeak-ng; default: the preset's characters)")
     p.add_argument("--chunk-steps", type=int, default=50, help="steps between checkpoints")
     p.add_argument("--eval-count", type=int, default=12)
     p.add_argument("--plots", type=int, default=3, help="alignment plots copied next to the report")
@@ -270,7 +275,8 @@ def main(argv=None):
     held_out = [e for e in entries if e.get("split") == "test"] + [e for e in entries if e.get("split") == "valid"]
     held_out = held_out[: args.eval_count]
     ckpt_dir = os.path.join(args.out, "checkpoint")
-    model, state = load_or_build(ckpt_dir, args.preset, args.lr, args.seed, args.guided_attention_weight)
+    model, state = load_or_build(ckpt_dir, args.preset, args.lr, args.seed, args.guided_attention_weight,
+                                 args.symbol_type)
     print(f"{args.preset}: {model.count_params():,} parameters, {len(train_entries)} training utterances, "
           f"{len(held_out)} held out", flush=True)
     state = train(model, state, train_entries, args, ckpt_dir)
