@@ -125,19 +125,24 @@ def mel_rows(name, model_mels, test, gl_true):
     return rows
 
 
+def timbre_ids(rows, timbres):
+    """Class ids (n,) int32 of manifest rows by their ``timbre`` column."""
+    return np.array([timbres.index(r["timbre"]) for r in rows], np.int32)
+
+
 def train_timbre_classifier(train, test, timbres, epochs=40, seed=0):
     """A ``mel_cnn_tiny`` timbre classifier trained on the real training notes -> (encoder, held-out accuracy).
 
     The judge of the prior's samples: it only ever sees real clips in training.
     """
     keras.utils.set_random_seed(seed)
-    labels = lambda rows: np.array([timbres.index(r["timbre"]) for r in rows], np.int32)  # noqa: E731
     enc = MelCNNEncoder.from_preset("mel_cnn_tiny", num_classes=len(timbres), num_samples=SR)
     compile_classifier(enc, 1e-3)
     augment = {"freq_mask_param": 16, "time_mask_param": 8}  # as in benchmarks/encoder_accuracy_fad.py
-    enc.fit(labelled_dataset(train["audio"][:, :SR], labels(train["rows"]), 32, augment=augment, seed=seed),
-            epochs=epochs, shuffle=False, verbose=0)
-    return enc, judge.accuracy(enc.classify(test["audio"][:, :SR]), labels(test["rows"]))
+    ids = timbre_ids(train["rows"], timbres)
+    enc.fit(labelled_dataset(train["audio"][:, :SR], ids, 32, augment=augment, seed=seed), epochs=epochs,
+            shuffle=False, verbose=0)
+    return enc, judge.accuracy(enc.classify(test["audio"][:, :SR]), timbre_ids(test["rows"], timbres))
 
 
 def class_shares(classifier, audio, num_classes):
@@ -263,14 +268,14 @@ def main(argv=None):
     # prior samples judged by a timbre classifier trained on the real training clips
     timbres = sorted({r["timbre"] for r in train["rows"]})
     classifier, clf_acc = train_timbre_classifier(train, test, timbres)
-    test_labels = np.array([timbres.index(r["timbre"]) for r in test["rows"]], np.int32)
+    test_labels = timbre_ids(test["rows"], timbres)
     clf_acc_gl = judge.accuracy(classifier.classify(gl_true[:, :SR]), test_labels)
     num_samples = 140
     prior_codes = prior.generate(test_codes.shape[1], batch_size=num_samples, temperature=1.0, seed=1)
     prior_audio = griffin_lim(np.asarray(vq.decode(prior_codes)))
     random_codes = np.random.default_rng(1).integers(0, vq.codebook_size, (num_samples, test_codes.shape[1]))
     random_audio = griffin_lim(np.asarray(vq.decode(random_codes.astype(np.int32))))
-    data_share = np.bincount([timbres.index(r["timbre"]) for r in train["rows"]], minlength=len(timbres))
+    data_share = np.bincount(timbre_ids(train["rows"], timbres), minlength=len(timbres))
     data_share = data_share / data_share.sum()
     judged = {"held-out real clips, Griffin-Lim of their true mel": class_shares(classifier, gl_true, len(timbres)),
               f"{num_samples} prior samples (LSTM prior -> VQ-VAE decoder -> Griffin-Lim)":
@@ -368,16 +373,16 @@ def main(argv=None):
 
     # ------------------------------------------------------------------ VAE interpolation with F0
     # the timbre-conditional VAE: the label carries the timbre, so the 8-d latent is left with pitch and loudness
-    labels = lambda rows_: np.array([timbres.index(r["timbre"]) for r in rows_], np.int32)  # noqa: E731
+    train_ids, test_ids = timbre_ids(train["rows"], timbres), timbre_ids(test["rows"], timbres)
     cvae = ConvVAE.from_preset("vae_mel_notes_timbre", num_classes=len(timbres))
     ctrainer_vae = VAETrainer(cvae, beta=CVAE_BETA, kl_warmup_steps=500, reconstruction="mse")
     ctrainer_vae.compile(optimizer=keras.optimizers.Adam(1e-3))
     t0 = time.time()
-    ctrainer_vae.fit(train["mel"], labels(train["rows"]), batch_size=16, epochs=1000, verbose=0,
+    ctrainer_vae.fit(train["mel"], train_ids, batch_size=16, epochs=1000, verbose=0,
                      callbacks=[TimeBudget(budget(150))])
     cvae_steps = int(ctrainer_vae.optimizer.iterations.numpy())
-    cev = ctrainer_vae.evaluate(test["mel"], labels(test["rows"]), batch_size=32, verbose=0, return_dict=True)
-    cvae_rec = np.asarray(cvae([test["mel"], labels(test["rows"])])["reconstruction"])
+    cev = ctrainer_vae.evaluate(test["mel"], test_ids, batch_size=32, verbose=0, return_dict=True)
+    cvae_rec = np.asarray(cvae([test["mel"], test_ids])["reconstruction"])
     results += mel_rows("VAE vae_mel_notes_timbre", [(f"trained ({cvae_steps} steps), timbre label given", cvae_rec)],
                         test, gl_true)
     notes.append(f"Timbre-conditional VAE (`vae_mel_notes_timbre`, 8-d latent, beta {CVAE_BETA}): {cvae_steps} steps "
