@@ -183,6 +183,16 @@ def _preset_problems(key, cls, preset, overrides) -> list[tuple[str, str]]:
             for k in overrides if k not in allowed]
 
 
+def _length_mismatch(cls, preset, overrides, key, segment_length, what) -> list[tuple[str, str]]:
+    """``[("segment_length", problem)]`` when the preset's ``key`` (with overrides) is set and differs."""
+    from audiogen_tf.registry import get_preset
+
+    value = {**get_preset(cls, preset), **overrides}.get(key)
+    if value is not None and int(value) != segment_length:
+        return [("segment_length", f"{segment_length} differs from the {what}'s {key} {value}")]
+    return []
+
+
 @dataclasses.dataclass
 class GANVocoderRecipe(TrainRecipe):
     """A GAN vocoder (HiFi-GAN, MelGAN, Multi-band MelGAN): mel (batch, frames, n_mels) -> audio (batch, time, 1).
@@ -283,11 +293,8 @@ class WaveGANRecipe(TrainRecipe):
         bad = _preset_problems("generator_preset", gen, self.generator_preset, self.generator_overrides)
         bad += _preset_problems("discriminator_preset", disc, self.discriminator_preset, self.discriminator_overrides)
         if not bad:
-            from audiogen_tf.registry import get_preset
-
-            length = {**get_preset(gen, self.generator_preset), **self.generator_overrides}.get("slice_length")
-            if length is not None and int(length) != self.segment_length:
-                bad.append(("segment_length", f"{self.segment_length} differs from the generator's slice_length {length}"))
+            bad += _length_mismatch(gen, self.generator_preset, self.generator_overrides, "slice_length",
+                                    self.segment_length, "generator")
         return bad
 
 
@@ -336,11 +343,8 @@ class EncoderRecipe(TrainRecipe):
         cls = model_class("encoder", preset=self.model_preset)
         bad = _preset_problems("model_preset", cls, self.model_preset, self.model_overrides)
         if not bad:
-            from audiogen_tf.registry import get_preset
-
-            n = {**get_preset(cls, self.model_preset), **self.model_overrides}.get("num_samples")
-            if n is not None and int(n) != self.segment_length:
-                bad.append(("segment_length", f"{self.segment_length} differs from the encoder's num_samples {n}"))
+            bad += _length_mismatch(cls, self.model_preset, self.model_overrides, "num_samples", self.segment_length,
+                                    "encoder")
         return bad
 
 

@@ -139,11 +139,7 @@ def synthesize_command(args) -> list[str]:
             ids = model.generate(int(args.seconds * sr), batch_size=n, global_id=gid, seed=args.seed)
             clips = np.asarray(model.ids_to_audio(ids))
         else:
-            labels = None
-            if getattr(model, "num_classes", 0):
-                if args.label is None:
-                    raise ConfigError(f"this {kind} is class-conditional: pass --label (0..{model.num_classes - 1})")
-                labels = np.full((n,), args.label, np.int32)
+            labels = _class_ids(args, model, kind, n)
             clips = np.asarray(model.generate(batch_size=n, labels=labels, seed=args.seed))
         clips = clips.reshape(n, -1)
         cfg = MelConfig(sample_rate=sr, n_fft=512, hop_length=128, win_length=512, n_mels=64, fmax=sr / 2)
@@ -231,15 +227,20 @@ def _recipe_mel(recipe, sr=16000):
     return MelConfig(sample_rate=sr, n_fft=512, hop_length=128, win_length=512, n_mels=64, fmax=sr / 2)
 
 
-def _vae(args, recipe, model) -> list[str]:
-    """``--num`` draws z ~ N(0, I) decoded (of ``--label`` for a conditional VAE)."""
+def _class_ids(args, model, kind, n):
+    """(n,) int32 ids of ``--label`` for a class-conditional model, None for an unconditional one."""
     from audiogen_tf.errors import ConfigError
 
-    label = None
-    if model.num_classes:
-        if args.label is None:
-            raise ConfigError(f"this ConvVAE is class-conditional: pass --label (0..{model.num_classes - 1})")
-        label = np.full((args.num,), args.label, np.int32)
+    if not getattr(model, "num_classes", 0):
+        return None
+    if args.label is None:
+        raise ConfigError(f"this {kind} is class-conditional: pass --label (0..{model.num_classes - 1})")
+    return np.full((n,), args.label, np.int32)
+
+
+def _vae(args, recipe, model) -> list[str]:
+    """``--num`` draws z ~ N(0, I) decoded (of ``--label`` for a conditional VAE)."""
+    label = _class_ids(args, model, "ConvVAE", args.num)
     x = np.asarray(model.sample(args.num, label=label, seed=args.seed))
     cfg = _recipe_mel(recipe, args.sample_rate or 16000)
     return _draws(args, recipe, model, x, model.input_type == "mel", cfg, "ConvVAE")
@@ -247,13 +248,7 @@ def _vae(args, recipe, model) -> list[str]:
 
 def _frame_rnn(args, recipe, model) -> list[str]:
     """``--num`` clips of ``--frames`` frames from a silent start (of ``--label`` with classes)."""
-    from audiogen_tf.errors import ConfigError
-
-    class_id = None
-    if model.num_classes:
-        if args.label is None:
-            raise ConfigError(f"this FrameRNN is class-conditional: pass --label (0..{model.num_classes - 1})")
-        class_id = np.full((args.num,), args.label, np.int32)
+    class_id = _class_ids(args, model, "FrameRNN", args.num)
     frames = np.asarray(model.generate(args.frames, class_id=class_id, batch_size=args.num))
     return _draws(args, recipe, model, frames, True, model.get_mel_config(), "FrameRNN")
 
