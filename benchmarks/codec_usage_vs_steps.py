@@ -26,7 +26,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from latent_models_quality import (  # noqa: E402
-    CLIP, CODEC_L1_WEIGHT, CODEC_LR, TimeBudget, audio_scores, load_notes, untrained_copy,
+    CLIP, CODEC_L1_WEIGHT, CODEC_LR, time_budget, audio_scores, load_notes, untrained_copy,
 )
 
 from audiogen_tf.benchmark_utils import write_markdown_table  # noqa: E402
@@ -90,7 +90,7 @@ def main(argv=None):
     rows[0]["steps"] = "0 (untrained)"
     trained = 0.0
     while trained < args.seconds - 1:
-        budget = TimeBudget(min(args.every, args.seconds - trained))
+        budget = time_budget(min(args.every, args.seconds - trained))
         trainer.fit(ds, steps_per_epoch=10, epochs=100000, verbose=0, callbacks=[budget])
         trained += budget.seconds if budget.start is None else time.time() - budget.start
         rows.append({"steps": int(trainer.optimizer.iterations.numpy()), "training s": trained,

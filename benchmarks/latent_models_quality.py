@@ -47,6 +47,7 @@ from zoo.encoders.encoder_training import compile_classifier, labelled_dataset  
 from zoo.encoders.mel_cnn_encoder import MelCNNEncoder  # noqa: E402
 from zoo.vae import ConvVAE  # noqa: E402
 from zoo.vqvae import VQVAE, AudioCodec, CodePrior, teacher_forcing_pair  # noqa: E402
+from training.callbacks import TimeBudget  # noqa: E402
 
 SR = 16000
 CLIP = 16384  # 64 mel frames at hop 256
@@ -58,27 +59,9 @@ CODEC_L1_WEIGHT = 10.0  # with 1.0 the codec ignored the waveform (SNR ~0 dB); 3
 CODEC_LR = 5e-4  # with 1e-3 and no clipping one run collapsed (decoder output independent of its input)
 
 
-class TimeBudget(keras.callbacks.Callback):
-    """Stop ``fit`` once ``seconds`` have passed since the end of the first batch (graph tracing excluded).
-
-    ``compile_seconds`` holds the duration of the first batch (tracing + one step).
-    """
-
-    def __init__(self, seconds):
-        super().__init__()
-        self.seconds = seconds
-        self.start = None
-        self.compile_seconds = 0.0
-
-    def on_train_begin(self, logs=None):
-        self.begin = time.time()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.start is None:
-            self.start = time.time()
-            self.compile_seconds = self.start - self.begin
-        elif time.time() - self.start > self.seconds:
-            self.model.stop_training = True
+def time_budget(seconds):
+    """The wall-clock budget of these runs; graph tracing (the first batch, ``compile_seconds``) is not charged."""
+    return TimeBudget(seconds, exclude_first_batch=True)
 
 
 def untrained_copy(model):
@@ -185,7 +168,7 @@ def main(argv=None):
     trainer = VAETrainer(vae, beta=VAE_BETA, kl_warmup_steps=500, reconstruction="mse")
     trainer.compile(optimizer=keras.optimizers.Adam(1e-3))
     t0 = time.time()
-    hist = trainer.fit(train["mel"], batch_size=16, epochs=1000, verbose=0, callbacks=[TimeBudget(budget(150))])
+    hist = trainer.fit(train["mel"], batch_size=16, epochs=1000, verbose=0, callbacks=[time_budget(budget(150))])
     vae_steps = int(trainer.optimizer.iterations.numpy())
     ev = trainer.evaluate(test["mel"], batch_size=32, verbose=0, return_dict=True)
     print(f"VAE: {vae_steps} steps in {time.time() - t0:.0f} s; test {ev}", flush=True)
@@ -204,7 +187,7 @@ def main(argv=None):
     vtrainer = VQVAETrainer(vq, reconstruction="mse")
     vtrainer.compile(optimizer=keras.optimizers.Adam(1e-3))
     t0 = time.time()
-    vtrainer.fit(train["mel"], batch_size=16, epochs=1000, verbose=0, callbacks=[TimeBudget(budget(150))])
+    vtrainer.fit(train["mel"], batch_size=16, epochs=1000, verbose=0, callbacks=[time_budget(budget(150))])
     vq_steps = int(vtrainer.optimizer.iterations.numpy())
     vq_out = vq(test["mel"])
     test_codes = np.asarray(vq_out["codes"])
@@ -238,7 +221,7 @@ def main(argv=None):
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     t0 = time.time()
     prior.fit(np.asarray(px), np.asarray(py), batch_size=32, epochs=1000, verbose=0,
-              callbacks=[TimeBudget(budget(45))])
+              callbacks=[time_budget(budget(45))])
     nll_test = float(prior.negative_log_likelihood(test_codes))
     nll_train = float(prior.negative_log_likelihood(train_codes))
     sampled = prior.generate(test_codes.shape[1], batch_size=4, temperature=1.0, seed=0)
@@ -314,7 +297,7 @@ def main(argv=None):
 
     ds = tf.data.Dataset.from_generator(crops, output_signature=tf.TensorSpec((8, seg, 1), tf.float32))
     t0 = time.time()
-    cbudget = TimeBudget(budget(330))
+    cbudget = time_budget(budget(330))
     ctrainer.fit(ds, steps_per_epoch=10, epochs=100000, verbose=0, callbacks=[cbudget])
     codec_steps = int(ctrainer.optimizer.iterations.numpy())
     train_time = time.time() - t0
@@ -379,7 +362,7 @@ def main(argv=None):
     ctrainer_vae.compile(optimizer=keras.optimizers.Adam(1e-3))
     t0 = time.time()
     ctrainer_vae.fit(train["mel"], train_ids, batch_size=16, epochs=1000, verbose=0,
-                     callbacks=[TimeBudget(budget(150))])
+                     callbacks=[time_budget(budget(150))])
     cvae_steps = int(ctrainer_vae.optimizer.iterations.numpy())
     cev = ctrainer_vae.evaluate(test["mel"], test_ids, batch_size=32, verbose=0, return_dict=True)
     cvae_rec = np.asarray(cvae([test["mel"], test_ids])["reconstruction"])

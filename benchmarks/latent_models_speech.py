@@ -45,7 +45,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from latent_models_quality import (  # noqa: E402
-    CODEC_L1_WEIGHT, CODEC_LR, FRAMES, MEL, SR, VAE_BETA, TimeBudget, untrained_copy,
+    CODEC_L1_WEIGHT, CODEC_LR, FRAMES, MEL, SR, VAE_BETA, time_budget, untrained_copy,
 )
 
 from audiogen_tf import audio as audio_io  # noqa: E402
@@ -210,7 +210,7 @@ def main(argv=None):
     trainer = VAETrainer(vae, beta=VAE_BETA, kl_warmup_steps=500, reconstruction="mse")
     trainer.compile(optimizer=keras.optimizers.Adam(1e-3))
     t0 = time.time()
-    vbudget = TimeBudget(budget(180))
+    vbudget = time_budget(budget(180))
     vhist = trainer.fit(mel_dataset(), steps_per_epoch=10, epochs=100000, verbose=0, callbacks=[vbudget])
     vae_steps = int(trainer.optimizer.iterations.numpy())
     vae_time = time.time() - t0
@@ -236,7 +236,7 @@ def main(argv=None):
     vtrainer = VQVAETrainer(vq, reconstruction="mse")
     vtrainer.compile(optimizer=keras.optimizers.Adam(1e-3))
     t0 = time.time()
-    qbudget = TimeBudget(budget(180))
+    qbudget = time_budget(budget(180))
     qhist = vtrainer.fit(mel_dataset(), steps_per_epoch=10, epochs=100000, verbose=0, callbacks=[qbudget])
     vq_steps = int(vtrainer.optimizer.iterations.numpy())
     vq_time = time.time() - t0
@@ -303,7 +303,7 @@ def main(argv=None):
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
     phist = prior.fit(np.asarray(px), np.asarray(py), batch_size=32, epochs=1000, verbose=0,
                       validation_data=(np.asarray(vx), np.asarray(vy)),
-                      callbacks=[TimeBudget(budget(60)), stopper])
+                      callbacks=[time_budget(budget(60)), stopper])
     prior_time = time.time() - t0
     prior_epochs = len(phist.history["loss"])
     best_epoch = int(np.argmin(phist.history["val_loss"])) + 1
@@ -349,7 +349,7 @@ def main(argv=None):
 
     ds = tf.data.Dataset.from_generator(crops, output_signature=tf.TensorSpec((8, seg, 1), tf.float32))
     t0 = time.time()
-    cbudget = TimeBudget(budget(360))
+    cbudget = time_budget(budget(360))
     ctrainer.fit(ds, steps_per_epoch=10, epochs=100000, verbose=0, callbacks=[cbudget])
     codec_steps = int(ctrainer.optimizer.iterations.numpy())
     codec_time = time.time() - t0

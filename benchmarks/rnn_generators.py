@@ -35,26 +35,11 @@ from tflite_export.export import contains_flex_ops, export_tflite  # noqa: E402
 from tflite_export.runtime import TFLiteRunner  # noqa: E402
 from zoo.rnn import FrameRNN, WaveRNN, copy_last_frame_loss, frame_pairs, wavernn_pairs  # noqa: E402
 from zoo.rnn.rnn_presets import NOTES_MEL  # noqa: E402
+from training.callbacks import TimeBudget  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rnn_generators.md")
 SR, HOP, Q = 16000, 128, 256
 PITCHES = range(48, 73, 2)
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stop ``fit`` once ``seconds`` of wall clock have passed (checked after every batch)."""
-
-    def __init__(self, seconds):
-        super().__init__()
-        self.seconds = seconds
-        self.start = None
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if time.perf_counter() - self.start > self.seconds:
-            self.model.stop_training = True
 
 
 def entropy_bits(counts) -> float:

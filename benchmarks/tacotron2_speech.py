@@ -41,6 +41,7 @@ from audiogen_tf.features import MelConfig, log_mel_to_audio  # noqa: E402
 from audiogen_tf.manifest import read_manifest  # noqa: E402
 from audiogen_tf.plotting import save_spectrogram_png  # noqa: E402
 from zoo.tacotron2 import Tacotron2, diagonality_score, tacotron2_dataset  # noqa: E402
+from training.callbacks import TimeBudget  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -81,21 +82,29 @@ class Recognizer:
 
 
 # ------------------------------------------------------------------------------------------- training
-class TimeBudget(keras.callbacks.Callback):
-    """Stops ``fit`` when the wall-clock budget (seconds since ``start``) is spent."""
+def warm_start(model, source_path):
+    """Copy every weight of the trained model at ``source_path`` whose path and shape match into ``model``.
 
-    def __init__(self, deadline):
-        super().__init__()
-        self.deadline = deadline
-        self.batches = 0
+    The symbol embedding changes shape with the symbol set (characters -> phonemes) and is left as initialized;
+    what the decoder, attention and post-net learned about speech carries over. Returns (copied, skipped) paths.
+    """
+    source = keras.saving.load_model(source_path, safe_mode=True)
+    ids, lengths = model.encode_text("warm start")
+    model({"text_ids": ids, "text_lengths": lengths, "mel": np.zeros((1, 8, model.mel_config.n_mels), "float32")})
+    if len(source.weights) != len(model.weights):
+        raise ValueError(f"{source_path} has {len(source.weights)} weights, the new model {len(model.weights)}: "
+                         "not the same architecture")
+    copied, skipped = [], []
+    for w, src in zip(model.weights, source.weights):  # by position: layer names repeat across sub-layers
+        if src.path == w.path and tuple(src.shape) == tuple(w.shape):
+            w.assign(src.numpy())
+            copied.append(w.path)
+        else:
+            skipped.append(w.path)
+    return copied, skipped
 
-    def on_train_batch_end(self, batch, logs=None):
-        self.batches += 1
-        if time.time() >= self.deadline:
-            self.model.stop_training = True
 
-
-def load_or_build(ckpt_dir, preset, lr, seed, guided_attention_weight=None, symbol_type=None):
+def load_or_build(ckpt_dir, preset, lr, seed, guided_attention_weight=None, symbol_type=None, init_from=None):
     path = os.path.join(ckpt_dir, "model.keras")
     state_path = os.path.join(ckpt_dir, "state.json")
     if os.path.exists(path) and os.path.exists(state_path):
@@ -109,8 +118,13 @@ def load_or_build(ckpt_dir, preset, lr, seed, guided_attention_weight=None, symb
     if symbol_type:
         overrides["frontend"] = {"symbol_type": symbol_type}
     model = Tacotron2.from_preset(preset, **overrides)
+    state = {"steps": 0, "minutes": 0.0, "history": []}
+    if init_from:
+        copied, skipped = warm_start(model, init_from)
+        print(f"warm start from {init_from}: {len(copied)} weights copied, not copied: {skipped}", flush=True)
+        state["warm_start"] = {"from": os.path.relpath(init_from, ROOT), "copied": len(copied), "skipped": skipped}
     model.compile(optimizer=keras.optimizers.Adam(lr, clipnorm=1.0))
-    return model, {"steps": 0, "minutes": 0.0, "history": []}
+    return model, state
 
 
 def save_checkpoint(model, state, ckpt_dir):
@@ -130,7 +144,7 @@ def train(model, state, entries, args, ckpt_dir):
     deadline = start + max(0.0, args.minutes - state["minutes"]) * 60.0
     while time.time() < deadline:
         chunk_start = time.time()
-        budget = TimeBudget(deadline)
+        budget = TimeBudget(deadline=deadline)
         hist = model.fit(ds, epochs=1, steps_per_epoch=args.chunk_steps, verbose=0, shuffle=False,
                          callbacks=[budget])
         logs = {k: float(v[-1]) for k, v in hist.history.items()}
@@ -206,6 +220,7 @@ def write_report(path, args, state, rows, summary, info, params):
         f"`python benchmarks/tacotron2_speech.py --minutes {args.minutes} --preset {args.preset}"
         + (f" --guided-attention-weight {args.guided_attention_weight:g}" if args.guided_attention_weight else "")
         + (f" --symbol-type {args.symbol_type}" if args.symbol_type else "")
+        + (f" --init-from {os.path.relpath(args.init_from, ROOT)}" if args.init_from else "")
         + f"` ({params:,} parameters, batch {args.batch_size}, Adam {args.lr}, guided attention).",
         "",
         f"Trained {state['steps']} steps in {state['minutes']:.1f} min on: {info['cpu']} ({info['nproc']} cores, "
@@ -260,6 +275,9 @@ def main(argv=None):
                    help="weight of the guided-attention loss (default: the preset's)")
     p.add_argument("--symbol-type", choices=["characters", "phonemes"], default=None,
                    help="text symbols of a new model (phonemes need espeak-ng; default: the preset's characters)")
+    p.add_argument("--init-from", default=None,
+                   help="a new model starts from this trained .keras model's weights where path and shape match "
+                        "(e.g. a character model's decoder for a phoneme model)")
     p.add_argument("--chunk-steps", type=int, default=50, help="steps between checkpoints")
     p.add_argument("--eval-count", type=int, default=12)
     p.add_argument("--plots", type=int, default=3, help="alignment plots copied next to the report")
@@ -276,7 +294,7 @@ def main(argv=None):
     held_out = held_out[: args.eval_count]
     ckpt_dir = os.path.join(args.out, "checkpoint")
     model, state = load_or_build(ckpt_dir, args.preset, args.lr, args.seed, args.guided_attention_weight,
-                                 args.symbol_type)
+                                 args.symbol_type, args.init_from)
     print(f"{args.preset}: {model.count_params():,} parameters, {len(train_entries)} training utterances, "
           f"{len(held_out)} held out", flush=True)
     state = train(model, state, train_entries, args, ckpt_dir)

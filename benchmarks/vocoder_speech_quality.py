@@ -159,7 +159,7 @@ def main(argv=None) -> int:
 
     from audiogen_tf import manifest
     from audiogen_tf.benchmark_utils import machine_info, matmul_peak_gflops, write_markdown_table
-    from audiogen_tf.cli.demo_vocoder import TimeBudget
+    from training.callbacks import TimeBudget
     from audiogen_tf.data import segment_dataset
     from audiogen_tf.errors import ConfigError
     from audiogen_tf.features import log_mel_to_audio

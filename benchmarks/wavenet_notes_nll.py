@@ -33,6 +33,7 @@ from audiogen_tf import benchmark_utils as bu  # noqa: E402
 from audiogen_tf.datasets.notes import make_notes  # noqa: E402
 from audiogen_tf.manifest import read_manifest  # noqa: E402
 from zoo.wavenet import WaveNet, teacher_forcing_pair, wavenet_dataset  # noqa: E402
+from training.callbacks import TimeBudget  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wavenet_notes_nll.md")
 SR = 8000
@@ -44,22 +45,6 @@ def entropy_bits(counts: np.ndarray) -> float:
     p = counts / counts.sum()
     p = p[p > 0]
     return float(-(p * np.log2(p)).sum())
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stop training after ``seconds`` of wall clock."""
-
-    def __init__(self, seconds: float):
-        super().__init__()
-        self.seconds = seconds
-        self.start = None
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if time.perf_counter() - self.start > self.seconds:
-            self.model.stop_training = True
 
 
 def held_out_nll_bits(model, clips, batch=8) -> float:

@@ -1,7 +1,9 @@
-"""StepCheckpoint resumes training exactly; TensorBoardAudio writes scalars, audio and spectrogram pictures."""
+"""StepCheckpoint resumes training exactly; TensorBoardAudio writes scalars, audio and spectrogram pictures;
+TimeBudget stops fit on time."""
 
 import glob
 import os
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -13,7 +15,7 @@ import tensorflow as tf
 from test_gan_trainer import (  # toy models following docs/contracts.md
     MEL, SR, speech_segments, toy_critic, toy_noise_generator, vocoder_batch, vocoder_trainer, weights,
 )
-from training.callbacks import StepCheckpoint, TensorBoardAudio, restore_latest
+from training.callbacks import StepCheckpoint, TensorBoardAudio, TimeBudget, restore_latest
 from training.gan_trainer import GANTrainer
 
 
@@ -123,3 +125,24 @@ def test_tensorboard_audio_writes_scalars_audio_and_spectrograms(tmp_path):
     fields = tf.make_ndarray(pictures[-1][1].tensor)
     image = tf.io.decode_png(fields[2]).numpy()
     assert image.shape == (int(fields[1]), int(fields[0]), 3) and image.std() > 0
+
+
+def _tiny_fit(budget, steps=20):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.zeros((steps, 2), "float32")
+    model.fit(x, x[:, :1], batch_size=1, epochs=1, verbose=0, callbacks=[budget])
+    return budget
+
+
+def test_time_budget_stops_fit_by_seconds_deadline_and_after_tracing():
+    """A spent budget stops fit after the batch that spent it; the first batch can be left uncharged."""
+    assert _tiny_fit(TimeBudget(seconds=0.0)).batches == 1
+    assert _tiny_fit(TimeBudget(deadline=time.time() - 1)).batches == 1
+    uncharged = _tiny_fit(TimeBudget(0.0, exclude_first_batch=True))
+    assert uncharged.batches == 2 and uncharged.compile_seconds > 0
+    assert _tiny_fit(TimeBudget(seconds=3600.0)).batches == 20
+    with pytest.raises(ValueError, match="exactly one"):
+        TimeBudget()
+    with pytest.raises(ValueError, match="exactly one"):
+        TimeBudget(1.0, deadline=time.time())

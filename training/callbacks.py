@@ -1,4 +1,5 @@
-"""Keras callbacks for the GAN trainers: step checkpoints that resume exactly, and TensorBoard audio/spectrograms.
+"""Keras callbacks for the trainers: step checkpoints that resume exactly, TensorBoard audio/spectrograms, and a
+wall-clock training budget.
 
 Example:
     >>> ckpt = StepCheckpoint("runs/hifigan/ckpt", every_n_steps=1000, keep_last=3)  # doctest: +SKIP
@@ -11,12 +12,48 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 log = logging.getLogger(__name__)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops ``fit`` once a wall-clock budget is spent (checked after every batch).
+
+    Args:
+        seconds: budget counted from the start of ``fit`` or, with ``exclude_first_batch``, from the end of the
+            first batch (so graph tracing is not charged to training).
+        deadline: alternatively an absolute ``time.time()`` at which to stop.
+        exclude_first_batch: see ``seconds``; ``compile_seconds`` then holds the first batch's duration.
+
+    Attributes after ``fit``: ``batches`` (batches run), ``start`` (``time.time()`` the budget started counting,
+    ``None`` if no batch ran), ``compile_seconds``.
+    """
+
+    def __init__(self, seconds: float | None = None, deadline: float | None = None, exclude_first_batch=False):
+        super().__init__()
+        if (seconds is None) == (deadline is None):
+            raise ValueError("TimeBudget needs exactly one of seconds or deadline")
+        self.seconds, self.deadline, self.exclude_first_batch = seconds, deadline, bool(exclude_first_batch)
+        self.start, self.batches, self.compile_seconds = None, 0, 0.0
+
+    def on_train_begin(self, logs=None):
+        self.begin = time.time()
+        self.start = None if self.exclude_first_batch else self.begin
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+        now = time.time()
+        if self.start is None:  # end of the first batch with exclude_first_batch
+            self.start, self.compile_seconds = now, now - self.begin
+            return
+        if (self.deadline is not None and now >= self.deadline) or (
+                self.seconds is not None and now - self.start > self.seconds):
+            self.model.stop_training = True
 
 
 def _checkpoint_for(trainer) -> tf.train.Checkpoint:

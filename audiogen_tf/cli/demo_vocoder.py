@@ -11,23 +11,6 @@ import time
 import numpy as np
 
 
-class TimeBudget:
-    """A Keras callback factory: stop ``fit`` once ``seconds`` of training have passed."""
-
-    def __new__(cls, seconds: float):
-        import keras
-
-        class _TimeBudget(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                self.start = time.perf_counter()
-
-            def on_train_batch_end(self, batch, logs=None):
-                if time.perf_counter() - self.start > seconds:
-                    self.model.stop_training = True
-
-        return _TimeBudget()
-
-
 def vocoder_stages(stages, mel_config, manifest_path, clips, out_dir, train_seconds):
     """Train, synthesize and export a tiny HiFi-GAN; adds three stages to ``stages``."""
     import keras
@@ -37,6 +20,7 @@ def vocoder_stages(stages, mel_config, manifest_path, clips, out_dir, train_seco
     from audiogen_tf.plotting import save_spectrogram_png
     from tflite_export.export import export_tflite, list_tflite_ops
     from tflite_export.runtime import TFLiteRunner
+    from training.callbacks import TimeBudget
     from training.gan_trainer import GANTrainer
     from zoo.hifigan.hifigan_discriminators import HiFiGANDiscriminator
     from zoo.hifigan.hifigan_generator import HiFiGANGenerator
