@@ -22,6 +22,7 @@ Cells: Hochreiter & Schmidhuber 1997 (LSTM, with forget gate, Gers et al. 2000);
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from audiogen_tf.serialization import register
@@ -37,6 +38,32 @@ def states_per_layer(cell_type: str) -> int:
 
 
 @register
+def explicit_state_step(step, leading_specs, state_shapes, trailing_specs=(), state_name="state"):
+    """An export function and its input specs for a step whose state travels as explicit tensors.
+
+    The exported signature is ``(*leading, state_0, ..., state_k, *trailing)`` (states float32, named
+    ``{state_name}_{i}``); ``step(*leading, states, *trailing)`` returns ``(outputs, new_states)`` where
+    ``outputs`` is a tensor or a list; the function returns ``[*outputs, *new_states]``. Shared by the
+    sample- and frame-level generators (WaveNet queues, WaveRNN / FrameRNN recurrent state) so every shape is
+    fixed and the ``.tflite`` needs no TensorList ops.
+
+    Returns:
+        ``(fn, specs)`` for a ``tflite_export`` endpoint.
+    """
+    leading_specs, trailing_specs = list(leading_specs), list(trailing_specs)
+    n_lead, n_state = len(leading_specs), len(state_shapes)
+    specs = leading_specs + [tf.TensorSpec(tuple(s), tf.float32, name=f"{state_name}_{i}")
+                             for i, s in enumerate(state_shapes)] + trailing_specs
+
+    def fn(*args):
+        lead, states, trail = args[:n_lead], list(args[n_lead:n_lead + n_state]), args[n_lead + n_state:]
+        outputs, new_states = step(*lead, states, *trail)
+        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        return outputs + list(new_states)
+
+    return fn, specs
+
+
 class RecurrentStack(keras.layers.Layer):
     """``num_layers`` stacked LSTM or GRU layers, full-sequence ``call`` and explicit-state ``step``.
 

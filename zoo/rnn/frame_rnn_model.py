@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from audiogen_tf.layers.recurrent import RecurrentStack
+from audiogen_tf.layers.recurrent import RecurrentStack, explicit_state_step
 from audiogen_tf.registry import PresetMixin
 from audiogen_tf.serialization import register
 
@@ -296,22 +296,20 @@ class FrameRNN(PresetMixin, keras.Model):
         ``step(frame (B, n_mels), state_0, ..., state_k [, class_id (B,) int32] [, condition (B, condition_dim)])
         -> [next_frame (B, n_mels), new_state_0, ..., new_state_k]``.
         """
-        shapes = self.state_shapes(batch_size)
-        ns = len(shapes)
-        specs = [tf.TensorSpec((batch_size, self.n_mels), tf.float32, name="frame")]
-        specs += [tf.TensorSpec(s, tf.float32, name=f"state_{i}") for i, s in enumerate(shapes)]
+        trailing = []
         if self.num_classes:
-            specs.append(tf.TensorSpec((batch_size,), tf.int32, name="class_id"))
+            trailing.append(tf.TensorSpec((batch_size,), tf.int32, name="class_id"))
         if self.condition_dim:
-            specs.append(tf.TensorSpec((batch_size, self.condition_dim), tf.float32, name="condition"))
+            trailing.append(tf.TensorSpec((batch_size, self.condition_dim), tf.float32, name="condition"))
 
-        def step_fn(*args):
-            frame, states, rest = args[0], list(args[1 : 1 + ns]), list(args[1 + ns :])
+        def step(frame, states, *rest):
+            rest = list(rest)
             cid = rest.pop(0) if self.num_classes else None
             cond = rest.pop(0) if self.condition_dim else None
-            y, new_states = self.step(frame, states, cid, cond)
-            return [y] + list(new_states)
+            return self.step(frame, states, cid, cond)
 
+        step_fn, specs = explicit_state_step(step, [tf.TensorSpec((batch_size, self.n_mels), tf.float32, name="frame")],
+                                             self.state_shapes(batch_size), trailing)
         return [("step", step_fn, specs, "one log-mel frame with explicit recurrent state")]
 
 

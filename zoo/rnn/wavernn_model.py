@@ -30,7 +30,7 @@ import tensorflow as tf
 from keras import ops
 
 from audiogen_tf.layers.causal import mu_law_decode_ops, mu_law_encode_ops
-from audiogen_tf.layers.recurrent import RecurrentStack
+from audiogen_tf.layers.recurrent import RecurrentStack, explicit_state_step
 from audiogen_tf.registry import PresetMixin
 from audiogen_tf.serialization import register
 
@@ -349,17 +349,14 @@ class WaveRNN(PresetMixin, keras.Model):
           ``[ids (B,) int32, logits, new_state_0[, new_state_1]]``; feed ``ids`` back as ``x_prev``.
         - ``"condition"``: mel (B, mel_frames, n_mels) -> (B, mel_frames * hop_length, cond_channels).
         """
-        shapes = self.state_shapes(batch_size)
-        ns = len(shapes)
-        specs = [tf.TensorSpec((batch_size,), tf.int32, name="x_prev")]
-        specs += [tf.TensorSpec(s, tf.float32, name=f"state_{i}") for i, s in enumerate(shapes)]
-        specs.append(tf.TensorSpec((batch_size, self.cond_channels), tf.float32, name="cond_t"))
-        specs.append(tf.TensorSpec(self.noise_shape(batch_size), tf.float32, name="noise"))
-
-        def step_fn(*args):
-            x_prev, states, cond_t, noise = args[0], list(args[1 : 1 + ns]), args[1 + ns], args[2 + ns]
+        def step(x_prev, states, cond_t, noise):
             ids, logits, new_states = self.step(x_prev, states, cond_t, noise)
-            return [ids, logits] + list(new_states)
+            return [ids, logits], new_states
+
+        step_fn, specs = explicit_state_step(
+            step, [tf.TensorSpec((batch_size,), tf.int32, name="x_prev")], self.state_shapes(batch_size),
+            [tf.TensorSpec((batch_size, self.cond_channels), tf.float32, name="cond_t"),
+             tf.TensorSpec(self.noise_shape(batch_size), tf.float32, name="noise")])
 
         def condition_fn(mel):
             return self.condition(mel)

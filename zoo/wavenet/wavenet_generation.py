@@ -23,6 +23,7 @@ import weakref
 
 import tensorflow as tf
 
+from audiogen_tf.layers.recurrent import explicit_state_step
 from zoo.wavenet.wavenet_model import mol_sample, softmax_sample
 
 _COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -215,22 +216,20 @@ def export_endpoints(model, batch_size=1, mel_frames=None) -> list:
       -> ``[outputs_t (B, out_dim), new_queue_0, ..., new_queue_L]``; every shape fixed (:func:`queue_shapes`).
     - ``"upsample"`` (local conditioning only): mel (B, mel_frames, local_channels) -> (B, mel_frames * hop, local_channels).
     """
-    shapes = queue_shapes(model, batch_size)
-    nq = len(shapes)
-    specs = [tf.TensorSpec((batch_size,), tf.int32, name="x_t")]
-    specs += [tf.TensorSpec(s, tf.float32, name=f"queue_{i}") for i, s in enumerate(shapes)]
+    trailing = []
     if model.global_classes:
-        specs.append(tf.TensorSpec((batch_size,), tf.int32, name="global_id"))
+        trailing.append(tf.TensorSpec((batch_size,), tf.int32, name="global_id"))
     if model.local_channels:
-        specs.append(tf.TensorSpec((batch_size, model.local_channels), tf.float32, name="local_t"))
+        trailing.append(tf.TensorSpec((batch_size, model.local_channels), tf.float32, name="local_t"))
 
-    def step_fn(*args):
-        x_t, queues, rest = args[0], list(args[1 : 1 + nq]), list(args[1 + nq :])
+    def one_step(x_t, queues, *rest):
+        rest = list(rest)
         gid = rest.pop(0) if model.global_classes else None
         local_t = rest.pop(0) if model.local_channels else None
-        out, new_queues = step(model, x_t, queues, gid, local_t)
-        return [out] + list(new_queues)
+        return step(model, x_t, queues, gid, local_t)
 
+    step_fn, specs = explicit_state_step(one_step, [tf.TensorSpec((batch_size,), tf.int32, name="x_t")],
+                                         queue_shapes(model, batch_size), trailing, state_name="queue")
     endpoints = [("step", step_fn, specs)]
     if model.local_channels:
         endpoints.append((
