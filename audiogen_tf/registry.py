@@ -51,6 +51,35 @@ def get_model_class(name: str) -> type:
     return _MODELS[name]
 
 
+def _plain(value):
+    """Tuples and tracked lists (nested) as plain lists, so a config is JSON and YAML friendly."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+class ConstructorConfigMixin:
+    """``get_config`` / ``from_config`` for a model whose config is exactly its constructor arguments.
+
+    The constructor calls ``self.keep_config(name=..., arg=value, ...)`` once (after ``super().__init__``) with
+    the normalized arguments: each becomes an attribute and ``get_config`` returns them all, sequences as
+    plain lists.
+    """
+
+    def keep_config(self, **arguments):
+        self._config_keys = tuple(arguments)
+        for key, value in arguments.items():
+            if key != "name":  # the model's own name attribute
+                setattr(self, key, value)
+
+    def get_config(self):
+        return {key: _plain(getattr(self, key)) for key in self._config_keys}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
 class PresetMixin:
     """Adds ``from_preset(name, **overrides)`` to a model whose constructor arguments are its config."""
 

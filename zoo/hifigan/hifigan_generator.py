@@ -17,12 +17,12 @@ from audiogen_tf.layers.conv import (
     hifigan_resblock1,
     hifigan_resblock2,
 )
-from audiogen_tf.registry import PresetMixin
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 
 
 @register
-class HiFiGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
+class HiFiGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin, keras.Model):
     """HiFi-GAN generator: mel (batch, frames, n_mels) -> audio (batch, frames * hop_length, 1) in [-1, 1].
 
     Stage i: LeakyReLU, transposed conv (stride ``upsample_rates[i]``, channels halved), then the mean of
@@ -100,33 +100,9 @@ class HiFiGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
         audio = keras.layers.Activation("tanh", name="audio", dtype="float32")(x)
         super().__init__(inputs=mel, outputs=audio, name=name, **kwargs)
 
-        self.n_mels = n_mels
-        self.upsample_rates = upsample_rates
-        self.upsample_kernel_sizes = upsample_kernel_sizes
-        self.upsample_initial_channel = upsample_initial_channel
-        self.resblock = resblock
-        self.resblock_kernel_sizes = resblock_kernel_sizes
-        self.resblock_dilation_sizes = resblock_dilation_sizes
-        self.leaky_relu_slope = leaky_relu_slope
-        self.weight_norm = weight_norm
-        self.export_layers = bool(export_layers)
+        self.keep_config(n_mels=n_mels, upsample_rates=upsample_rates, upsample_kernel_sizes=upsample_kernel_sizes,
+                         upsample_initial_channel=upsample_initial_channel, resblock=resblock,
+                         resblock_kernel_sizes=resblock_kernel_sizes, resblock_dilation_sizes=resblock_dilation_sizes,
+                         leaky_relu_slope=leaky_relu_slope, weight_norm=weight_norm, export_layers=bool(export_layers),
+                         name=name)
         self.hop_length = math.prod(upsample_rates)
-
-    def get_config(self):
-        return {
-            "n_mels": self.n_mels,
-            "upsample_rates": list(self.upsample_rates),
-            "upsample_kernel_sizes": list(self.upsample_kernel_sizes),
-            "upsample_initial_channel": self.upsample_initial_channel,
-            "resblock": self.resblock,
-            "resblock_kernel_sizes": list(self.resblock_kernel_sizes),
-            "resblock_dilation_sizes": [list(d) for d in self.resblock_dilation_sizes],
-            "leaky_relu_slope": self.leaky_relu_slope,
-            "weight_norm": self.weight_norm,
-            "export_layers": self.export_layers,
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -11,7 +11,7 @@ import math
 import keras
 
 from audiogen_tf.layers.conv import ReflectionPad1D, WeightNormModelMixin, conv1d, conv1d_transpose, melgan_resblock
-from audiogen_tf.registry import PresetMixin
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 
 
@@ -42,7 +42,7 @@ def melgan_stack(mel, *, channels, upsample_rates, residual_dilations, out_chann
 
 
 @register
-class MelGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
+class MelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin, keras.Model):
     """MelGAN generator: mel (batch, frames, n_mels) -> audio (batch, frames * hop_length, 1) in [-1, 1].
 
     ``hop_length = prod(upsample_rates)``. Reflection padding needs inputs longer than the largest pad of
@@ -78,27 +78,7 @@ class MelGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
                          leaky_relu_slope=leaky_relu_slope, weight_norm=weight_norm, export_layers=export_layers)
         audio = keras.layers.Activation("tanh", name="audio", dtype="float32")(x)
         super().__init__(inputs=mel, outputs=audio, name=name, **kwargs)
-        self.n_mels = n_mels
-        self.channels = channels
-        self.upsample_rates = upsample_rates
-        self.residual_dilations = residual_dilations
-        self.leaky_relu_slope = leaky_relu_slope
-        self.weight_norm = weight_norm
-        self.export_layers = bool(export_layers)
+        self.keep_config(n_mels=n_mels, channels=channels, upsample_rates=upsample_rates,
+                         residual_dilations=residual_dilations, leaky_relu_slope=leaky_relu_slope,
+                         weight_norm=weight_norm, export_layers=bool(export_layers), name=name)
         self.hop_length = math.prod(upsample_rates)
-
-    def get_config(self):
-        return {
-            "n_mels": self.n_mels,
-            "channels": self.channels,
-            "upsample_rates": list(self.upsample_rates),
-            "residual_dilations": list(self.residual_dilations),
-            "leaky_relu_slope": self.leaky_relu_slope,
-            "weight_norm": self.weight_norm,
-            "export_layers": self.export_layers,
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

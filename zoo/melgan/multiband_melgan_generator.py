@@ -12,13 +12,13 @@ import keras
 
 from audiogen_tf.layers.conv import WeightNormModelMixin
 from audiogen_tf.layers.pqmf import PQMF
-from audiogen_tf.registry import PresetMixin
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 from zoo.melgan.melgan_generator import melgan_stack
 
 
 @register
-class MultiBandMelGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
+class MultiBandMelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin, keras.Model):
     """Multi-band MelGAN: mel (batch, frames, n_mels) -> full-band audio (batch, frames * hop_length, 1).
 
     The MelGAN body outputs ``subbands`` tanh signals at ``prod(upsample_rates)`` samples per frame; the
@@ -57,17 +57,10 @@ class MultiBandMelGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
         pqmf = PQMF(subbands, pqmf_taps, pqmf_cutoff_ratio, pqmf_beta, name="pqmf")
         audio = pqmf(sub, inverse=True)
         super().__init__(inputs=mel, outputs=audio, name=name, **kwargs)
-        self.n_mels = n_mels
-        self.channels = channels
-        self.upsample_rates = upsample_rates
-        self.residual_dilations = residual_dilations
-        self.subbands = subbands
-        self.pqmf_taps = pqmf_taps
-        self.pqmf_cutoff_ratio = pqmf_cutoff_ratio
-        self.pqmf_beta = pqmf_beta
-        self.leaky_relu_slope = leaky_relu_slope
-        self.weight_norm = weight_norm
-        self.export_layers = bool(export_layers)
+        self.keep_config(n_mels=n_mels, channels=channels, upsample_rates=upsample_rates,
+                         residual_dilations=residual_dilations, subbands=subbands, pqmf_taps=pqmf_taps,
+                         pqmf_cutoff_ratio=pqmf_cutoff_ratio, pqmf_beta=pqmf_beta, leaky_relu_slope=leaky_relu_slope,
+                         weight_norm=weight_norm, export_layers=bool(export_layers), name=name)
         self.hop_length = math.prod(upsample_rates) * subbands
 
     @property
@@ -82,23 +75,3 @@ class MultiBandMelGANGenerator(PresetMixin, WeightNormModelMixin, keras.Model):
             cached = keras.Model(self.input, self.get_layer("subbands").output, name=f"{self.name}_subbands")
             self.__dict__["_subband_model"] = cached
         return cached
-
-    def get_config(self):
-        return {
-            "n_mels": self.n_mels,
-            "channels": self.channels,
-            "upsample_rates": list(self.upsample_rates),
-            "residual_dilations": list(self.residual_dilations),
-            "subbands": self.subbands,
-            "pqmf_taps": self.pqmf_taps,
-            "pqmf_cutoff_ratio": self.pqmf_cutoff_ratio,
-            "pqmf_beta": self.pqmf_beta,
-            "leaky_relu_slope": self.leaky_relu_slope,
-            "weight_norm": self.weight_norm,
-            "export_layers": self.export_layers,
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
