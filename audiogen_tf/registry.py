@@ -61,19 +61,18 @@ def _plain(value):
 class ConstructorConfigMixin:
     """``get_config`` / ``from_config`` for a model whose config is exactly its constructor arguments.
 
-    The constructor calls ``self.keep_config(name=..., arg=value, ...)`` once (after ``super().__init__``) with
-    the normalized arguments: each becomes an attribute and ``get_config`` returns them all, sequences as
-    plain lists.
+    The constructor calls ``self.keep_config(arg=value, ...)`` once (after ``super().__init__``) with the
+    normalized arguments: each becomes an attribute and ``get_config`` returns them all (sequences as plain
+    lists) with the model's ``name``.
     """
 
     def keep_config(self, **arguments):
         self._config_keys = tuple(arguments)
         for key, value in arguments.items():
-            if key != "name":  # the model's own name attribute
-                setattr(self, key, value)
+            setattr(self, key, value)
 
     def get_config(self):
-        return {key: _plain(getattr(self, key)) for key in self._config_keys}
+        return {"name": self.name, **{key: _plain(getattr(self, key)) for key in self._config_keys}}
 
     @classmethod
     def from_config(cls, config):

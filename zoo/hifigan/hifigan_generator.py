@@ -103,6 +103,5 @@ class HiFiGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin
         self.keep_config(n_mels=n_mels, upsample_rates=upsample_rates, upsample_kernel_sizes=upsample_kernel_sizes,
                          upsample_initial_channel=upsample_initial_channel, resblock=resblock,
                          resblock_kernel_sizes=resblock_kernel_sizes, resblock_dilation_sizes=resblock_dilation_sizes,
-                         leaky_relu_slope=leaky_relu_slope, weight_norm=weight_norm, export_layers=bool(export_layers),
-                         name=name)
+                         leaky_relu_slope=leaky_relu_slope, weight_norm=weight_norm, export_layers=bool(export_layers))
         self.hop_length = math.prod(upsample_rates)

@@ -80,5 +80,5 @@ class MelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin,
         super().__init__(inputs=mel, outputs=audio, name=name, **kwargs)
         self.keep_config(n_mels=n_mels, channels=channels, upsample_rates=upsample_rates,
                          residual_dilations=residual_dilations, leaky_relu_slope=leaky_relu_slope,
-                         weight_norm=weight_norm, export_layers=bool(export_layers), name=name)
+                         weight_norm=weight_norm, export_layers=bool(export_layers))
         self.hop_length = math.prod(upsample_rates)

@@ -60,7 +60,7 @@ class MultiBandMelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormMo
         self.keep_config(n_mels=n_mels, channels=channels, upsample_rates=upsample_rates,
                          residual_dilations=residual_dilations, subbands=subbands, pqmf_taps=pqmf_taps,
                          pqmf_cutoff_ratio=pqmf_cutoff_ratio, pqmf_beta=pqmf_beta, leaky_relu_slope=leaky_relu_slope,
-                         weight_norm=weight_norm, export_layers=bool(export_layers), name=name)
+                         weight_norm=weight_norm, export_layers=bool(export_layers))
         self.hop_length = math.prod(upsample_rates) * subbands
 
     @property

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from audiogen_tf import features
 from audiogen_tf.errors import ConfigError
-from audiogen_tf.registry import PresetMixin, register_presets
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin, register_presets
 from audiogen_tf.serialization import register
 from zoo.wavegan.wavegan_discriminator import NestedOutputsMixin, projection_head
 from zoo.wavegan.wavegan_generator import label_embedding, num_upsampling_layers
@@ -236,7 +236,7 @@ class SpecGANGenerator(PresetMixin, keras.Model):
 
 
 @register
-class SpecGANDiscriminator(NestedOutputsMixin, PresetMixin, keras.Model):
+class SpecGANDiscriminator(ConstructorConfigMixin, NestedOutputsMixin, PresetMixin, keras.Model):
     """SpecGAN critic: normalized spectrogram (batch, S, S, channels) [+ label] -> [[feat_1, ..., feat_k, score]].
 
     k strided 2-D convs (5x5, stride 2, widths d, 2d, 4d, 8d, 16d), LeakyReLU(0.2) after each,
@@ -285,29 +285,9 @@ class SpecGANDiscriminator(NestedOutputsMixin, PresetMixin, keras.Model):
             score = projection_head(flat, label, num_classes, score)
         super().__init__(inputs=inputs, outputs=[feats + [score]], **kwargs)
 
-        self.model_dim = model_dim
-        self.spec_size = spec_size
-        self.channels = channels
-        self.kernel_size = kernel_size
-        self.stride = stride
-        self.leaky_relu_alpha = leaky_relu_alpha
-        self.num_classes = num_classes
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "model_dim": self.model_dim,
-            "spec_size": self.spec_size,
-            "channels": self.channels,
-            "kernel_size": self.kernel_size,
-            "stride": self.stride,
-            "leaky_relu_alpha": self.leaky_relu_alpha,
-            "num_classes": self.num_classes,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        self.keep_config(model_dim=model_dim, spec_size=spec_size, channels=channels,
+                         kernel_size=kernel_size, stride=stride, leaky_relu_alpha=leaky_relu_alpha,
+                         num_classes=num_classes)
 
 
 register_presets(SpecGANGenerator, split(SPECGAN_PRESETS, "generator"))

@@ -11,7 +11,7 @@ import keras
 from keras import tree
 
 from audiogen_tf.layers.phase_shuffle import PhaseShuffle
-from audiogen_tf.registry import PresetMixin, register_presets
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin, register_presets
 from audiogen_tf.serialization import register
 from zoo.wavegan.wavegan_generator import num_upsampling_layers
 from zoo.wavegan.wavegan_presets import WAVEGAN_PRESETS, split
@@ -38,7 +38,7 @@ def projection_head(features, label, num_classes: int, score, name: str = "proje
 
 
 @register
-class WaveGANDiscriminator(NestedOutputsMixin, PresetMixin, keras.Model):
+class WaveGANDiscriminator(ConstructorConfigMixin, NestedOutputsMixin, PresetMixin, keras.Model):
     """WaveGAN critic: audio (batch, slice_length, channels) [+ label (batch,)] -> [[feat_1, ..., feat_k, score]].
 
     k strided 1-D convs (kernel 25, stride 4, widths d, 2d, 4d, 8d, 16d for the paper's k = 5),
@@ -103,33 +103,9 @@ class WaveGANDiscriminator(NestedOutputsMixin, PresetMixin, keras.Model):
             score = projection_head(flat, label, num_classes, score)
         super().__init__(inputs=inputs, outputs=[features + [score]], **kwargs)
 
-        self.model_dim = model_dim
-        self.slice_length = slice_length
-        self.channels = channels
-        self.kernel_size = kernel_size
-        self.stride = stride
-        self.phase_shuffle = phase_shuffle
-        self.leaky_relu_alpha = leaky_relu_alpha
-        self.num_classes = num_classes
-        self.seed = seed
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "model_dim": self.model_dim,
-            "slice_length": self.slice_length,
-            "channels": self.channels,
-            "kernel_size": self.kernel_size,
-            "stride": self.stride,
-            "phase_shuffle": self.phase_shuffle,
-            "leaky_relu_alpha": self.leaky_relu_alpha,
-            "num_classes": self.num_classes,
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        self.keep_config(model_dim=model_dim, slice_length=slice_length, channels=channels,
+                         kernel_size=kernel_size, stride=stride, phase_shuffle=phase_shuffle,
+                         leaky_relu_alpha=leaky_relu_alpha, num_classes=num_classes, seed=seed)
 
 
 register_presets(WaveGANDiscriminator, split(WAVEGAN_PRESETS, "discriminator"))

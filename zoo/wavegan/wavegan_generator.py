@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 
 from audiogen_tf.errors import ConfigError
-from audiogen_tf.registry import PresetMixin, register_presets
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin, register_presets
 from audiogen_tf.serialization import register
 from zoo.wavegan.wavegan_presets import WAVEGAN_PRESETS, split
 
@@ -32,11 +32,11 @@ def num_upsampling_layers(slice_length: int, stride: int, base_length: int = 16)
 
 def label_embedding(num_classes: int, dim: int, name: str) -> keras.layers.Layer:
     """Embedding of an integer class label (batch,) -> (batch, dim)."""
-    return keras.layers.Embedding(num_classes, dim, name=name)
+    return keras.layers.Embedding(num_classes, dim)
 
 
 @register
-class WaveGANGenerator(PresetMixin, keras.Model):
+class WaveGANGenerator(ConstructorConfigMixin, PresetMixin, keras.Model):
     """WaveGAN generator: z (batch, latent_dim) [+ label (batch,)] -> audio (batch, slice_length, channels) in [-1, 1].
 
     Dense to (16, 16d), ReLU, then k transposed 1-D convs (kernel 25, stride 4; ReLU, tanh on the last)
@@ -101,31 +101,9 @@ class WaveGANGenerator(PresetMixin, keras.Model):
             )(h)
         super().__init__(inputs=inputs, outputs=h, **kwargs)
 
-        self.latent_dim = latent_dim
-        self.model_dim = model_dim
-        self.slice_length = slice_length
-        self.channels = channels
-        self.kernel_size = kernel_size
-        self.stride = stride
-        self.num_classes = num_classes
-        self.label_embedding_dim = label_embedding_dim
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "latent_dim": self.latent_dim,
-            "model_dim": self.model_dim,
-            "slice_length": self.slice_length,
-            "channels": self.channels,
-            "kernel_size": self.kernel_size,
-            "stride": self.stride,
-            "num_classes": self.num_classes,
-            "label_embedding_dim": self.label_embedding_dim,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        self.keep_config(latent_dim=latent_dim, model_dim=model_dim, slice_length=slice_length,
+                         channels=channels, kernel_size=kernel_size, stride=stride, num_classes=num_classes,
+                         label_embedding_dim=label_embedding_dim)
 
     def sample_latent(self, batch_size: int, seed=None):
         """z ~ U(-1, 1) of shape (batch_size, latent_dim), as in the paper."""
