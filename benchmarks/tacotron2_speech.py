@@ -226,6 +226,13 @@ def write_report(path, args, state, rows, summary, info, params):
         f"Trained {state['steps']} steps in {state['minutes']:.1f} min on: {info['cpu']} ({info['nproc']} cores, "
         f"load {info['load_average']}), TensorFlow {info['tensorflow']}.",
         "",
+    ]
+    if state.get("warm_start"):
+        ws = state["warm_start"]
+        lines += [f"Warm start: {ws['copied']} weight tensors copied from `{ws['from']}` before the first step; "
+                  f"not copied (new shape): {', '.join(ws['skipped']) or 'none'}. The steps and minutes above "
+                  "count this run only.", ""]
+    lines += [
         "## Held-out sentences",
         "",
         "Diagonality: attention mass within 10 % of the diagonal, mean over decoder steps (1 = diagonal, "
@@ -278,6 +285,8 @@ def main(argv=None):
     p.add_argument("--init-from", default=None,
                    help="a new model starts from this trained .keras model's weights where path and shape match "
                         "(e.g. a character model's decoder for a phoneme model)")
+    p.add_argument("--report-only", action="store_true",
+                   help="rewrite --report from the run's last evaluation.json (no training, no synthesis)")
     p.add_argument("--chunk-steps", type=int, default=50, help="steps between checkpoints")
     p.add_argument("--eval-count", type=int, default=12)
     p.add_argument("--plots", type=int, default=3, help="alignment plots copied next to the report")
@@ -293,6 +302,16 @@ def main(argv=None):
     held_out = [e for e in entries if e.get("split") == "test"] + [e for e in entries if e.get("split") == "valid"]
     held_out = held_out[: args.eval_count]
     ckpt_dir = os.path.join(args.out, "checkpoint")
+    if args.report_only:  # rewrite the page from the last evaluation, no training or synthesis
+        with open(os.path.join(ckpt_dir, "state.json")) as f:
+            state = json.load(f)
+        with open(os.path.join(args.out, "evaluation.json")) as f:
+            evaluation = json.load(f)
+        params = keras.saving.load_model(os.path.join(ckpt_dir, "model.keras"), safe_mode=True).count_params()
+        path = write_report(args.report, args, state, evaluation["rows"], evaluation["summary"],
+                            machine_info(peak_gflops=0.0), params)
+        print(f"wrote {path}")
+        return
     model, state = load_or_build(ckpt_dir, args.preset, args.lr, args.seed, args.guided_attention_weight,
                                  args.symbol_type, args.init_from)
     print(f"{args.preset}: {model.count_params():,} parameters, {len(train_entries)} training utterances, "
