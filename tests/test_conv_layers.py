@@ -13,10 +13,12 @@ import tensorflow as tf
 
 from audiogen_tf.layers.conv import (
     DilatedConv1D,
+    GroupedConv1D,
     PhaseConv1DTranspose,
     ReflectionPad1D,
     WeightNormConv1D,
     WeightNormConv1DTranspose,
+    conv1d,
     phase_kernel,
     transpose_kernel,
 )
@@ -165,3 +167,33 @@ def test_exported_graph_has_no_slow_ops(tmp_path):
         mel = _rand((1, 13, 80)) - 4.0
         out = next(iter(interp.get_signature_runner("synthesize")(mel=mel).values()))
         np.testing.assert_allclose(out, np.asarray(model(mel)), atol=ATOL)
+
+
+@pytest.mark.parametrize("groups,padding", [(4, "same"), (16, "valid")])
+def test_grouped_convs_run_group_by_group_with_keras_results(groups, padding):
+    """GroupedConv1D and a grouped WeightNormConv1D equal keras.layers.Conv1D(groups=...) with the same
+    kernel, and their gradients agree (the split path replaces Keras' slow XLA grouped convolution)."""
+    x = tf.random.stateless_normal((2, 64, 32), seed=(1, 2))
+    ref = keras.layers.Conv1D(32, 9, strides=2, groups=groups, padding=padding)
+    ours = GroupedConv1D(32, 9, strides=2, groups=groups, padding=padding)
+    wn = WeightNormConv1D(32, 9, strides=2, groups=groups, padding=padding)
+    for layer in (ref, ours, wn):
+        layer(x)
+    ours.set_weights(ref.get_weights())
+    wn.bias.assign(ref.bias)
+    wn.v.assign(ref.kernel)
+    wn.g.assign(tf.norm(tf.reshape(ref.kernel, (-1, 32)), axis=0))
+
+    def grads(layer):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.reduce_sum(layer(x) ** 2)
+        return y, tape.gradient(y, x)
+
+    y_ref, g_ref = grads(ref)
+    for layer in (ours, wn):
+        np.testing.assert_allclose(layer(x), ref(x), rtol=1e-5, atol=1e-5)
+        y, g = grads(layer)
+        np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-4)
+    assert conv1d(32, 9, groups=4, weight_norm=False).__class__ is GroupedConv1D
+    assert conv1d(32, 9, weight_norm=False).__class__ is keras.layers.Conv1D
