@@ -83,7 +83,8 @@ class Recognizer:
 
 # ------------------------------------------------------------------------------------------- training
 def warm_start(model, source_path):
-    """Copy every weight of the trained model at ``source_path`` whose path and shape match into ``model``.
+    """Copy each weight of the trained model at ``source_path`` into the one at the same position in ``model``
+    when their paths and shapes match.
 
     The symbol embedding changes shape with the symbol set (characters -> phonemes) and is left as initialized;
     what the decoder, attention and post-net learned about speech carries over. Returns (copied, skipped) paths.

@@ -37,7 +37,6 @@ def states_per_layer(cell_type: str) -> int:
     return 2 if cell_type == "lstm" else 1
 
 
-@register
 def explicit_state_step(step, leading_specs, state_shapes, trailing_specs=(), state_name="state"):
     """An export function and its input specs for a step whose state travels as explicit tensors.
 
@@ -64,6 +63,7 @@ def explicit_state_step(step, leading_specs, state_shapes, trailing_specs=(), st
     return fn, specs
 
 
+@register
 class RecurrentStack(keras.layers.Layer):
     """``num_layers`` stacked LSTM or GRU layers, full-sequence ``call`` and explicit-state ``step``.
 
