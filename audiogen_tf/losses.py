@@ -156,6 +156,90 @@ def mel_l1_loss(y_true, y_pred, mel_config=None):
 
 
 # ---------------------------------------------------------------------------------------------
+# amplitude and phase losses of frame-rate (iSTFT) vocoders
+
+
+def anti_wrap(x):
+    """``|x - 2 pi round(x / 2 pi)|``: the distance of a phase difference to the nearest multiple of 2 pi.
+
+    Example:
+        >>> import numpy as np
+        >>> round(float(anti_wrap(np.float32(2 * np.pi + 0.1))), 4)
+        0.1
+    """
+    two_pi = 2.0 * 3.141592653589793
+    return ops.abs(x - two_pi * ops.round(x / two_pi))
+
+
+def phase_losses(true_phase, pred_phase):
+    """APNet's anti-wrapped phase losses: instantaneous phase, group delay, instantaneous angular frequency.
+
+    Args:
+        true_phase, pred_phase: (batch, frames, bins) in radians (any branch; differences are anti-wrapped).
+
+    Returns:
+        ``(ip, gd, iaf)`` scalars: mean anti-wrapped error of the phase, of its difference along frequency (group
+        delay) and of its difference along time (instantaneous angular frequency).
+
+    Paper: Ai & Ling 2023, "APNet", eq. (9)-(12).
+    """
+    ip = ops.mean(anti_wrap(pred_phase - true_phase))
+    gd = ops.mean(anti_wrap(ops.diff(pred_phase, axis=-1) - ops.diff(true_phase, axis=-1)))
+    iaf = ops.mean(anti_wrap(ops.diff(pred_phase, axis=-2) - ops.diff(true_phase, axis=-2)))
+    return ip, gd, iaf
+
+
+def spectral_losses(real_audio, log_amp, phase, fake_audio, stft_config, edge_frames=2, log_floor=1e-5):
+    """Frame-level losses of an iSTFT vocoder against the STFT of the real audio, at the vocoder's own resolution.
+
+    Args:
+        real_audio, fake_audio: (batch, time[, 1]); ``fake_audio`` is the inverse STFT of (``log_amp``, ``phase``).
+        log_amp, phase: predicted (batch, frames, bins), frame ``i`` centred on sample ``i * hop``.
+        stft_config: object or dict with ``n_fft``, ``hop_length``, ``win_length`` (the vocoder's features).
+        edge_frames: frames left out at each end (there the segment's own reflect padding differs from the
+            utterance's, whose frames the vocoder was given).
+        log_floor: floor of the target amplitude before the log.
+
+    Returns:
+        dict of scalars: ``amplitude`` (MSE of log amplitudes), ``ip``, ``gd``, ``iaf`` (:func:`phase_losses`),
+        ``real_imag`` (L1 of the real and imaginary parts of STFT(fake) against STFT(real)) and ``consistency``
+        (mean squared distance between the predicted spectrum and the STFT of its own inverse STFT).
+
+    Paper: Ai & Ling 2023, "APNet"; Du, Ai & Ling 2023, "APNet2" (the same terms and weights 45 / 100 / 45 / 20).
+    """
+    from audiogen_tf.features import stft
+
+    cfg = stft_config if isinstance(stft_config, dict) else {
+        "n_fft": stft_config.n_fft, "hop_length": stft_config.hop_length, "win_length": stft_config.win_length}
+    n_fft, hop, win = int(cfg["n_fft"]), int(cfg["hop_length"]), int(cfg.get("win_length") or cfg["n_fft"])
+    n_frames = ops.shape(log_amp)[1]
+    lo, hi = int(edge_frames), n_frames - int(edge_frames)
+
+    def spectrum(audio):
+        return stft(_squeeze_channel(audio), n_fft, hop, win)[:, lo:hi]
+
+    true = spectrum(real_audio)
+    fake = spectrum(fake_audio)
+    log_amp = ops.cast(log_amp[:, lo:hi], "float32")
+    phase = ops.cast(phase[:, lo:hi], "float32")
+    true_re, true_im = ops.real(true), ops.imag(true)
+    true_log_amp = ops.log(ops.maximum(ops.sqrt(true_re * true_re + true_im * true_im), log_floor))
+    true_phase = ops.arctan2(true_im, true_re)
+    ip, gd, iaf = phase_losses(true_phase, phase)
+    amp = ops.exp(log_amp)
+    pred_re, pred_im = amp * ops.cos(phase), amp * ops.sin(phase)
+    fake_re, fake_im = ops.real(fake), ops.imag(fake)
+    return {
+        "amplitude": ops.mean(ops.square(log_amp - true_log_amp)),
+        "ip": ip,
+        "gd": gd,
+        "iaf": iaf,
+        "real_imag": ops.mean(ops.abs(fake_re - true_re)) + ops.mean(ops.abs(fake_im - true_im)),
+        "consistency": ops.mean(ops.square(fake_re - pred_re) + ops.square(fake_im - pred_im)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
 # discriminator outputs
 
 

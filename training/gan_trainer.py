@@ -182,6 +182,10 @@ class GANTrainer(keras.Model):
         loss_scale="auto",
         initial_loss_scale=2.0**15,
         loss_scale_growth_steps=2000,
+        amplitude_loss_weight=0.0,
+        phase_loss_weight=0.0,
+        real_imag_loss_weight=0.0,
+        consistency_loss_weight=0.0,
         **kwargs,
     ):
         """Set both optimizers and the loss recipe.
@@ -213,6 +217,10 @@ class GANTrainer(keras.Model):
                 their own scale settings. A scaled-gradient overflow skips that player's update and halves its scale
                 but, unlike a non-finite loss, does not mark the step non-finite.
             initial_loss_scale, loss_scale_growth_steps: the scale's start and doubling period.
+            amplitude_loss_weight, phase_loss_weight, real_imag_loss_weight, consistency_loss_weight: the
+                frame-level losses of an iSTFT vocoder (:func:`audiogen_tf.losses.spectral_losses`; APNet2: 45, 100
+                (on the sum of the three phase terms), 45, 20). They need a generator with ``spectrum_generator``
+                (mel -> log-amplitude, phase), ``spectrum_to_audio`` and ``feature_settings`` (its STFT).
         """
         g_optimizer, g_ls = _unwrap_loss_scale_optimizer(g_optimizer)
         d_optimizer, d_ls = _unwrap_loss_scale_optimizer(d_optimizer)
@@ -246,6 +254,19 @@ class GANTrainer(keras.Model):
         self.generator_warmup_steps = max(0, int(generator_warmup_steps))
         self.g_clipnorm = g_clipnorm
         self.d_clipnorm = d_clipnorm
+        self.spectral_weights = {
+            "amplitude": float(amplitude_loss_weight) if recon else 0.0,
+            "phase": float(phase_loss_weight) if recon else 0.0,
+            "real_imag": float(real_imag_loss_weight) if recon else 0.0,
+            "consistency": float(consistency_loss_weight) if recon else 0.0,
+        }
+        self.spectral_on = any(w > 0 for w in self.spectral_weights.values())
+        if self.spectral_on:
+            missing = [a for a in ("spectrum_generator", "spectrum_to_audio", "feature_settings")
+                       if not hasattr(self.generator, a)]
+            if missing:
+                raise ConfigError(f"amplitude/phase/real-imag/consistency losses need a frame-rate generator with "
+                                  f"{missing} (an iSTFT vocoder); {type(self.generator).__name__} has none")
         if self.mel_loss_weight > 0 and self.mel_config is None:
             from audiogen_tf.features import MelConfig
 
@@ -255,6 +276,8 @@ class GANTrainer(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator_variables)
         names = ["g_loss", "d_loss", "adv_loss", "fm_loss", "mel_loss", "stft_loss", "gp", "wasserstein"]
+        if self.spectral_on:
+            names += ["amplitude_loss", "phase_loss", "real_imag_loss", "consistency_loss"]
         if self.mode == "unconditional":
             names = [n for n in names if n not in ("mel_loss", "stft_loss")]
             if self.feature_matching_weight == 0:
@@ -376,14 +399,32 @@ class GANTrainer(keras.Model):
         self._apply_if(ok, self.d_optimizer, grads, d_vars)
         return d_loss, gp, wasserstein, finite, ok, overflow
 
+    def _spectral_terms(self, g_input, real):
+        """(fake audio, {amplitude, phase, real_imag, consistency}) of an iSTFT vocoder, phase = ip + gd + iaf."""
+        log_amp, phase = self.generator.spectrum_generator(g_input, training=True)
+        fake = tf.cast(self.generator.spectrum_to_audio(log_amp, phase), tf.float32)
+        real_c, fake_c = self._match_length(real, fake)
+        terms = L.spectral_losses(real_c, log_amp, phase, fake_c, self.generator.feature_settings)
+        return fake, {"amplitude": terms["amplitude"], "phase": terms["ip"] + terms["gd"] + terms["iaf"],
+                      "real_imag": terms["real_imag"], "consistency": terms["consistency"]}
+
     def _generator_phase(self, g_input, real, label, adversarial_on):
-        """G update. Returns (g_loss, adv, fm, mel, stft_total, finite, applied, overflow)."""
+        """G update. Returns (g_loss, adv, fm, mel, stft_total, spectral terms, finite, applied, overflow)."""
         g_vars = self.generator.trainable_variables
+        zero = tf.constant(0.0)
         with tf.GradientTape() as tape:
-            fake, fake_sub = self._generate(g_input, label, training=True)
+            if self.spectral_on:
+                fake, spectral = self._spectral_terms(g_input, real)
+                fake_sub = None
+            else:
+                fake, fake_sub = self._generate(g_input, label, training=True)
+                spectral = {name: zero for name in self.spectral_weights}
             real_c, fake_c = self._match_length(real, fake)
             mel, stft, sub = self._reconstruction_losses(real_c, fake_c, fake_sub)
             recon = self.mel_loss_weight * mel + self.stft_loss_weight * stft + self.subband_stft_loss_weight * sub
+            for name, weight in self.spectral_weights.items():
+                if weight > 0:
+                    recon = recon + weight * spectral[name]
 
             def adversarial_terms():
                 fake_out = self._discriminate(fake_c, label)
@@ -403,7 +444,8 @@ class GANTrainer(keras.Model):
         if self.g_clipnorm:
             grads, _ = tf.clip_by_global_norm(grads, self.g_clipnorm)
         self._apply_if(ok, self.g_optimizer, grads, g_vars)
-        return g_loss, adv, fm, mel, stft + sub, finite, ok, overflow
+        spectral = tuple(tf.cast(spectral[name], tf.float32) for name in self.spectral_weights)
+        return g_loss, adv, fm, mel, stft + sub, spectral, finite, ok, overflow
 
     @staticmethod
     def _apply_if(ok, optimizer, grads, variables):
@@ -453,13 +495,13 @@ class GANTrainer(keras.Model):
             return self._generator_phase(g_input, real, label, adversarial_on)
 
         def g_skip():
-            return zero, zero, zero, zero, zero, tf.constant(True), no, no
+            return zero, zero, zero, zero, zero, (zero,) * len(self.spectral_weights), tf.constant(True), no, no
 
         if self.n_critic > 1:
             do_g = tf.logical_and(tf.equal(step % self.n_critic, self.n_critic - 1), d_ok)
         else:
             do_g = d_ok
-        g_loss, adv, fm, mel, stft, g_ok, g_applied, g_overflow = tf.cond(do_g, g_phase, g_skip)
+        g_loss, adv, fm, mel, stft, spectral, g_ok, g_applied, g_overflow = tf.cond(do_g, g_phase, g_skip)
         g_trained = tf.logical_and(do_g, g_applied)
 
         step_ok = tf.logical_and(d_ok, g_ok)
@@ -478,6 +520,8 @@ class GANTrainer(keras.Model):
             "mel_loss": (mel, g_trained),
             "stft_loss": (stft, g_trained),
         }
+        for name, value in zip(self.spectral_weights, spectral):
+            updates[f"{name}_loss"] = (value, g_trained)
         for name, (value, ok) in updates.items():
             if name in t:
                 _update(t[name], value, ok)

@@ -1,0 +1,157 @@
+"""Train the frame-rate iSTFT vocoder on the festival corpus for a wall-time budget (resumable), with snapshots.
+
+Training (``fit`` through ``GANTrainer`` with the discriminator off): 45 x mel L1 + 2.5 x multi-resolution STFT
++ APNet2's frame-level terms at the vocoder's own STFT (45 x log-amplitude MSE, 100 x (instantaneous phase +
+group delay + instantaneous angular frequency, anti-wrapped), 45 x real/imaginary L1, 20 x STFT consistency),
+AdamW (lr 5e-4, betas 0.8 / 0.99) whose learning rate follows a cosine over the *time* budget (so a run stopped
+by the clock still anneals). Every ``--snapshot-minutes`` of training time the generator is saved as
+``snapshots/min_XXX.weights.h5``: ``benchmarks/istft_vocoder_quality.py`` scores them for the learning curve.
+Checkpoints (``StepCheckpoint``) and the training clock live in the run folder; rerunning the same command
+resumes, and the budget counts the minutes of every session.
+
+Usage:
+    TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_speech.py --minutes 150
+
+Papers: Siuzdak 2023 (Vocos); Ai & Ling 2023 (APNet), Du et al. 2023 (APNet2); Lv et al. 2024 (FreeV);
+Kong et al. 2020 (mel L1 weight 45); Yamamoto et al. 2020 (MR-STFT); Loshchilov & Hutter 2017 (cosine schedule).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+LOSS_WEIGHTS = {"mel_loss_weight": 45.0, "stft_loss_weight": 2.5, "amplitude_loss_weight": 45.0,
+                "phase_loss_weight": 100.0, "real_imag_loss_weight": 45.0, "consistency_loss_weight": 20.0}
+
+
+def time_cosine_callback(state, optimizer, base_lr, budget_seconds, final_fraction=0.05):
+    """Keras callback: learning rate = cosine of the training time spent (``state["train_seconds"]``) over the budget."""
+    import keras
+
+    class _TimeCosine(keras.callbacks.Callback):
+        def _set(self):
+            progress = min(1.0, max(0.0, state["train_seconds"] / budget_seconds))
+            scale = final_fraction + (1.0 - final_fraction) * 0.5 * (1.0 + math.cos(math.pi * progress))
+            optimizer.learning_rate.assign(base_lr * scale)
+
+        def on_train_begin(self, logs=None):
+            self._set()
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch % 10 == 0:
+                self._set()
+
+    return _TimeCosine()
+
+
+def snapshot_callback(state, generator, folder, every_minutes):
+    """Keras callback: save the generator's weights each ``every_minutes`` of training time (learning curve)."""
+    import keras
+
+    class _Snapshots(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            minute = int(state["train_seconds"] // (60 * every_minutes) * every_minutes)
+            if minute > state.get("last_snapshot_minute", 0):
+                os.makedirs(folder, exist_ok=True)
+                path = os.path.join(folder, f"min_{minute:03d}.weights.h5")
+                tmp = path + ".tmp.weights.h5"
+                generator.save_weights(tmp)
+                os.replace(tmp, path)
+                state["last_snapshot_minute"] = minute
+                state.setdefault("snapshots", {})[str(minute)] = int(state["step"])
+                print(f"snapshot {path} at step {state['step']}", flush=True)
+
+    return _Snapshots()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--minutes", type=float, default=150.0, help="training wall-time budget over all sessions")
+    ap.add_argument("--stop-after-minutes", type=float, default=None,
+                    help="stop this session after this many minutes (the cosine still spans --minutes)")
+    ap.add_argument("--out", default="runs/istft_vocoder_speech")
+    ap.add_argument("--preset", default="istft_vocoder_small")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--segment-length", type=int, default=8192)
+    ap.add_argument("--learning-rate", type=float, default=5e-4)
+    ap.add_argument("--snapshot-minutes", type=float, default=10.0)
+    ap.add_argument("--checkpoint-every", type=int, default=500)
+    ap.add_argument("--steps-per-epoch", type=int, default=100)
+    ap.add_argument("--manifest", default=os.path.join(ROOT, "data", "speech", "manifest.csv"))
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    import keras
+    import tensorflow as tf
+
+    from audiogen_tf import manifest
+    from audiogen_tf.data import segment_dataset
+    from audiogen_tf.errors import ConfigError
+    from training.callbacks import StepCheckpoint, TimeBudget
+    from training.gan_trainer import GANTrainer
+    from vocoder_speech_quality import _atomic_json, _clock_callback
+    from zoo.istft_vocoder import ISTFTVocoder
+
+    out = os.path.abspath(args.out)
+    ckpt_dir, state_path = os.path.join(out, "ckpt"), os.path.join(out, "train_state.json")
+    os.makedirs(out, exist_ok=True)
+    run_key = {"preset": args.preset, "batch_size": args.batch_size, "segment_length": args.segment_length,
+               "seed": args.seed, "minutes": args.minutes, "learning_rate": args.learning_rate, **LOSS_WEIGHTS}
+    state = {**run_key, "train_seconds": 0.0, "step": 0, "sessions": 0}
+    if os.path.exists(state_path) and tf.train.latest_checkpoint(ckpt_dir):
+        with open(state_path, encoding="utf-8") as fh:
+            saved = json.load(fh)
+        if any(saved.get(k) != v for k, v in run_key.items()):
+            raise ConfigError(f"{out} holds a run with {({k: saved.get(k) for k in run_key})}; use another --out")
+        state.update(saved)
+
+    keras.utils.set_random_seed(args.seed)
+    generator = ISTFTVocoder.from_preset(args.preset)
+    cfg = generator.feature_settings
+    trainer = GANTrainer(generator, [], mode="vocoder", mel_config=cfg, seed=args.seed)
+    g_opt = keras.optimizers.AdamW(args.learning_rate, beta_1=0.8, beta_2=0.99, weight_decay=0.01)
+    d_opt = keras.optimizers.AdamW(args.learning_rate, beta_1=0.8, beta_2=0.99, weight_decay=0.01)
+    trainer.compile(g_optimizer=g_opt, d_optimizer=d_opt, generator_warmup_steps=10**12, **LOSS_WEIGHTS)
+    checkpoint = StepCheckpoint(ckpt_dir, every_n_steps=args.checkpoint_every, keep_last=2, save_on_train_end=True)
+    restored = checkpoint.restore_latest(trainer) if state["sessions"] else None
+    if restored is not None:
+        state["step"] = restored
+        print(f"resumed at step {restored}, {state['train_seconds']:.0f} s trained", flush=True)
+    state["sessions"] += 1
+
+    entries = manifest.read_manifest(args.manifest)
+    train = [e for e in entries if e.get("split", "train") == "train"]
+    dataset = segment_dataset(train, segment_length=args.segment_length, batch_size=args.batch_size,
+                              mel_config=cfg, shuffle=True, seed=args.seed + state["sessions"], repeat=True,
+                              cache=True)
+    budget = 60.0 * args.minutes
+    session = budget - state["train_seconds"]
+    if args.stop_after_minutes is not None:
+        session = min(session, 60.0 * args.stop_after_minutes)
+    print(f"{args.preset}: {generator.count_params()} parameters, {len(train)} training utterances; "
+          f"training {session:.0f} s from step {state['step']} ({state['train_seconds']:.0f} s done)", flush=True)
+    if session > 0:
+        callbacks = [TimeBudget(session), checkpoint, _clock_callback(state, state_path, args.checkpoint_every),
+                     time_cosine_callback(state, g_opt, args.learning_rate, budget),
+                     snapshot_callback(state, generator, os.path.join(out, "snapshots"), args.snapshot_minutes)]
+        trainer.fit(dataset, epochs=10**6, steps_per_epoch=args.steps_per_epoch, verbose=2, callbacks=callbacks)
+    _atomic_json(state_path, state)
+    path = os.path.join(out, f"{args.preset}.keras")
+    generator.save(path + ".tmp.keras")
+    os.replace(path + ".tmp.keras", path)
+    print(f"trained {state['step']} steps in {state['train_seconds'] / 60:.1f} min; saved {path}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

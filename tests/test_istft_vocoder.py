@@ -1,0 +1,156 @@
+"""Frame-rate iSTFT vocoder: presets and parameter counts, shapes, round trips, carried features, spectral
+losses, a few GANTrainer steps that lower the loss on speech-like audio, TFLite parity of both endpoints."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import pytest
+
+from audiogen_tf import losses as L
+from audiogen_tf.features import MelConfig
+from model_harness import (
+    check_build_and_shapes,
+    check_config_round_trip,
+    check_export_parity,
+    check_fit_lowers_loss,
+    check_keras_save_load,
+)
+from training.gan_trainer import GANTrainer
+from zoo.istft_vocoder import ISTFTVocoder
+from zoo.istft_vocoder.istft_vocoder_presets import HIFIGAN_MEL
+
+SR, HOP = 22050, 256
+
+
+def voiced(seconds=0.75, f0=140.0, seed=0):
+    """A vowel-like test signal: harmonics of a gliding f0 with a formant-ish envelope, and a little noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.1 * np.sin(2 * np.pi * 2 * t))) / SR
+    x = sum(np.sin(k * phase) / k * np.exp(-((k * f0 - 700) / 900) ** 2) for k in range(1, 30))
+    return (0.3 * x / np.abs(x).max() + 0.003 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    keras.utils.set_random_seed(0)
+    return ISTFTVocoder.from_preset("istft_vocoder_tiny")
+
+
+def mel_of(model, audio):
+    return np.asarray(model.features_of(audio[None]))[:, : audio.size // HOP]
+
+
+@pytest.mark.parametrize("preset,millions", [("istft_vocoder_vocos", 13.72), ("istft_vocoder_small", 3.72)])
+def test_preset_sizes(preset, millions):
+    assert ISTFTVocoder.from_preset(preset).count_params() / 1e6 == pytest.approx(millions, abs=0.01)
+
+
+def test_shapes_round_trips_and_receptive_field(tiny, tmp_path):
+    mel = np.random.default_rng(0).normal(-5, 1, (2, 12, 80)).astype(np.float32)
+    check_build_and_shapes(tiny, mel, (2, 12 * HOP, 1))
+    check_config_round_trip(tiny, mel)
+    check_keras_save_load(tiny, mel, tmp_path)
+    log_amp, phase = tiny.spectrum_generator(mel)
+    assert tuple(log_amp.shape) == tuple(phase.shape) == (2, 12, 513)
+    np.testing.assert_allclose(np.asarray(tiny.spectrum_to_audio(log_amp, phase)), np.asarray(tiny(mel)), atol=1e-6)
+    # measured receptive field never exceeds the declared one
+    from tflite_export.streaming import receptive_field_frames
+
+    measured = receptive_field_frames(lambda m: tiny(m), 80, HOP, frames=64)
+    assert measured <= tiny.receptive_field_frames()
+
+
+def test_carries_its_features_and_refuses_missing_settings(tiny, tmp_path):
+    assert tiny.get_config()["mel_config"] == HIFIGAN_MEL
+    path = os.path.join(tmp_path, "v.keras")
+    tiny.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    x = voiced()
+    assert loaded.feature_settings == MelConfig.from_dict(HIFIGAN_MEL)
+    np.testing.assert_allclose(np.asarray(loaded.features_of(x[None])), np.asarray(MelConfig.from_dict(HIFIGAN_MEL).log_mel(x[None])))
+    mel = mel_of(loaded, x)
+    np.testing.assert_allclose(np.asarray(loaded(mel)), np.asarray(tiny(mel)), atol=1e-6)
+    with pytest.raises(ValueError, match="needs mel_config"):
+        ISTFTVocoder(dim=8)
+    with pytest.raises(ValueError, match="missing"):
+        ISTFTVocoder(mel_config={"sample_rate": 22050})
+
+
+def test_amplitude_prior_inverts_the_mel():
+    # untrained, the log-amplitude is the pseudo-inverse-mel amplitude plus a small dense output: its mel
+    # is already close to the input mel
+    keras.utils.set_random_seed(1)
+    model = ISTFTVocoder.from_preset("istft_vocoder_tiny")
+    x = voiced()
+    mel = mel_of(model, x)
+    audio = np.asarray(model(mel))[0, :, 0]
+    err_prior = np.abs(mel_of(model, audio) - mel)[:, 4:-4].mean()
+    err_silence = np.abs(mel_of(model, np.zeros_like(x)) - mel)[:, 4:-4].mean()
+    assert err_prior < 0.5 * err_silence
+
+
+def test_phase_losses_are_anti_wrapped():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(-np.pi, np.pi, (1, 6, 9)).astype(np.float32)
+    for loss in L.phase_losses(p, p + 2 * np.pi):
+        assert float(loss) < 1e-5
+    ip, gd, iaf = L.phase_losses(p, p + 0.3)
+    assert float(ip) == pytest.approx(0.3, abs=1e-5) and float(gd) < 1e-5 and float(iaf) < 1e-5
+
+
+def test_spectral_losses_vanish_on_the_true_spectrum():
+    from audiogen_tf.features import stft
+
+    x = voiced(0.5)[None]
+    S = np.asarray(stft(x, 1024, 256))[:, : x.shape[1] // HOP]
+    log_amp, phase = np.log(np.maximum(np.abs(S), 1e-5)), np.angle(S)
+    terms = L.spectral_losses(x, log_amp, phase, x, {"n_fft": 1024, "hop_length": 256, "win_length": 1024})
+    for name, value in terms.items():
+        assert float(value) < 1e-3, (name, float(value))
+
+
+def test_gan_trainer_spectral_steps_lower_the_loss(tiny):
+    model = ISTFTVocoder.from_config(tiny.get_config())
+    audio = np.stack([voiced(8192 / SR, f0) [:8192] for f0 in (120.0, 190.0)])
+    mel = np.asarray(model.features_of(audio))[:, : 8192 // HOP]
+    trainer = GANTrainer(model, [], mode="vocoder", mel_config=model.feature_settings)
+    weights = {"mel_loss_weight": 45.0, "stft_loss_weight": 2.5, "amplitude_loss_weight": 45.0,
+               "phase_loss_weight": 100.0, "real_imag_loss_weight": 45.0, "consistency_loss_weight": 20.0}
+    trainer.compile(g_optimizer=keras.optimizers.AdamW(2e-3), d_optimizer=keras.optimizers.AdamW(2e-3),
+                    generator_warmup_steps=10**9, **weights)
+    result = check_fit_lowers_loss(trainer, {"audio": audio, "mel": mel}, steps=6, loss_key="g_loss")
+    print("istft_vocoder_tiny g_loss:", result["history"])
+
+
+def test_spectral_weights_need_a_frame_rate_generator():
+    from audiogen_tf.errors import ConfigError
+    from zoo.hifigan import HiFiGANGenerator
+
+    trainer = GANTrainer(HiFiGANGenerator.from_preset("hifigan_tiny"), [], mode="vocoder", mel_config=MelConfig())
+    with pytest.raises(ConfigError, match="iSTFT vocoder"):
+        trainer.compile(g_optimizer=keras.optimizers.Adam(), d_optimizer=keras.optimizers.Adam(),
+                        phase_loss_weight=1.0)
+
+
+def test_export_parity_synthesize_and_chunk(tiny, tmp_path):
+    rng = np.random.default_rng(5)
+    ctx = tiny.receptive_field_frames()
+    inputs = {"synthesize": rng.normal(-5, 1, (1, 40, 80)).astype(np.float32),
+              "chunk": rng.normal(-5, 1, (1, 32 + 2 * ctx, 80)).astype(np.float32)}
+    result = check_export_parity(tiny, inputs, tmp_path, atol=1e-4)
+    assert "ATAN2" in result["ops"] and ({"BATCH_MATMUL", "FULLY_CONNECTED"} & set(result["ops"]))
+    print("istft_vocoder_tiny TFLite errors:", result["errors"])
+
+
+def test_streamed_chunks_equal_offline_in_the_interior(tiny):
+    from tflite_export.streaming import check_vocoder_streaming, keras_chunk_fn
+
+    mel = np.random.default_rng(6).normal(-5, 1, (100, 80)).astype(np.float32)
+    ctx = tiny.receptive_field_frames()
+    report = check_vocoder_streaming(lambda m: tiny(m), keras_chunk_fn(tiny), mel, 32, ctx, HOP)
+    assert report["max_abs_error_vs_padded_offline"] < 1e-4
+    assert report["max_abs_error_interior"] < 1e-4

@@ -1,0 +1,286 @@
+"""Frame-rate iSTFT vocoder: log-mel frames -> log-amplitude and phase per STFT frame -> inverse STFT.
+
+All the network's work is at the frame rate (1 / hop of the sample rate): a ConvNeXt stack over the mel
+frames (Vocos), an amplitude head that refines the pseudo-inverse of the mel filterbank (FreeV's amplitude
+prior) and a phase head that predicts a pseudo real and imaginary part and takes their angle (APNet2's
+parallel phase estimation); an :class:`~audiogen_tf.layers.istft.InverseSTFT` made of builtin TFLite ops turns
+them into audio. There is no upsampling stack, so no frame-rate comb, and synthesis costs one matmul-sized pass
+per frame.
+
+Papers: Siuzdak 2023, "Vocos: Closing the gap between time-domain and Fourier-based neural vocoders"
+(arXiv:2306.00814); Ai & Ling 2023, "APNet" (arXiv:2305.07952) and Du, Ai & Ling 2023, "APNet2"
+(arXiv:2311.11545); Lv et al. 2024, "FreeV" (arXiv:2406.08196); Liu et al. 2022, "A ConvNet for the 2020s"
+(ConvNeXt blocks).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from audiogen_tf.features import MelConfig, mel_filterbank
+from audiogen_tf.layers.istft import InverseSTFT
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
+from audiogen_tf.serialization import register
+
+PHASE_HEADS = ("atan2", "direct")
+AMPLITUDE_PRIORS = ("pinv", "none")
+_REQUIRED_MEL_KEYS = ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "fmin", "fmax", "power",
+                      "htk", "norm", "center", "log_floor")
+
+
+def feature_config(mel_config) -> MelConfig:
+    """The model's mel settings as a :class:`MelConfig`; every field must be given (no silent defaults)."""
+    if isinstance(mel_config, MelConfig):
+        return mel_config
+    if not isinstance(mel_config, dict):
+        raise ValueError(f"mel_config must be a MelConfig or a dict of its fields, got {type(mel_config).__name__}")
+    missing = [k for k in _REQUIRED_MEL_KEYS if k not in mel_config]
+    if missing:
+        raise ValueError(f"mel_config is missing {missing}: a vocoder must carry every feature setting it was "
+                         f"trained with")
+    return MelConfig.from_dict(dict(mel_config))
+
+
+@register
+class LayerScale(keras.layers.Layer):
+    """Per-channel learnable scale ``gamma * x`` (ConvNeXt's layer scale), ``gamma`` initialised to ``init``."""
+
+    def __init__(self, init=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.init = float(init)
+
+    def build(self, input_shape):
+        self.gamma = self.add_weight(shape=(input_shape[-1],), initializer=keras.initializers.Constant(self.init),
+                                     name="gamma")
+
+    def call(self, x):
+        return x * ops.cast(self.gamma, x.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "init": self.init}
+
+
+@register
+class AmplitudePrior(keras.layers.Layer):
+    """log-mel (batch, frames, n_mels) -> log of the pseudo-inverse mel amplitude (batch, frames, bins) (FreeV).
+
+    ``log(max(exp(log_mel) @ pinv(M)^T, floor))`` with ``M`` the model's mel filterbank: the linear-frequency
+    amplitude that best explains the mel in least squares, the starting point the network refines.
+    """
+
+    def __init__(self, mel_config=None, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.mel_config = feature_config(mel_config).to_dict()
+        cfg = MelConfig.from_dict(self.mel_config)
+        fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax, cfg.htk, cfg.norm)
+        self._pinv_t = np.linalg.pinv(np.asarray(fb, np.float64)).astype(np.float32)  # fb (bins, n_mels) -> (n_mels, bins)
+        self._log_floor = float(math.log(cfg.log_floor))
+        self._power = float(cfg.power)
+
+    def call(self, log_mel):
+        mel = ops.exp(ops.cast(log_mel, "float32"))
+        amp = ops.matmul(mel, ops.convert_to_tensor(self._pinv_t))
+        amp = ops.maximum(amp, math.exp(self._log_floor))
+        log_amp = ops.log(amp)
+        return log_amp / self._power if self._power != 1.0 else log_amp
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self._pinv_t.shape[1])
+
+    def get_config(self):
+        return {**super().get_config(), "mel_config": self.mel_config}
+
+
+@register
+class PolarToComplex(keras.layers.Layer):
+    """(log-amplitude, phase) -> (real, imag) with the log-amplitude clipped at ``max_log_amplitude``."""
+
+    def __init__(self, max_log_amplitude=7.0, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.max_log_amplitude = float(max_log_amplitude)
+
+    def call(self, log_amp, phase):
+        amp = ops.exp(ops.minimum(ops.cast(log_amp, "float32"), self.max_log_amplitude))
+        phase = ops.cast(phase, "float32")
+        return amp * ops.cos(phase), amp * ops.sin(phase)
+
+    def compute_output_shape(self, log_amp_shape, phase_shape=None):
+        return tuple(log_amp_shape), tuple(log_amp_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "max_log_amplitude": self.max_log_amplitude}
+
+
+@register
+class Angle(keras.layers.Layer):
+    """Phase ``atan2(imag, real)`` of a pseudo real and imaginary part (APNet's parallel phase estimation)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+
+    def call(self, real, imag):
+        real = ops.cast(real, "float32")
+        imag = ops.cast(imag, "float32")
+        # atan2 has no gradient at the origin: nudge an exact (0, 0) onto the positive real axis
+        real = ops.where(ops.logical_and(ops.equal(real, 0.0), ops.equal(imag, 0.0)), 1e-12, real)
+        return ops.arctan2(imag, real)
+
+    def compute_output_shape(self, real_shape, imag_shape=None):
+        return tuple(real_shape)
+
+
+def convnext_block(x, dim, intermediate_dim, kernel_size, layer_scale, name):
+    """ConvNeXt block over frames: depthwise conv, LayerNorm, Dense -> GELU -> Dense, layer scale, residual."""
+    y = keras.layers.DepthwiseConv1D(kernel_size, padding="same", name=f"{name}_dwconv")(x)
+    y = keras.layers.LayerNormalization(epsilon=1e-6, name=f"{name}_norm")(y)
+    y = keras.layers.Dense(intermediate_dim, name=f"{name}_pwconv1")(y)
+    y = keras.layers.Activation("gelu", name=f"{name}_gelu")(y)
+    y = keras.layers.Dense(dim, name=f"{name}_pwconv2")(y)
+    y = LayerScale(layer_scale, name=f"{name}_scale")(y)
+    return keras.layers.Add(name=f"{name}_add")([x, y])
+
+
+@register
+class ISTFTVocoder(ConstructorConfigMixin, PresetMixin, keras.Model):
+    """Frame-rate iSTFT vocoder: mel (batch, frames, n_mels) -> audio (batch, frames * hop_length, 1).
+
+    Every frame's log-amplitude and phase for the ``n_fft // 2 + 1`` bins of the model's own STFT come from a
+    ConvNeXt stack at the frame rate; the inverse STFT (fixed-basis matmul + overlap-add, builtin TFLite ops)
+    makes ``frames * hop_length`` samples, the same convention as the GAN vocoders. The model carries its mel
+    settings (``mel_config``), so a saved ``.keras`` file alone computes its own input features
+    (:meth:`features_of`) and synthesizes.
+
+    Args:
+        mel_config: dict (or :class:`MelConfig`) of every mel setting the model was trained with; the inverse
+            STFT uses its ``n_fft``, ``hop_length`` and ``win_length``.
+        dim: channels of the ConvNeXt stack.
+        intermediate_dim: hidden width of each block's MLP.
+        num_blocks: ConvNeXt blocks.
+        kernel_size: depthwise kernel (frames) of each block and of the input conv.
+        phase_head: ``"atan2"`` (two dense heads, phase = angle of their pseudo complex value; APNet2) or
+            ``"direct"`` (one dense head whose output is the phase; Vocos).
+        amplitude_prior: ``"pinv"`` (log-amplitude = log pseudo-inverse-mel amplitude + predicted residual; FreeV)
+            or ``"none"`` (predicted directly; Vocos).
+        layer_scale: initial layer scale (default ``1 / num_blocks``, as Vocos).
+        max_log_amplitude: log-amplitudes are clipped here before ``exp``.
+
+    Example:
+        >>> import numpy as np
+        >>> v = ISTFTVocoder.from_preset("istft_vocoder_tiny")
+        >>> tuple(v(np.zeros((1, 10, 80), "float32")).shape)
+        (1, 2560, 1)
+    """
+
+    def __init__(
+        self,
+        mel_config=None,
+        dim=384,
+        intermediate_dim=1152,
+        num_blocks=8,
+        kernel_size=7,
+        phase_head="atan2",
+        amplitude_prior="pinv",
+        layer_scale=None,
+        max_log_amplitude=7.0,
+        name="istft_vocoder",
+        **kwargs,
+    ):
+        if mel_config is None:
+            raise ValueError("ISTFTVocoder needs mel_config: the feature settings it is trained with "
+                             "(e.g. MelConfig(...).to_dict()); presets give the HiFi-GAN mel")
+        cfg = feature_config(mel_config)
+        if phase_head not in PHASE_HEADS:
+            raise ValueError(f"phase_head must be one of {PHASE_HEADS}, got {phase_head!r}")
+        if amplitude_prior not in AMPLITUDE_PRIORS:
+            raise ValueError(f"amplitude_prior must be one of {AMPLITUDE_PRIORS}, got {amplitude_prior!r}")
+        dim, intermediate_dim, num_blocks, kernel_size = int(dim), int(intermediate_dim), int(num_blocks), int(kernel_size)
+        scale = float(layer_scale) if layer_scale is not None else 1.0 / max(1, num_blocks)
+        bins = cfg.n_fft // 2 + 1
+
+        mel = keras.Input((None, cfg.n_mels), name="mel")
+        x = keras.layers.Conv1D(dim, kernel_size, padding="same", name="embed")(mel)
+        x = keras.layers.LayerNormalization(epsilon=1e-6, name="embed_norm")(x)
+        for i in range(num_blocks):
+            x = convnext_block(x, dim, intermediate_dim, kernel_size, scale, name=f"block{i}")
+        x = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
+        log_amp = keras.layers.Dense(bins, name="amplitude", dtype="float32")(x)
+        if amplitude_prior == "pinv":
+            prior = AmplitudePrior(cfg.to_dict(), name="amplitude_prior")(mel)
+            log_amp = keras.layers.Add(name="log_amplitude", dtype="float32")([prior, log_amp])
+        if phase_head == "atan2":
+            re = keras.layers.Dense(bins, name="phase_real", dtype="float32")(x)
+            im = keras.layers.Dense(bins, name="phase_imag", dtype="float32")(x)
+            phase = Angle(name="phase")(re, im)
+        else:
+            phase = keras.layers.Dense(bins, name="phase", dtype="float32")(x)
+        polar = PolarToComplex(max_log_amplitude, name="polar")
+        istft = InverseSTFT(cfg.n_fft, cfg.hop_length, cfg.win_length, center=cfg.center, output_length="frames",
+                            name="istft")
+        real, imag = polar(log_amp, phase)
+        audio = istft(real, imag)
+        audio = keras.layers.Reshape((-1, 1), name="audio", dtype="float32")(audio)
+        super().__init__(inputs=mel, outputs=audio, name=name, **kwargs)
+
+        self.keep_config(mel_config=cfg.to_dict(), dim=dim, intermediate_dim=intermediate_dim, num_blocks=num_blocks,
+                         kernel_size=kernel_size, phase_head=phase_head, amplitude_prior=amplitude_prior,
+                         layer_scale=scale, max_log_amplitude=float(max_log_amplitude))
+        self.hop_length = cfg.hop_length
+        self.n_mels = cfg.n_mels
+        self.sample_rate = cfg.sample_rate
+        # the same layers, stopping before the inverse STFT: what the spectral losses see
+        self.spectrum_generator = keras.Model(mel, [log_amp, phase], name=f"{name}_spectrum")
+        self.polar = polar
+        self.istft = istft
+
+    # ------------------------------------------------------------------------------------------ features
+    @property
+    def feature_settings(self) -> MelConfig:
+        """The mel settings the model was trained with (its own features, saved in its config)."""
+        return MelConfig.from_dict(self.mel_config)
+
+    def features_of(self, audio):
+        """Log-mel (batch, frames, n_mels) of audio (batch, samples) with the model's own settings."""
+        return self.feature_settings.log_mel(audio)
+
+    def spectrum_to_audio(self, log_amp, phase):
+        """(log-amplitude, phase) (batch, frames, bins) -> audio (batch, frames * hop, 1)."""
+        real, imag = self.polar(log_amp, phase)
+        return ops.expand_dims(self.istft(real, imag), -1)
+
+    # ------------------------------------------------------------------------------------------ export
+    def export_endpoints(self, chunk_frames=32, context_frames=None):
+        """``[(name, function, input_specs)]``: ``"synthesize"`` (dynamic length) and ``"chunk"``.
+
+        ``"chunk"`` follows the vocoder streaming protocol of :mod:`tflite_export.streaming`: a window of
+        ``chunk_frames + 2 * context_frames`` mel frames -> the audio of its central ``chunk_frames`` frames.
+        ``context_frames`` defaults to the stack's receptive field (``(num_blocks + 1) * (kernel_size // 2)`` frames
+        plus the ``n_fft / hop`` frames the inverse STFT overlaps), so the interior equals the offline output.
+        """
+        if context_frames is None:
+            context_frames = self.receptive_field_frames()
+        n_mels, hop = self.n_mels, self.hop_length
+        start, stop = context_frames * hop, (context_frames + chunk_frames) * hop
+
+        def synthesize(mel):
+            return self(mel, training=False)
+
+        def chunk(mel):
+            return self(mel, training=False)[:, start:stop, :]
+
+        return [
+            ("synthesize", synthesize, [keras.InputSpec(shape=(1, None, n_mels), dtype="float32", name="mel")]),
+            ("chunk", chunk,
+             [keras.InputSpec(shape=(1, chunk_frames + 2 * context_frames, n_mels), dtype="float32", name="mel")]),
+        ]
+
+    def receptive_field_frames(self) -> int:
+        """Mel frames on each side that can change a frame's audio: conv stack plus inverse-STFT overlap."""
+        cfg = self.feature_settings
+        return (self.num_blocks + 1) * (self.kernel_size // 2) + cfg.n_fft // cfg.hop_length

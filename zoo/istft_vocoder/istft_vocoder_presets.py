@@ -1,0 +1,24 @@
+"""iSTFT vocoder presets: the published Vocos mel size, a small CPU preset and a tiny one for tests.
+
+All three take the HiFi-GAN mel (22.05 kHz, n_fft 1024, hop 256, 80 Slaney mels up to 8 kHz, magnitude, log
+floor 1e-5), so they drop in behind Tacotron 2, the CLI and the ``Synthesizer`` wherever a HiFi-GAN does.
+"""
+
+from audiogen_tf.features import MelConfig
+from audiogen_tf.registry import register_presets
+
+from zoo.istft_vocoder.istft_vocoder_model import ISTFTVocoder
+
+HIFIGAN_MEL = MelConfig(sample_rate=22050, n_fft=1024, hop_length=256, win_length=1024, n_mels=80, fmin=0.0,
+                        fmax=8000.0, power=1.0, htk=False, norm="slaney", center=True, log_floor=1e-5).to_dict()
+
+PRESETS = {
+    # Vocos' mel-vocoder size (dim 512, MLP 1536, 8 blocks): 13.72 M parameters (Vocos 13.5 M; + the second phase head)
+    "istft_vocoder_vocos": {"mel_config": HIFIGAN_MEL, "dim": 512, "intermediate_dim": 1536, "num_blocks": 8},
+    # the CPU preset: 3.72 M parameters, trained on two cores
+    "istft_vocoder_small": {"mel_config": HIFIGAN_MEL, "dim": 256, "intermediate_dim": 768, "num_blocks": 8},
+    # for tests and smoke runs
+    "istft_vocoder_tiny": {"mel_config": HIFIGAN_MEL, "dim": 32, "intermediate_dim": 64, "num_blocks": 2},
+}
+
+register_presets(ISTFTVocoder, PRESETS)
