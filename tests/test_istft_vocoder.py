@@ -154,3 +154,49 @@ def test_streamed_chunks_equal_offline_in_the_interior(tiny):
     report = check_vocoder_streaming(lambda m: tiny(m), keras_chunk_fn(tiny), mel, 32, ctx, HOP)
     assert report["max_abs_error_vs_padded_offline"] < 1e-4
     assert report["max_abs_error_interior"] < 1e-4
+
+
+def test_recipe_trains_then_cli_synthesizes_exports_and_evaluates(tmp_path, capsys):
+    """audiogen train / synthesize (run folder and bare .keras) / export / evaluate with the family."""
+    import csv
+
+    import soundfile as sf
+
+    from audiogen_tf.cli import main
+    from training.recipes import load_recipe
+    from training.run import train
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with open(data / "manifest.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["path"])
+        w.writeheader()
+        for i, f0 in enumerate((110.0, 160.0, 220.0)):
+            sf.write(data / f"v{i}.wav", voiced(0.6, f0, seed=i), SR)
+            w.writerow({"path": str(data / f"v{i}.wav")})
+    assert load_recipe("istft_vocoder").generator_preset == "istft_vocoder_small"
+    recipe = load_recipe("istft_vocoder", ["steps=2", "steps_per_epoch=2", "checkpoint_every=2", "batch_size=2",
+                                           "generator_preset=istft_vocoder_tiny",
+                                           "discriminator_preset=istft_vocoder_tiny", "generator_warmup_steps=1"])
+    run = tmp_path / "run"
+    result = train(recipe, data=str(data / "manifest.csv"), out=str(run), verbose=0)
+    assert result.step == 2 and os.path.exists(result.model_path)
+    assert {"phase_loss", "amplitude_loss", "d_loss"} <= set(result.history)
+
+    out = tmp_path / "synth"
+    assert main(["synthesize", str(run), "--input", str(data / "v0.wav"), "--out", str(out)]) == 0
+    y, sr = sf.read(out / "v0_synth.wav")
+    assert sr == SR and abs(len(y) - int(0.6 * SR)) <= HOP and np.all(np.isfinite(y))
+    # a bare .keras file knows its own features: no run folder, no --sample-rate
+    out2 = tmp_path / "synth2"
+    assert main(["synthesize", result.model_path, "--input", str(data / "v0.wav"), "--out", str(out2)]) == 0
+    np.testing.assert_allclose(sf.read(out2 / "v0_synth.wav")[0], y, atol=1e-4)
+
+    tfl = tmp_path / "v.tflite"
+    assert main(["export", result.model_path, "--format", "tflite", "--out", str(tfl)]) == 0
+    assert os.path.getsize(tfl) > 0
+
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    sf.write(ref / "v0_synth.wav", voiced(0.6, 110.0, seed=0)[: len(y)], SR)
+    assert main(["evaluate", str(out), "--reference", str(ref), "--no-f0", "--out", str(tmp_path / "eval")]) == 0

@@ -27,7 +27,7 @@ from audiogen_tf.errors import ConfigError
 
 RECIPE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipes")
 
-VOCODER_FAMILIES = ("hifigan", "melgan", "multiband_melgan")
+VOCODER_FAMILIES = ("hifigan", "melgan", "multiband_melgan", "istft_vocoder")
 MODEL_FAMILIES = ("tacotron2", "vae", "vqvae", "codec", "frame_rnn", "wavernn")
 FAMILIES = VOCODER_FAMILIES + ("wavegan", "specgan", "wavenet", "encoder") + MODEL_FAMILIES
 RECONSTRUCTIONS = ("mse", "l1", "waveform")
@@ -41,6 +41,8 @@ MODEL_CLASSES = {
     "melgan": ("zoo.melgan.melgan_generator:MelGANGenerator", "zoo.melgan.melgan_discriminators:MelGANMultiScaleDiscriminator"),
     "multiband_melgan": ("zoo.melgan.multiband_melgan_generator:MultiBandMelGANGenerator",
                          "zoo.melgan.melgan_discriminators:MelGANMultiScaleDiscriminator"),
+    "istft_vocoder": ("zoo.istft_vocoder.istft_vocoder_model:ISTFTVocoder",
+                      "zoo.istft_vocoder.istft_vocoder_discriminators:ISTFTVocoderDiscriminator"),
     "wavegan": ("zoo.wavegan.wavegan_generator:WaveGANGenerator", "zoo.wavegan.wavegan_discriminator:WaveGANDiscriminator"),
     "specgan": ("zoo.wavegan.specgan:SpecGANGenerator", "zoo.wavegan.specgan:SpecGANDiscriminator"),
     "wavenet": ("zoo.wavenet.wavenet_model:WaveNet", None),
@@ -53,7 +55,8 @@ MODEL_CLASSES = {
     "wavernn": ("zoo.rnn.wavernn_model:WaveRNN", None),
 }
 _PRESET_MODULES = {"melgan": "zoo.melgan.melgan_presets", "multiband_melgan": "zoo.melgan.melgan_presets",
-                   "hifigan": "zoo.hifigan.hifigan_presets", "wavenet": "zoo.wavenet.wavenet_presets",
+                   "hifigan": "zoo.hifigan.hifigan_presets", "istft_vocoder": "zoo.istft_vocoder.istft_vocoder_presets",
+                   "wavenet": "zoo.wavenet.wavenet_presets",
                    "encoder": "zoo.encoders.encoder_presets", "tacotron2": "zoo.tacotron2.tacotron2_presets",
                    "vae": "zoo.vae.vae_presets", "vqvae": "zoo.vqvae.vqvae_presets", "codec": "zoo.vqvae.vqvae_presets",
                    "frame_rnn": "zoo.rnn.rnn_presets", "wavernn": "zoo.rnn.rnn_presets"}
@@ -195,7 +198,7 @@ def _length_mismatch(cls, preset, overrides, key, segment_length, what) -> list[
 
 @dataclasses.dataclass
 class GANVocoderRecipe(TrainRecipe):
-    """A GAN vocoder (HiFi-GAN, MelGAN, Multi-band MelGAN): mel (batch, frames, n_mels) -> audio (batch, time, 1).
+    """A GAN vocoder (HiFi-GAN, MelGAN, Multi-band MelGAN, iSTFT vocoder): mel (batch, frames, n_mels) -> audio (batch, time, 1).
 
     Args:
         generator_preset, generator_overrides: generator preset and constructor overrides.
@@ -204,6 +207,8 @@ class GANVocoderRecipe(TrainRecipe):
         d_learning_rate: discriminator learning rate (default: ``learning_rate``).
         adversarial_loss, adversarial_weight, mel_loss_weight, feature_matching_weight, stft_loss_weight,
         subband_stft_loss_weight, generator_warmup_steps, g_clipnorm, d_clipnorm: ``GANTrainer.compile``.
+        amplitude_loss_weight, phase_loss_weight, real_imag_loss_weight, consistency_loss_weight: the frame-level
+            losses of a frame-rate (iSTFT) generator (``GANTrainer.compile``; family ``istft_vocoder``).
     """
 
     generator_preset: str = ""
@@ -221,6 +226,10 @@ class GANVocoderRecipe(TrainRecipe):
     generator_warmup_steps: int = 0
     g_clipnorm: float | None = None
     d_clipnorm: float | None = None
+    amplitude_loss_weight: float = 0.0
+    phase_loss_weight: float = 0.0
+    real_imag_loss_weight: float = 0.0
+    consistency_loss_weight: float = 0.0
 
     def mel_config(self):
         """The ``MelConfig`` of the features (``sample_rate`` from the recipe unless given)."""
@@ -233,7 +242,8 @@ class GANVocoderRecipe(TrainRecipe):
         if self.adversarial_loss not in ADVERSARIAL_LOSSES:
             bad.append(("adversarial_loss", f"must be one of {ADVERSARIAL_LOSSES}, got {self.adversarial_loss!r}"))
         for key in ("adversarial_weight", "mel_loss_weight", "feature_matching_weight", "stft_loss_weight",
-                    "subband_stft_loss_weight", "generator_warmup_steps"):
+                    "subband_stft_loss_weight", "generator_warmup_steps", "amplitude_loss_weight", "phase_loss_weight",
+                    "real_imag_loss_weight", "consistency_loss_weight"):
             if getattr(self, key) < 0:
                 bad.append((key, f"must be >= 0, got {getattr(self, key)}"))
         if self.subband_stft_loss_weight > 0 and self.family != "multiband_melgan":
@@ -248,6 +258,8 @@ class GANVocoderRecipe(TrainRecipe):
             from audiogen_tf.registry import get_preset
 
             kwargs = {**get_preset(gen, self.generator_preset), **self.generator_overrides}
+            if "mel_config" in kwargs:  # a generator that carries its features is given the recipe's mel
+                return bad
             hop = 1
             for r in kwargs.get("upsample_rates", []):
                 hop *= int(r)
@@ -589,6 +601,7 @@ class WaveRNNRecipe(ModelRecipe):
 
 
 RECIPE_CLASSES = {"hifigan": GANVocoderRecipe, "melgan": GANVocoderRecipe, "multiband_melgan": GANVocoderRecipe,
+                  "istft_vocoder": GANVocoderRecipe,
                   "wavegan": WaveGANRecipe, "wavenet": WaveNetRecipe, "encoder": EncoderRecipe,
                   "specgan": SpecGANRecipe,
                   "tacotron2": Tacotron2Recipe, "vae": VAERecipe, "vqvae": VQVAERecipe, "codec": VQVAERecipe,

@@ -25,6 +25,7 @@ import keras
 import tensorflow as tf
 
 from audiogen_tf.errors import ConfigError
+from audiogen_tf.registry import get_preset
 from training import strategy as strategies
 from training.fault_tolerance import FaultTolerantCheckpoint, NonFiniteGuard, StopAtStep, training_step
 from training.recipes import (
@@ -87,8 +88,12 @@ def build_models(recipe: TrainRecipe, num_classes: int | None = None) -> dict:
     fam = recipe.family
     if isinstance(recipe, GANVocoderRecipe):
         gen_over = dict(recipe.generator_overrides)
-        gen_over.setdefault("n_mels", recipe.mel_config().n_mels)
-        gen = _preset_model(model_class(fam, "generator"), recipe.generator_preset, gen_over)
+        gen_cls = model_class(fam, "generator")
+        if "mel_config" in get_preset(gen_cls, recipe.generator_preset):  # carries its features: give it the recipe's
+            gen_over.setdefault("mel_config", recipe.mel_config().to_dict())
+        else:
+            gen_over.setdefault("n_mels", recipe.mel_config().n_mels)
+        gen = _preset_model(gen_cls, recipe.generator_preset, gen_over)
         disc = _preset_model(model_class(fam, "discriminator"), recipe.discriminator_preset, recipe.discriminator_overrides)
         return {"generator": gen, "discriminators": [disc]}
     if isinstance(recipe, WaveGANRecipe):
@@ -148,7 +153,9 @@ def build_trainer(recipe: TrainRecipe, models: dict):
                 feature_matching_weight=recipe.feature_matching_weight, stft_loss_weight=recipe.stft_loss_weight,
                 subband_stft_loss_weight=recipe.subband_stft_loss_weight,
                 generator_warmup_steps=recipe.generator_warmup_steps, g_clipnorm=recipe.g_clipnorm,
-                d_clipnorm=recipe.d_clipnorm,
+                d_clipnorm=recipe.d_clipnorm, amplitude_loss_weight=recipe.amplitude_loss_weight,
+                phase_loss_weight=recipe.phase_loss_weight, real_imag_loss_weight=recipe.real_imag_loss_weight,
+                consistency_loss_weight=recipe.consistency_loss_weight,
             )
         else:
             trainer.compile(**common, gp_weight=recipe.gp_weight, n_critic=recipe.n_critic)
