@@ -200,3 +200,18 @@ def test_recipe_trains_then_cli_synthesizes_exports_and_evaluates(tmp_path, caps
     ref.mkdir()
     sf.write(ref / "v0_synth.wav", voiced(0.6, 110.0, seed=0)[: len(y)], SR)
     assert main(["evaluate", str(out), "--reference", str(ref), "--no-f0", "--out", str(tmp_path / "eval")]) == 0
+
+
+def test_synthesizer_bundle_streams_the_offline_audio(tiny, tmp_path):
+    """export_bundle takes the vocoder's receptive field as context: LiteRT chunks equal Keras away from the ends."""
+    from tflite_export.synthesizer import Synthesizer, export_bundle
+
+    bundle = export_bundle(tmp_path / "bundle", vocoder=tiny, chunk_frames=16)
+    synth = Synthesizer(bundle)
+    assert synth.sample_rate == SR and synth.voc["context_frames"] == tiny.receptive_field_frames()
+    mel = np.random.default_rng(7).normal(-5, 1, (80, 80)).astype(np.float32)
+    streamed = synth.mel_to_audio(mel)
+    offline = np.asarray(tiny(mel[None])).reshape(-1)
+    edge = tiny.receptive_field_frames() * HOP
+    assert streamed.shape == offline.shape
+    assert np.abs(streamed - offline)[edge:-edge].max() < 1e-4

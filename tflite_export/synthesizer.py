@@ -246,14 +246,15 @@ class Synthesizer:
 
 # ---------------------------------------------------------------------------------------- export side
 def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "none", sample_rate: int | None = None,
-                  chunk_frames: int = 32, context_frames: int = 8, text_length: int | None = None,
+                  chunk_frames: int = 32, context_frames: int | None = None, text_length: int | None = None,
                   representative_dataset=None) -> str:
     """Write ``vocoder.tflite`` / ``tacotron2.tflite`` and ``synthesizer.json`` for :class:`Synthesizer` (needs TF).
 
     Args:
         out_dir: bundle folder (created).
-        vocoder: a zoo vocoder (HiFi-GAN, MelGAN, Multi-band MelGAN); exported with ``"synthesize"`` and
-            ``"chunk"`` (``chunk_frames`` frames with ``context_frames`` of context each side).
+        vocoder: a zoo vocoder (HiFi-GAN, MelGAN, Multi-band MelGAN, iSTFT vocoder); exported with ``"synthesize"``
+            and ``"chunk"`` (``chunk_frames`` frames with ``context_frames`` of context each side; default the
+            vocoder's ``receptive_field_frames()`` where it declares one, so chunks equal the offline output, else 8).
         tacotron2: a :class:`~zoo.tacotron2.Tacotron2`; exported with ``"encode"``, ``"decoder_step"``
             (``text_length`` symbols, default the front end's ``max_length``) and a ``"postnet"`` endpoint.
         quantization: the mode for both files (see :mod:`tflite_export.export`).
@@ -295,7 +296,9 @@ def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "no
             "stop_threshold": float(args.get("stop_threshold", 0.5)), "mel_config": mc.to_dict(),
         }
     if vocoder is not None:
-        sample_rate = sample_rate or 22050
+        sample_rate = sample_rate or int(getattr(vocoder, "sample_rate", 22050))
+        if context_frames is None:
+            context_frames = vocoder.receptive_field_frames() if hasattr(vocoder, "receptive_field_frames") else 8
         eps = [_as_ep(e) for e in vocoder.export_endpoints(chunk_frames=chunk_frames, context_frames=context_frames)]
         calib = representative_dataset
         if quantization == "int8" and calib is None:
