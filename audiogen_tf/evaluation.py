@@ -42,7 +42,7 @@ def _files_by_stem(folder, suffix: str = "") -> dict[str, str]:
 def evaluate_folder(
     generated_dir, reference_dir=None, *, sample_rate: int | None = None, suffix: str = "", encoder=None,
     labels: dict | None = None, with_f0: bool = True, progress: bool = True, texts=None, with_wer: bool = True,
-    with_dnsmos: bool = True,
+    with_dnsmos: bool = True, f0_range: tuple[float, float] = metrics.F0_RANGE,
 ) -> dict:
     """Metrics of every generated file paired with its reference, their means, and encoder judgements.
 
@@ -60,6 +60,7 @@ def evaluate_folder(
         with_wer: transcribe and score word error rate when texts are known.
         with_dnsmos: judge each generated file with DNSMOS P.835 (``dnsmos_sig/bak/ovrl``) when ``speechmos``
             is installed (else one reason under ``skipped``).
+        f0_range: pYIN ``(fmin, fmax)`` in Hz of the pitch metrics (``metrics.SPEECH_F0_RANGE`` for speech only).
 
     Returns:
         ``{"per_file": {stem: {metric: value}}, "corpus": {metric: mean}, "counts": {...},
@@ -88,7 +89,7 @@ def evaluate_folder(
                     report["skipped"].append(str(err))
                     continue
                 report["per_file"][stem] = metrics.evaluate_pair(
-                    ref, est, sr, with_f0=with_f0, with_dnsmos=with_dnsmos
+                    ref, est, sr, with_f0=with_f0, with_dnsmos=with_dnsmos, f0_range=f0_range
                 )
         for w in caught:
             if issubclass(w.category, metrics.MetricUnavailableWarning) and str(w.message) not in report["skipped"]:

@@ -110,7 +110,7 @@ def test_pitch_and_dnsmos_numbers_in_the_report(folders, tmp_path, monkeypatch, 
     assert sum("DNSMOS not computed" in reason for reason in report["skipped"]) == 1
     assert report["corpus"]["vuv_f1"] == pytest.approx(np.mean([s["vuv_f1"] for s in report["per_file"].values()]))
     code = main(["evaluate", str(gen), "--reference", str(ref), "--suffix", "_voc", "--no-dnsmos",
-                 "--out", str(tmp_path / "report")])
+                 "--f0-range", "50", "600", "--out", str(tmp_path / "report")])
     assert code == 0
     data = json.load(open(tmp_path / "report.json"))
     assert "vuv_f1" in data["corpus"] and "f0_rmse_cents" in data["corpus"]
