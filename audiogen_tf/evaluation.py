@@ -2,7 +2,8 @@
 
 Files are paired by name (``a.wav`` in both folders; a generated ``a_hifigan.wav`` also pairs with
 reference ``a.wav`` when ``suffix="_hifigan"``). Paired metrics come from :mod:`audiogen_tf.metrics`
-(MR-STFT, LSD, MCD with DTW, SNR, F0 RMSE, voicing error, PESQ and STOI where installed). When an
+(MR-STFT, LSD, MCD, SNR, SI-SDR, F0 RMSE in cents, V/UV F1 and voicing error from one pYIN pass per
+file, PESQ-WB, STOI and DNSMOS P.835 where installed). When an
 encoder is given, the whole sets are also judged in its embedding space with :mod:`audiogen_tf.judge`
 (Fréchet distance, Inception Score, and accuracy when the intended labels are known). When the texts are
 known (a manifest with a ``text`` column in the reference folder, or ``texts``), pocketsphinx transcribes the
@@ -41,6 +42,7 @@ def _files_by_stem(folder, suffix: str = "") -> dict[str, str]:
 def evaluate_folder(
     generated_dir, reference_dir=None, *, sample_rate: int | None = None, suffix: str = "", encoder=None,
     labels: dict | None = None, with_f0: bool = True, progress: bool = True, texts=None, with_wer: bool = True,
+    with_dnsmos: bool = True, f0_range: tuple[float, float] = metrics.F0_RANGE,
 ) -> dict:
     """Metrics of every generated file paired with its reference, their means, and encoder judgements.
 
@@ -51,11 +53,14 @@ def evaluate_folder(
         suffix: ending of generated stems to drop before pairing (e.g. ``"_hifigan"``).
         encoder: optional trained encoder (``embed`` / ``classify``, e.g. ``zoo.encoders.MelCNNEncoder``).
         labels: optional ``{stem: class id}`` of the generated files, for the encoder accuracy.
-        with_f0: include pYIN pitch metrics (slow on long files).
+        with_f0: include pYIN pitch metrics (F0 RMSE in cents, V/UV F1, voicing error; slow on long files).
         progress: show a tqdm bar.
         texts: what each generated file should say: ``{stem: text}`` or a manifest with a ``text`` column (its
             file stems are the keys); default: a manifest with ``text`` found in ``reference_dir``.
         with_wer: transcribe and score word error rate when texts are known.
+        with_dnsmos: judge each generated file with DNSMOS P.835 (``dnsmos_sig/bak/ovrl``) when ``speechmos``
+            is installed (else one reason under ``skipped``).
+        f0_range: pYIN ``(fmin, fmax)`` in Hz of the pitch metrics (``metrics.SPEECH_F0_RANGE`` for speech only).
 
     Returns:
         ``{"per_file": {stem: {metric: value}}, "corpus": {metric: mean}, "counts": {...},
@@ -83,7 +88,9 @@ def evaluate_folder(
                 except AudioFileError as err:
                     report["skipped"].append(str(err))
                     continue
-                report["per_file"][stem] = metrics.evaluate_pair(ref, est, sr, with_f0=with_f0)
+                report["per_file"][stem] = metrics.evaluate_pair(
+                    ref, est, sr, with_f0=with_f0, with_dnsmos=with_dnsmos, f0_range=f0_range
+                )
         for w in caught:
             if issubclass(w.category, metrics.MetricUnavailableWarning) and str(w.message) not in report["skipped"]:
                 report["skipped"].append(str(w.message))

@@ -96,3 +96,23 @@ def test_no_common_names_is_a_clear_error(tmp_path, capsys):
     audio.save(tmp_path / "r" / "y.wav", _tone(100), SR)
     assert main(["evaluate", str(tmp_path / "g"), "--reference", str(tmp_path / "r")]) == 2
     assert "no file names in common" in capsys.readouterr().err
+
+
+def test_pitch_and_dnsmos_numbers_in_the_report(folders, tmp_path, monkeypatch, capsys):
+    import sys
+
+    ref, gen = folders
+    monkeypatch.setitem(sys.modules, "speechmos", None)  # DNSMOS unavailable: None and one reason
+    report = evaluate_folder(gen, ref, suffix="_voc", progress=False, with_wer=False)
+    a = report["per_file"]["a"]
+    assert a["f0_rmse_cents"] < 5.0 and a["vuv_f1"] > 0.9  # a tone at 30 dB SNR keeps its pitch
+    assert a["dnsmos_ovrl"] is None and report["corpus"]["dnsmos_ovrl"] is None
+    assert sum("DNSMOS not computed" in reason for reason in report["skipped"]) == 1
+    assert report["corpus"]["vuv_f1"] == pytest.approx(np.mean([s["vuv_f1"] for s in report["per_file"].values()]))
+    code = main(["evaluate", str(gen), "--reference", str(ref), "--suffix", "_voc", "--no-dnsmos",
+                 "--f0-range", "50", "600", "--out", str(tmp_path / "report")])
+    assert code == 0
+    data = json.load(open(tmp_path / "report.json"))
+    assert "vuv_f1" in data["corpus"] and "f0_rmse_cents" in data["corpus"]
+    assert not any(k.startswith("dnsmos") for k in data["corpus"])
+    assert "| vuv_f1 |" in capsys.readouterr().out

@@ -72,7 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--labels", default=None,
                           help="manifest of the generated files with the intended class in --label-key")
     evaluate.add_argument("--label-key", default="label")
-    evaluate.add_argument("--no-f0", action="store_true", help="skip the (slow) pitch metrics")
+    evaluate.add_argument("--no-f0", action="store_true",
+                          help="skip the (slow) pitch metrics: F0 RMSE in cents, V/UV F1, voicing error")
+    evaluate.add_argument("--f0-range", type=float, nargs=2, default=[50.0, 1000.0], metavar=("FMIN", "FMAX"),
+                          help="pYIN search range in Hz (default 50 1000; metrics.vocoder_quality_row uses 50 600 for speech)")
+    evaluate.add_argument("--no-dnsmos", action="store_true",
+                          help="skip DNSMOS P.835 (about 1 s per file; needs speechmos and onnxruntime)")
     evaluate.add_argument("--text-manifest", default=None,
                           help="manifest with a 'text' column: word error rate of the generated speech by pocketsphinx "
                                "(default: a manifest with 'text' in --reference)")

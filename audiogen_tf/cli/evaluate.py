@@ -40,6 +40,7 @@ def evaluate_command(args) -> tuple[str, str]:
     report = evaluate_folder(
         args.generated, args.reference, sample_rate=args.sample_rate, suffix=args.suffix, encoder=encoder,
         labels=labels, with_f0=not args.no_f0, texts=getattr(args, "text_manifest", None),
+        with_dnsmos=not getattr(args, "no_dnsmos", False), f0_range=tuple(getattr(args, "f0_range", (50.0, 1000.0))),
     )
     paths = write_report(report, args.out or os.path.join(args.generated, "evaluation"))
     print(report_markdown(report))
