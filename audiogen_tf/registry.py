@@ -84,9 +84,24 @@ class PresetMixin:
 
     @classmethod
     def from_preset(cls, preset: str, **overrides):
+        """Build ``preset`` (with constructor ``overrides``); a preset with shipped ``weights`` loads them, offline.
+
+        A preset's ``"weights": {"file", "sha256", "module"}`` names a float16 file beside ``module`` (default the
+        model's module; :mod:`audiogen_tf.pretrained`); its checksum is verified first. Overrides that change the
+        architecture make the shipped weights unusable: pass ``weights=None`` to build it untrained.
+        """
         kwargs = get_preset(cls, preset)
+        shipped = kwargs.pop("weights", None)
+        if "weights" in overrides:
+            shipped = overrides.pop("weights")
         kwargs.update(overrides)
-        return cls(**kwargs)
+        model = cls(**kwargs)
+        if shipped:
+            from audiogen_tf.pretrained import load_weights, packaged_file
+
+            path = packaged_file(shipped.get("module", cls.__module__), shipped["file"])
+            load_weights(model, path, shipped["sha256"])
+        return model
 
     @classmethod
     def presets(cls) -> list[str]:
