@@ -8,6 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import librosa
 import numpy as np
 import pytest
+import scipy.signal
 import tensorflow as tf
 
 from audiogen_tf import features
@@ -62,11 +63,34 @@ def test_basis_is_the_inverse_real_dft():
     np.testing.assert_allclose(ours, np.fft.irfft(spec, 64), atol=1e-6)
 
 
+def test_same_padding_is_vocos_istft():
+    """padding="same": windowed inverse FFT, overlap-add, (win - hop) / 2 trimmed at both ends, envelope-normalised."""
+    rng = np.random.default_rng(4)
+    n_fft, hop, frames = 64, 16, 9
+    spec = rng.standard_normal((frames, 33)) + 1j * rng.standard_normal((frames, 33))
+    win = scipy.signal.get_window("hann", n_fft, fftbins=True)
+    total = (frames - 1) * hop + n_fft
+    y, env = np.zeros(total), np.zeros(total)
+    for t in range(frames):
+        y[t * hop : t * hop + n_fft] += np.fft.irfft(spec[t], n_fft) * win
+        env[t * hop : t * hop + n_fft] += win**2
+    pad = (n_fft - hop) // 2
+    ref = (y / env)[pad:-pad]
+    layer = InverseSTFT(n_fft, hop, padding="same")
+    ours = np.asarray(layer(spec.real[None].astype(np.float32), spec.imag[None].astype(np.float32)))[0]
+    assert ours.shape == ref.shape == (frames * hop,)
+    assert np.abs(ours - ref).max() < 1e-5
+    streamed = stream_istft(layer.chunk, layer.finish, spec.real[None], spec.imag[None], 4, n_fft, hop, padding="same")
+    assert np.abs(streamed - ours).max() < 1e-5
+
+
 def test_bad_geometry_is_refused():
     with pytest.raises(ValueError, match="multiple of hop_length"):
         InverseSTFT(1000, 256)
     with pytest.raises(ValueError, match="output_length"):
         InverseSTFT(1024, 256, output_length="same")
+    with pytest.raises(ValueError, match="padding"):
+        InverseSTFT(1024, 256, padding="valid")
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 8, 50])

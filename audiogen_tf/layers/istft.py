@@ -36,6 +36,7 @@ from audiogen_tf.serialization import register
 
 _TINY = float(np.finfo(np.float32).tiny)
 OUTPUT_LENGTHS = ("frames", "istft")
+PADDINGS = ("center", "same", "none")
 
 
 def synthesis_basis(n_fft: int, win_length: int | None = None, window: str = "hann") -> np.ndarray:
@@ -80,10 +81,12 @@ class InverseSTFT(keras.layers.Layer):
         hop_length: samples between frames.
         win_length: synthesis window length (<= n_fft, centred), default ``n_fft``.
         window: scipy window name (periodic), as in :func:`audiogen_tf.features.stft`.
-        center: the frames came from a centred STFT (``n_fft // 2`` samples trimmed at the start).
+        padding: ``"center"``: the frames came from a centred STFT (``n_fft // 2`` samples trimmed at the start, as
+            ``librosa.istft``); ``"same"``: ``(win_length - hop_length) // 2`` trimmed (Vocos' "same" padding, whose
+            frames are not centred); ``"none"``: nothing trimmed.
         output_length: ``"frames"``: ``frames * hop_length`` samples, the vocoder convention (=
-            ``librosa.istft(..., length=frames * hop)``); ``"istft"``: ``(frames - 1) * hop_length`` samples when
-            centred (= ``librosa.istft`` without ``length``).
+            ``librosa.istft(..., length=frames * hop)``); ``"istft"``: the whole inverse (``(frames - 1) *
+            hop_length`` samples when centred, = ``librosa.istft`` without ``length``).
 
     Example:
         >>> import numpy as np
@@ -92,7 +95,7 @@ class InverseSTFT(keras.layers.Layer):
         1024
     """
 
-    def __init__(self, n_fft=1024, hop_length=256, win_length=None, window="hann", center=True,
+    def __init__(self, n_fft=1024, hop_length=256, win_length=None, window="hann", padding="center",
                  output_length="frames", **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
@@ -100,7 +103,9 @@ class InverseSTFT(keras.layers.Layer):
         self.hop_length = int(hop_length)
         self.win_length = int(win_length) if win_length else None
         self.window = str(window)
-        self.center = bool(center)
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
+        self.padding = padding
         if self.n_fft % self.hop_length:
             raise ValueError(f"n_fft ({self.n_fft}) must be a multiple of hop_length ({self.hop_length})")
         if output_length not in OUTPUT_LENGTHS:
@@ -129,26 +134,23 @@ class InverseSTFT(keras.layers.Layer):
         return y / ops.where(wss > _TINY, wss, ops.ones_like(wss))
 
     # ------------------------------------------------------------------------------------------ offline
+    @property
+    def trim(self) -> int:
+        """Samples dropped at the start of the overlap-added signal."""
+        return trim_of(self.padding, self.n_fft, self.hop_length, self.win_length)
+
     def call(self, real, imag):
         n_frames = ops.shape(real)[1]
         y = _overlap_add(self.frames_to_time(real, imag), self.ratio, self.hop_length)
         y = self._normalise(y, self._window_sum(n_frames))
-        start = self.n_fft // 2 if self.center else 0
-        if self.output_length == "frames":
-            length = n_frames * self.hop_length
-        elif self.center:
-            length = (n_frames - 1) * self.hop_length
-        else:
-            length = (n_frames - 1) * self.hop_length + self.n_fft
-        return y[:, start : start + length]
+        start = self.trim
+        return y[:, start : start + output_samples(n_frames, self.output_length, start, self.n_fft, self.hop_length)]
 
     def compute_output_shape(self, real_shape, imag_shape=None):
         frames = real_shape[1]
         if frames is None:
             return (real_shape[0], None)
-        if self.output_length == "frames":
-            return (real_shape[0], frames * self.hop_length)
-        return (real_shape[0], (frames - 1) * self.hop_length + (0 if self.center else self.n_fft))
+        return (real_shape[0], output_samples(frames, self.output_length, self.trim, self.n_fft, self.hop_length))
 
     # ------------------------------------------------------------------------------------------ streaming
     @property
@@ -210,12 +212,28 @@ class InverseSTFT(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(n_fft=self.n_fft, hop_length=self.hop_length, win_length=self.win_length, window=self.window,
-                      center=self.center, output_length=self.output_length)
+                      padding=self.padding, output_length=self.output_length)
         return config
 
 
+def trim_of(padding: str, n_fft: int, hop_length: int, win_length: int | None = None) -> int:
+    """Samples :class:`InverseSTFT` drops at the start for ``padding``."""
+    if padding == "center":
+        return n_fft // 2
+    if padding == "same":
+        return ((win_length or n_fft) - hop_length) // 2
+    return 0
+
+
+def output_samples(n_frames, output_length: str, trim: int, n_fft: int, hop_length: int):
+    """Output length of :class:`InverseSTFT`: ``frames * hop`` or the whole overlap-add less ``trim`` at both ends."""
+    if output_length == "frames":
+        return n_frames * hop_length
+    return (n_frames - 1) * hop_length + n_fft - 2 * trim
+
+
 def stream_istft(chunk_fn, finish_fn, real, imag, chunk_frames: int, n_fft: int, hop_length: int,
-                 center: bool = True, output_length: str = "frames"):
+                 padding: str = "center", output_length: str = "frames", win_length: int | None = None):
     """Run a chunk function over the frames and stitch the output as :class:`InverseSTFT` would offline.
 
     Args:
@@ -240,9 +258,5 @@ def stream_istft(chunk_fn, finish_fn, real, imag, chunk_frames: int, n_fft: int,
         pieces.append(out.reshape(-1))
     pieces.append(np.asarray(finish_fn(ola, wss), np.float32).reshape(-1))
     y = np.concatenate(pieces)
-    start = n_fft // 2 if center else 0
-    if output_length == "frames":
-        length = n_frames * hop_length
-    else:
-        length = (n_frames - 1) * hop_length + (0 if center else n_fft)
-    return y[start : start + length]
+    start = trim_of(padding, n_fft, hop_length, win_length)
+    return y[start : start + output_samples(n_frames, output_length, start, n_fft, hop_length)]

@@ -170,6 +170,9 @@ class ISTFTVocoder(ConstructorConfigMixin, PresetMixin, keras.Model):
             or ``"none"`` (predicted directly; Vocos).
         layer_scale: initial layer scale (default ``1 / num_blocks``, as Vocos).
         max_log_amplitude: log-amplitudes are clipped here before ``exp``.
+        istft_padding: samples the inverse STFT trims at the start: ``"center"`` (``n_fft // 2``; the frames of a
+            centred STFT, as the mel), ``"same"`` (``(win - hop) // 2``; Vocos), ``"none"``; default ``"center"``
+            when the mel is centred, else ``"none"``.
 
     Example:
         >>> import numpy as np
@@ -189,6 +192,7 @@ class ISTFTVocoder(ConstructorConfigMixin, PresetMixin, keras.Model):
         amplitude_prior="pinv",
         layer_scale=None,
         max_log_amplitude=7.0,
+        istft_padding=None,
         name="istft_vocoder",
         **kwargs,
     ):
@@ -202,6 +206,8 @@ class ISTFTVocoder(ConstructorConfigMixin, PresetMixin, keras.Model):
             raise ValueError(f"amplitude_prior must be one of {AMPLITUDE_PRIORS}, got {amplitude_prior!r}")
         dim, intermediate_dim, num_blocks, kernel_size = int(dim), int(intermediate_dim), int(num_blocks), int(kernel_size)
         scale = float(layer_scale) if layer_scale is not None else 1.0 / max(1, num_blocks)
+        if istft_padding is None:
+            istft_padding = "center" if cfg.center else "none"
         bins = cfg.n_fft // 2 + 1
 
         mel = keras.Input((None, cfg.n_mels), name="mel")
@@ -221,7 +227,7 @@ class ISTFTVocoder(ConstructorConfigMixin, PresetMixin, keras.Model):
         else:
             phase = keras.layers.Dense(bins, name="phase", dtype="float32")(x)
         polar = PolarToComplex(max_log_amplitude, name="polar")
-        istft = InverseSTFT(cfg.n_fft, cfg.hop_length, cfg.win_length, center=cfg.center, output_length="frames",
+        istft = InverseSTFT(cfg.n_fft, cfg.hop_length, cfg.win_length, padding=istft_padding, output_length="frames",
                             name="istft")
         real, imag = polar(log_amp, phase)
         audio = istft(real, imag)
@@ -230,7 +236,7 @@ class ISTFTVocoder(ConstructorConfigMixin, PresetMixin, keras.Model):
 
         self.keep_config(mel_config=cfg.to_dict(), dim=dim, intermediate_dim=intermediate_dim, num_blocks=num_blocks,
                          kernel_size=kernel_size, phase_head=phase_head, amplitude_prior=amplitude_prior,
-                         layer_scale=scale, max_log_amplitude=float(max_log_amplitude))
+                         layer_scale=scale, max_log_amplitude=float(max_log_amplitude), istft_padding=istft_padding)
         self.hop_length = cfg.hop_length
         self.n_mels = cfg.n_mels
         self.sample_rate = cfg.sample_rate
