@@ -18,7 +18,8 @@ Keras (k, out, in); ``Conv2d`` (out, in, kh, kw) -> Keras (kh, kw, in, out). tor
 weight-normalized layers keep one per output channel. So a conv's ``v`` and ``g`` are copied as they are, while a
 transposed conv's are folded to the kernel and re-split per output channel (same function, a different
 parametrization for fine-tuning). Spectral norm is folded with the stored ``u`` and ``v`` (torch's eval-mode
-weight ``W / (u . W v)``), and ``u`` becomes Keras' ``vector_u``.
+weight ``W / (u . W v)``, with ``|u . W v|``), and ``u`` becomes Keras' ``vector_u``, from which Keras' power
+iteration continues in training.
 
 Every key used is recorded; :meth:`TorchStateDict.check` raises :class:`ImportMismatchError` listing the missing
 keys, the shape mismatches and the keys left over, so a wrong architecture fails with the list of differences.
@@ -140,7 +141,10 @@ class TorchStateDict:
                 u = self._take(f"{prefix}.parametrizations.weight.0._u")
                 v = self._take(f"{prefix}.parametrizations.weight.0._v")
             mat = w.reshape(w.shape[0], -1).astype(np.float64)
-            sigma = float(np.dot(u.astype(np.float64), mat @ v.astype(np.float64)))
+            # |u . W v|: a spectral norm never run in training mode can hold u, v with u . W v < 0; torch's eval
+            # pass then flips the layer's sign, its first training pass (power iteration, sigma > 0) does not, nor
+            # does Keras' (its power iteration is sign-blind). Trained checkpoints have sigma > 0 either way.
+            sigma = abs(float(np.dot(u.astype(np.float64), mat @ v.astype(np.float64))))
             out.update(kernel=(w / sigma).astype(np.float32), u=u.astype(np.float32))
         else:
             out["kernel"] = self._take(f"{prefix}.weight").astype(np.float32)
