@@ -225,8 +225,8 @@ def run_keras(args):
     trainer = GANTrainer(g, [d], mode="vocoder", mel_config=loss_mel, seed=0)
 
     def optimizer():
-        lr = keras.optimizers.schedules.ExponentialDecay(h["learning_rate"], STEPS_PER_EPOCH, h["lr_decay"],
-                                                         staircase=True)
+        decay = h["lr_decay"] if args.lr_decay is None else args.lr_decay
+        lr = keras.optimizers.schedules.ExponentialDecay(h["learning_rate"], STEPS_PER_EPOCH, decay, staircase=True)
         return keras.optimizers.AdamW(lr, weight_decay=0.01, beta_1=h["adam_b1"], beta_2=h["adam_b2"],
                                       epsilon=args.epsilon)
 
@@ -314,6 +314,7 @@ def main(argv=None):
     k.add_argument("--steps", type=int, default=0)
     k.add_argument("--threads", type=int, default=1)
     k.add_argument("--epsilon", type=float, default=1e-8, help="AdamW epsilon (torch's default 1e-8; Keras' 1e-7)")
+    k.add_argument("--lr-decay", type=float, default=None, help="per-epoch LR decay (default: the config's 0.999)")
     k.add_argument("--compile-args", default="{}", help="extra GANTrainer.compile arguments as JSON")
     k.add_argument("--name", default=None, help="output name (default keras_losses)")
     r = sub.add_parser("report")
