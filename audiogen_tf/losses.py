@@ -259,11 +259,12 @@ def discriminator_scores(outputs):
     return scores
 
 
-def discriminator_feature_maps(outputs):
-    """The feature maps of each sub-discriminator: list of lists (the score dropped)."""
+def discriminator_feature_maps(outputs, include_score=False):
+    """The feature maps of each sub-discriminator: list of lists (the score dropped unless ``include_score``)."""
     if not isinstance(outputs, (list, tuple)):
         return []
-    return [list(entry[:-1]) for entry in outputs if isinstance(entry, (list, tuple))]
+    end = None if include_score else -1
+    return [list(entry[:end]) for entry in outputs if isinstance(entry, (list, tuple))]
 
 
 def _mean_f(x):
@@ -382,7 +383,7 @@ def gradient_penalty(critic_fn, real, fake, alpha=None, seed=None):
 # feature matching ----------------------------------------------------------------------------
 
 
-def feature_matching_loss(real_outputs, fake_outputs):
+def feature_matching_loss(real_outputs, fake_outputs, include_score=False):
     """Feature-matching loss: ``sum over sub-discriminators and layers of mean |D^i(x) - D^i(G(s))|``.
 
     Real feature maps are treated as constants (``stop_gradient``), as in HiFi-GAN where they come from the
@@ -390,6 +391,8 @@ def feature_matching_loss(real_outputs, fake_outputs):
 
     Args:
         real_outputs, fake_outputs: discriminator outputs (contract structure).
+        include_score: also match the last output (the score map). HiFi-GAN's reference code does (its ``fmap``
+            lists end with the ``conv_post`` output); MelGAN's and ParallelWaveGAN's do not (the default).
 
     Example:
         >>> import numpy as np
@@ -400,7 +403,9 @@ def feature_matching_loss(real_outputs, fake_outputs):
     Paper: Kong et al., "HiFi-GAN", NeurIPS 2020, eq. (3) (weight 2 in eq. (5)).
     """
     total = 0.0
-    for real_maps, fake_maps in zip(discriminator_feature_maps(real_outputs), discriminator_feature_maps(fake_outputs)):
+    pairs = zip(discriminator_feature_maps(real_outputs, include_score), discriminator_feature_maps(fake_outputs,
+                                                                                                  include_score))
+    for real_maps, fake_maps in pairs:
         for r, f in zip(real_maps, fake_maps):
             r = ops.stop_gradient(ops.cast(r, "float32"))
             total = total + _mean_f(ops.abs(r - f))

@@ -144,3 +144,15 @@ def test_keras_loss_configs_round_trip():
     assert again.resolutions == ((256, 64, 256),)
     mel = L.MelL1Loss(MEL)
     assert L.MelL1Loss.from_config(mel.get_config()).mel_config == MEL
+
+
+def test_feature_matching_can_include_the_score():
+    """HiFi-GAN's reference matches the conv_post output too; MelGAN / PWG stop before it (the default)."""
+    import numpy as np
+
+    from audiogen_tf.losses import feature_matching_loss
+
+    real = [[np.ones((1, 4, 2), "float32"), np.zeros((1, 4, 1), "float32")]]
+    fake = [[np.ones((1, 4, 2), "float32"), np.full((1, 4, 1), 0.5, "float32")]]
+    assert float(feature_matching_loss(real, fake)) == 0.0
+    assert float(feature_matching_loss(real, fake, include_score=True)) == 0.5

@@ -169,6 +169,7 @@ class GANTrainer(keras.Model):
         adversarial_weight=1.0,
         mel_loss_weight=45.0,
         feature_matching_weight=None,
+        feature_matching_include_score=False,
         stft_loss_weight=0.0,
         subband_stft_loss_weight=0.0,
         stft_resolutions=L.PWG_STFT_RESOLUTIONS,
@@ -199,6 +200,8 @@ class GANTrainer(keras.Model):
             mel_loss_weight: mel L1 weight (HiFi-GAN: 45; vocoder mode only).
             feature_matching_weight: feature-matching weight (default ``None``: HiFi-GAN's 2 in vocoder mode, 0 in
                 unconditional mode, where WaveGAN has none).
+            feature_matching_include_score: also match each sub-discriminator's last output (HiFi-GAN's reference
+                code does: its feature maps end with the ``conv_post`` output; MelGAN's and PWG's do not).
             stft_loss_weight: full-band multi-resolution STFT weight (Multi-band MelGAN: lambda / 2 with the
                 adversarial term weighted against it; we use 0.5 and ``adversarial_weight=2.5`` as its reference setup).
             subband_stft_loss_weight: sub-band MR-STFT weight (Multi-band MelGAN: 0.5); needs a generator with
@@ -243,6 +246,7 @@ class GANTrainer(keras.Model):
         if feature_matching_weight is None:
             feature_matching_weight = 2.0 if recon else 0.0
         self.feature_matching_weight = float(feature_matching_weight)
+        self.feature_matching_include_score = bool(feature_matching_include_score)
         self.stft_loss_weight = float(stft_loss_weight) if recon else 0.0
         self.subband_stft_loss_weight = float(subband_stft_loss_weight) if recon else 0.0
         if self.subband_stft_loss_weight > 0 and not self.has_subbands:
@@ -432,7 +436,7 @@ class GANTrainer(keras.Model):
                 fm = tf.constant(0.0)
                 if self.feature_matching_weight > 0:
                     real_out = self._discriminate(real_c, label)
-                    fm = L.feature_matching_loss(real_out, fake_out)
+                    fm = L.feature_matching_loss(real_out, fake_out, self.feature_matching_include_score)
                 return tf.cast(adv, tf.float32), tf.cast(fm, tf.float32)
 
             if self.generator_warmup_steps > 0:

@@ -101,6 +101,9 @@ class TrainRecipe:
         batch_size: *global* batch size (all replicas together).
         segment_length: samples per training example.
         learning_rate, beta_1, beta_2, weight_decay: Adam (``weight_decay`` set: AdamW).
+        epsilon: Adam's epsilon (Keras' default 1e-7; PyTorch's, used by the reference HiFi-GAN code, is 1e-8).
+        lr_decay: the learning rate is multiplied by this once every ``steps_per_epoch`` steps (HiFi-GAN: 0.999
+            per epoch, torch's ``ExponentialLR``); 1.0 keeps it constant.
         steps: training steps in all; ``steps_per_epoch``: steps per progress bar / Keras epoch.
         checkpoint_every: checkpoint period in steps; ``keep_last``: checkpoints kept.
         on_nonfinite: ``"skip"`` the update of a step with a non-finite loss or ``"stop"`` training there.
@@ -119,6 +122,8 @@ class TrainRecipe:
     beta_1: float = 0.9
     beta_2: float = 0.999
     weight_decay: float | None = None
+    epsilon: float = 1e-7
+    lr_decay: float = 1.0
     steps: int = 10000
     steps_per_epoch: int = 100
     checkpoint_every: int = 500
@@ -144,6 +149,10 @@ class TrainRecipe:
                 bad.append((key, f"must be >= 1, got {getattr(self, key)}"))
         if not self.learning_rate > 0:
             bad.append(("learning_rate", f"must be > 0, got {self.learning_rate}"))
+        if not self.epsilon > 0:
+            bad.append(("epsilon", f"must be > 0, got {self.epsilon}"))
+        if not 0 < self.lr_decay <= 1:
+            bad.append(("lr_decay", f"must be in (0, 1], got {self.lr_decay}"))
         for key in ("beta_1", "beta_2"):
             if not 0 <= getattr(self, key) < 1:
                 bad.append((key, f"must be in [0, 1), got {getattr(self, key)}"))
@@ -205,8 +214,9 @@ class GANVocoderRecipe(TrainRecipe):
         discriminator_preset, discriminator_overrides: the same for the discriminator.
         mel: ``MelConfig`` fields (``hop_length`` must equal the generator's total upsampling).
         d_learning_rate: discriminator learning rate (default: ``learning_rate``).
-        adversarial_loss, adversarial_weight, mel_loss_weight, feature_matching_weight, stft_loss_weight,
-        subband_stft_loss_weight, generator_warmup_steps, g_clipnorm, d_clipnorm: ``GANTrainer.compile``.
+        adversarial_loss, adversarial_weight, mel_loss_weight, feature_matching_weight,
+        feature_matching_include_score, stft_loss_weight, subband_stft_loss_weight, generator_warmup_steps,
+        g_clipnorm, d_clipnorm: ``GANTrainer.compile``.
         amplitude_loss_weight, phase_loss_weight, real_imag_loss_weight, consistency_loss_weight: the frame-level
             losses of a frame-rate (iSTFT) generator (``GANTrainer.compile``; family ``istft_vocoder``).
     """
@@ -221,6 +231,7 @@ class GANVocoderRecipe(TrainRecipe):
     adversarial_weight: float = 1.0
     mel_loss_weight: float = 45.0
     feature_matching_weight: float = 2.0
+    feature_matching_include_score: bool = False
     stft_loss_weight: float = 0.0
     subband_stft_loss_weight: float = 0.0
     generator_warmup_steps: int = 0

@@ -127,9 +127,12 @@ def build_models(recipe: TrainRecipe, num_classes: int | None = None) -> dict:
 
 def _optimizer(recipe, learning_rate=None):
     lr = float(learning_rate if learning_rate is not None else recipe.learning_rate)
+    if recipe.lr_decay != 1.0:  # once per "epoch" of steps_per_epoch steps, as torch's ExponentialLR per epoch
+        lr = keras.optimizers.schedules.ExponentialDecay(lr, recipe.steps_per_epoch, recipe.lr_decay, staircase=True)
     if recipe.weight_decay:
-        return keras.optimizers.AdamW(lr, weight_decay=recipe.weight_decay, beta_1=recipe.beta_1, beta_2=recipe.beta_2)
-    return keras.optimizers.Adam(lr, beta_1=recipe.beta_1, beta_2=recipe.beta_2)
+        return keras.optimizers.AdamW(lr, weight_decay=recipe.weight_decay, beta_1=recipe.beta_1, beta_2=recipe.beta_2,
+                                      epsilon=recipe.epsilon)
+    return keras.optimizers.Adam(lr, beta_1=recipe.beta_1, beta_2=recipe.beta_2, epsilon=recipe.epsilon)
 
 
 def build_trainer(recipe: TrainRecipe, models: dict):
@@ -150,7 +153,9 @@ def build_trainer(recipe: TrainRecipe, models: dict):
         if vocoder:
             trainer.compile(
                 **common, adversarial_weight=recipe.adversarial_weight, mel_loss_weight=recipe.mel_loss_weight,
-                feature_matching_weight=recipe.feature_matching_weight, stft_loss_weight=recipe.stft_loss_weight,
+                feature_matching_weight=recipe.feature_matching_weight,
+                feature_matching_include_score=recipe.feature_matching_include_score,
+                stft_loss_weight=recipe.stft_loss_weight,
                 subband_stft_loss_weight=recipe.subband_stft_loss_weight,
                 generator_warmup_steps=recipe.generator_warmup_steps, g_clipnorm=recipe.g_clipnorm,
                 d_clipnorm=recipe.d_clipnorm, amplitude_loss_weight=recipe.amplitude_loss_weight,

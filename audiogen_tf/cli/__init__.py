@@ -20,6 +20,7 @@ EXAMPLES = {
     "train": "audiogen train hifigan --data data/notes/manifest.csv --out runs/hifigan  # rerun to resume",
     "synthesize": "audiogen synthesize runs/hifigan --input clip.wav --out out/synth  # WAV + spectrogram PNG",
     "export": "audiogen export hifigan_tiny --format tflite --quantization float16 --out hifigan.tflite",
+    "import": "audiogen import g_02500000 --arch hifigan_v1 --out hifigan_v1.keras  # PyTorch checkpoint, no torch",
 }
 
 
@@ -89,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     from audiogen_tf.cli import export as export_cli
 
     export_cli.add_parser(sub)
+    from audiogen_tf.cli import import_checkpoint as import_cli
+
+    import_cli.add_parser(sub)
     return parser
 
 
@@ -129,6 +133,10 @@ def main(argv=None) -> int:
             from audiogen_tf.cli.export import export_command
 
             export_command(args)
+        elif args.command == "import":
+            from audiogen_tf.cli.import_checkpoint import import_command
+
+            import_command(args)
     except (AudioFileError, ConfigError, MissingToolError) as err:
         print(f"audiogen: error: {err}", file=sys.stderr)
         return 2

@@ -688,7 +688,7 @@ class WeightNormModelMixin:
 
 
 def discriminator_conv_stack(x, specs, *, slope=0.1, weight_norm=True, spectral_norm=False,
-                             reflect_first=False, name="d"):
+                             reflect_first=False, symmetric_padding=False, name="d"):
     """Wire a strided 1-D conv discriminator; return ``[feature_1, ..., feature_k, score]``.
 
     Args:
@@ -698,6 +698,9 @@ def discriminator_conv_stack(x, specs, *, slope=0.1, weight_norm=True, spectral_
             ``groups`` is reduced to the largest divisor valid for the channel counts.
         spectral_norm: use spectral instead of weight normalization.
         reflect_first: reflection-pad the first conv (MelGAN) instead of zero "same" padding.
+        symmetric_padding: zero-pad ``(kernel - 1) // 2`` steps on both sides and convolve "valid" (as
+            PyTorch's ``Conv1d(padding=(kernel - 1) // 2)``) instead of Keras "same", which for a strided conv
+            may put the odd zero on the right only.
 
     Example:
         >>> x = keras.Input((None, 1)); outs = discriminator_conv_stack(x, [(4, 15, 1, 1), (1, 3, 1, 1)])
@@ -711,6 +714,9 @@ def discriminator_conv_stack(x, specs, *, slope=0.1, weight_norm=True, spectral_
         padding = "same"
         if i == 0 and reflect_first:
             x = ReflectionPad1D((kernel - 1) // 2, name=f"{name}_pad{i}")(x)
+            padding = "valid"
+        elif symmetric_padding:
+            x = keras.layers.ZeroPadding1D((kernel - 1) // 2, name=f"{name}_pad{i}")(x)
             padding = "valid"
         layer = conv1d(filters, kernel, strides=stride, groups=groups, padding=padding, weight_norm=weight_norm,
                        spectral_norm=spectral_norm, name=f"{name}_conv{i}")

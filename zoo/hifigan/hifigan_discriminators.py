@@ -67,31 +67,47 @@ class PeriodFold(keras.layers.Layer):
         return {**super().get_config(), "period": self.period}
 
 
-def _period_discriminator(audio, period, width, weight_norm, slope, name):
+def _check_padding(padding):
+    if padding not in ("same", "symmetric"):
+        raise ValueError(f"padding must be 'same' or 'symmetric', got {padding!r}.")
+    return padding
+
+
+def _conv2d_padded(x, filters, kernel, stride, weight_norm, padding, name):
+    """Conv over frames; "symmetric" zero-pads (kernel - 1) // 2 frames on both sides (the reference code)."""
+    if padding == "symmetric":
+        x = keras.layers.ZeroPadding2D((((kernel - 1) // 2, (kernel - 1) // 2), (0, 0)), name=f"{name}_pad")(x)
+    return conv2d(filters, (kernel, 1), strides=(stride, 1), padding="valid" if padding == "symmetric" else "same",
+                  weight_norm=weight_norm, name=name)(x)
+
+
+def _period_discriminator(audio, period, width, weight_norm, slope, name, padding="same"):
     x = PeriodFold(period, name=f"{name}_fold")(audio)
     outputs = []
     for i, ch in enumerate(_MPD_CHANNELS):
         stride = 3 if i < len(_MPD_CHANNELS) - 1 else 1
-        x = conv2d(_scaled(ch, width), (5, 1), strides=(stride, 1), padding="same", weight_norm=weight_norm,
-                   name=f"{name}_conv{i}")(x)
+        x = _conv2d_padded(x, _scaled(ch, width), 5, stride, weight_norm, padding, f"{name}_conv{i}")
         x = keras.layers.LeakyReLU(slope, name=f"{name}_act{i}")(x)
         outputs.append(x)
-    x = conv2d(1, (3, 1), padding="same", weight_norm=weight_norm, name=f"{name}_post")(x)
+    x = _conv2d_padded(x, 1, 3, 1, weight_norm, padding, f"{name}_post")
     score = keras.layers.Reshape((-1, 1), name=f"{name}_score")(x)
     return outputs + [score]
 
 
-def _scale_discriminators(audio, num_scales, width, weight_norm, slope, name):
+def _scale_discriminators(audio, num_scales, width, weight_norm, slope, name, padding="same"):
     results = []
     x = audio
     specs = [(_scaled(f, width), k, s, g) for f, k, s, g in _MSD_SPECS] + [(1, 3, 1, 1)]
     for i in range(num_scales):
-        if i > 0:
+        if i > 0 and padding == "symmetric":  # torch AvgPool1d(4, 2, padding=2): zeros count in the mean
+            x = keras.layers.ZeroPadding1D(2, name=f"{name}_pool{i}_pad")(x)
+            x = keras.layers.AveragePooling1D(4, strides=2, padding="valid", name=f"{name}_pool{i}")(x)
+        elif i > 0:
             x = keras.layers.AveragePooling1D(4, strides=2, padding="same", name=f"{name}_pool{i}")(x)
         # the paper applies spectral normalization to the discriminator on raw audio, weight norm to the others
         results.append(
             discriminator_conv_stack(x, specs, slope=slope, weight_norm=weight_norm, spectral_norm=(i == 0),
-                                     name=f"{name}_s{i}")
+                                     symmetric_padding=(padding == "symmetric"), name=f"{name}_s{i}")
         )
     return results
 
@@ -114,6 +130,8 @@ class MultiPeriodDiscriminator(_DiscriminatorBase):
         width: multiplier of the channel counts (32, 128, 512, 1024, 1024); 1.0 in the paper.
         leaky_relu_slope: activation slope.
         weight_norm: weight-normalize every conv.
+        padding: "same" (Keras "same": for strided convs the extra zero goes right) or "symmetric"
+            ((kernel - 1) // 2 zeros on both sides, as the reference PyTorch code; what checkpoint import uses).
 
     Returns (call): list over periods of ``[f_1, ..., f_5, score]``; f_i (batch, frames_i, period, ch_i),
     score (batch, frames_5 * period, 1).
@@ -125,13 +143,15 @@ class MultiPeriodDiscriminator(_DiscriminatorBase):
     """
 
     def __init__(self, periods=(2, 3, 5, 7, 11), width=1.0, leaky_relu_slope=0.1, weight_norm=True,
-                 name="multi_period_discriminator", **kwargs):
+                 padding="same", name="multi_period_discriminator", **kwargs):
         periods = [int(p) for p in periods]
+        padding = _check_padding(padding)
         audio = keras.Input((None, 1), name="audio")
-        outputs = [_period_discriminator(audio, p, width, weight_norm, leaky_relu_slope, f"p{p}") for p in periods]
+        outputs = [_period_discriminator(audio, p, width, weight_norm, leaky_relu_slope, f"p{p}", padding)
+                   for p in periods]
         super().__init__(inputs=audio, outputs=outputs, name=name, **kwargs)
         self._config = {"periods": periods, "width": float(width), "leaky_relu_slope": float(leaky_relu_slope),
-                        "weight_norm": bool(weight_norm)}
+                        "weight_norm": bool(weight_norm), "padding": padding}
 
 
 @register
@@ -145,6 +165,8 @@ class MultiScaleDiscriminator(_DiscriminatorBase):
         width: multiplier of the channel counts (128 ... 1024); 1.0 in the paper.
         leaky_relu_slope: activation slope.
         weight_norm: weight-normalize the convs of scales > 0.
+        padding: "same" or "symmetric" (the reference code: symmetric zero padding of every conv, average
+            pooling over 2 zeros padded on both sides, zeros counted in the mean); see MultiPeriodDiscriminator.
 
     Returns (call): list over scales of ``[f_1, ..., f_7, score]``; f_i (batch, frames_i, ch_i), score
     (batch, frames, 1).
@@ -155,13 +177,15 @@ class MultiScaleDiscriminator(_DiscriminatorBase):
         [8, 8]
     """
 
-    def __init__(self, num_scales=3, width=1.0, leaky_relu_slope=0.1, weight_norm=True,
+    def __init__(self, num_scales=3, width=1.0, leaky_relu_slope=0.1, weight_norm=True, padding="same",
                  name="multi_scale_discriminator", **kwargs):
+        padding = _check_padding(padding)
         audio = keras.Input((None, 1), name="audio")
-        outputs = _scale_discriminators(audio, int(num_scales), width, weight_norm, leaky_relu_slope, "s")
+        outputs = _scale_discriminators(audio, int(num_scales), width, weight_norm, leaky_relu_slope, "s", padding)
         super().__init__(inputs=audio, outputs=outputs, name=name, **kwargs)
         self._config = {"num_scales": int(num_scales), "width": float(width),
-                        "leaky_relu_slope": float(leaky_relu_slope), "weight_norm": bool(weight_norm)}
+                        "leaky_relu_slope": float(leaky_relu_slope), "weight_norm": bool(weight_norm),
+                        "padding": padding}
 
 
 @register
@@ -169,8 +193,8 @@ class HiFiGANDiscriminator(_DiscriminatorBase):
     """MPD and MSD in one model: the output list holds the period sub-discriminators, then the scale ones.
 
     Args:
-        periods: periods of the MPD; num_scales: scales of the MSD; width, leaky_relu_slope, weight_norm as
-            in :class:`MultiPeriodDiscriminator`.
+        periods: periods of the MPD; num_scales: scales of the MSD; width, leaky_relu_slope, weight_norm,
+            padding as in :class:`MultiPeriodDiscriminator`.
 
     Example:
         >>> d = HiFiGANDiscriminator.from_preset("hifigan_tiny")
@@ -179,11 +203,14 @@ class HiFiGANDiscriminator(_DiscriminatorBase):
     """
 
     def __init__(self, periods=(2, 3, 5, 7, 11), num_scales=3, width=1.0, leaky_relu_slope=0.1,
-                 weight_norm=True, name="hifigan_discriminator", **kwargs):
+                 weight_norm=True, padding="same", name="hifigan_discriminator", **kwargs):
         periods = [int(p) for p in periods]
+        padding = _check_padding(padding)
         audio = keras.Input((None, 1), name="audio")
-        outputs = [_period_discriminator(audio, p, width, weight_norm, leaky_relu_slope, f"p{p}") for p in periods]
-        outputs += _scale_discriminators(audio, int(num_scales), width, weight_norm, leaky_relu_slope, "s")
+        outputs = [_period_discriminator(audio, p, width, weight_norm, leaky_relu_slope, f"p{p}", padding)
+                   for p in periods]
+        outputs += _scale_discriminators(audio, int(num_scales), width, weight_norm, leaky_relu_slope, "s", padding)
         super().__init__(inputs=audio, outputs=outputs, name=name, **kwargs)
         self._config = {"periods": periods, "num_scales": int(num_scales), "width": float(width),
-                        "leaky_relu_slope": float(leaky_relu_slope), "weight_norm": bool(weight_norm)}
+                        "leaky_relu_slope": float(leaky_relu_slope), "weight_norm": bool(weight_norm),
+                        "padding": padding}

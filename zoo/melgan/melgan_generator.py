@@ -16,14 +16,16 @@ from audiogen_tf.serialization import register
 
 
 def melgan_stack(mel, *, channels, upsample_rates, residual_dilations, out_channels, leaky_relu_slope, weight_norm,
-                 export_layers=False):
+                 export_layers=False, upsample_padding="same"):
     """Wire the MelGAN generator body on ``mel`` (batch, frames, n_mels) -> tanh output (batch, T, out_channels).
 
     Reflection-padded kernel-7 input conv to ``channels``; per stage a LeakyReLU, a transposed conv with
     kernel ``2 * rate`` and stride ``rate`` halving the channels, and one :func:`melgan_resblock` per
-    dilation; LeakyReLU, reflection-padded kernel-7 output conv, tanh. ``export_layers``: see
-    :class:`MelGANGenerator`.
+    dilation; LeakyReLU, reflection-padded kernel-7 output conv, tanh. ``export_layers``,
+    ``upsample_padding``: see :class:`MelGANGenerator`.
     """
+    if upsample_padding not in ("same", "reference"):
+        raise ValueError(f"upsample_padding must be 'same' or 'reference', got {upsample_padding!r}.")
     if export_layers and weight_norm:
         raise ValueError("export_layers=True needs weight_norm=False (see remove_weight_norm(export_layers=True)).")
     plain = {"weight_norm": weight_norm, "export_layers": bool(export_layers)}
@@ -32,7 +34,13 @@ def melgan_stack(mel, *, channels, upsample_rates, residual_dilations, out_chann
     for i, r in enumerate(upsample_rates):
         ch = channels // (2 ** (i + 1))
         x = keras.layers.LeakyReLU(leaky_relu_slope, name=f"up{i}_act")(x)
-        x = conv1d_transpose(ch, 2 * r, strides=r, padding="same", **plain, name=f"up{i}")(x)
+        if upsample_padding == "reference" and r % 2:
+            # the reference code's ConvTranspose1d(padding=r // 2 + 1, output_padding=1) keeps the full output
+            # from r // 2 + 1 on; Keras "same" would start one sample earlier, at (2r - r) // 2
+            x = conv1d_transpose(ch, 2 * r, strides=r, padding="valid", **plain, name=f"up{i}")(x)
+            x = keras.layers.Cropping1D((r // 2 + 1, r - r // 2 - 1), name=f"up{i}_crop")(x)
+        else:
+            x = conv1d_transpose(ch, 2 * r, strides=r, padding="same", **plain, name=f"up{i}")(x)
         for j, d in enumerate(residual_dilations):
             x = melgan_resblock(x, ch, d, slope=leaky_relu_slope, **plain, name=f"stack{i}_rb{j}")
     x = keras.layers.LeakyReLU(leaky_relu_slope, name="post_act")(x)
@@ -60,6 +68,9 @@ class MelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin,
         export_layers: build the export-friendly equivalent layers (needs ``weight_norm=False``): transposed
             convs as ``PhaseConv1DTranspose``, dilated convs as ``DilatedConv1D`` (same function; what
             ``remove_weight_norm(export_layers=True)`` and ``export_endpoints()`` use).
+        upsample_padding: "same" (Keras "same" transposed convs) or "reference" (the crop of the reference
+            code, kan-bayashi/ParallelWaveGAN and descriptinc/melgan-neurips; it differs by one sample for odd
+            rates only; checkpoint import uses it).
 
     Example:
         >>> import numpy as np
@@ -69,16 +80,19 @@ class MelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin,
     """
 
     def __init__(self, n_mels=80, channels=512, upsample_rates=(8, 8, 2, 2), residual_dilations=(1, 3, 9),
-                 leaky_relu_slope=0.2, weight_norm=True, export_layers=False, name="melgan_generator", **kwargs):
+                 leaky_relu_slope=0.2, weight_norm=True, export_layers=False, upsample_padding="same",
+                 name="melgan_generator", **kwargs):
         upsample_rates = [int(r) for r in upsample_rates]
         residual_dilations = [int(d) for d in residual_dilations]
         mel = keras.Input((None, n_mels), name="mel")
         x = melgan_stack(mel, channels=channels, upsample_rates=upsample_rates,
                          residual_dilations=residual_dilations, out_channels=1,
-                         leaky_relu_slope=leaky_relu_slope, weight_norm=weight_norm, export_layers=export_layers)
+                         leaky_relu_slope=leaky_relu_slope, weight_norm=weight_norm, export_layers=export_layers,
+                         upsample_padding=upsample_padding)
         audio = keras.layers.Activation("tanh", name="audio", dtype="float32")(x)
         super().__init__(inputs=mel, outputs=audio, name=name, **kwargs)
         self.keep_config(n_mels=n_mels, channels=channels, upsample_rates=upsample_rates,
                          residual_dilations=residual_dilations, leaky_relu_slope=leaky_relu_slope,
-                         weight_norm=weight_norm, export_layers=bool(export_layers))
+                         weight_norm=weight_norm, export_layers=bool(export_layers),
+                         upsample_padding=upsample_padding)
         self.hop_length = math.prod(upsample_rates)

@@ -35,7 +35,8 @@ class MultiBandMelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormMo
         n_mels: mel bands; channels: width after the input conv (384 in the paper);
         upsample_rates: transposed-conv strides of the sub-band signal; residual_dilations: dilations of each
         residual stack (1, 3, 9, 27: the paper's larger receptive field); subbands, pqmf_taps,
-        pqmf_cutoff_ratio, pqmf_beta: the filter bank; leaky_relu_slope, weight_norm, export_layers as in MelGAN.
+        pqmf_cutoff_ratio, pqmf_beta: the filter bank; leaky_relu_slope, weight_norm, export_layers,
+        upsample_padding as in MelGAN.
 
     Example:
         >>> import numpy as np
@@ -46,13 +47,15 @@ class MultiBandMelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormMo
 
     def __init__(self, n_mels=80, channels=384, upsample_rates=(2, 5, 5), residual_dilations=(1, 3, 9, 27),
                  subbands=4, pqmf_taps=62, pqmf_cutoff_ratio=0.142, pqmf_beta=9.0, leaky_relu_slope=0.2,
-                 weight_norm=True, export_layers=False, name="multiband_melgan_generator", **kwargs):
+                 weight_norm=True, export_layers=False, upsample_padding="same", name="multiband_melgan_generator",
+                 **kwargs):
         upsample_rates = [int(r) for r in upsample_rates]
         residual_dilations = [int(d) for d in residual_dilations]
         mel = keras.Input((None, n_mels), name="mel")
         x = melgan_stack(mel, channels=channels, upsample_rates=upsample_rates,
                          residual_dilations=residual_dilations, out_channels=subbands,
-                         leaky_relu_slope=leaky_relu_slope, weight_norm=weight_norm, export_layers=export_layers)
+                         leaky_relu_slope=leaky_relu_slope, weight_norm=weight_norm, export_layers=export_layers,
+                         upsample_padding=upsample_padding)
         sub = keras.layers.Activation("tanh", name="subbands", dtype="float32")(x)
         pqmf = PQMF(subbands, pqmf_taps, pqmf_cutoff_ratio, pqmf_beta, name="pqmf")
         audio = pqmf(sub, inverse=True)
@@ -60,7 +63,8 @@ class MultiBandMelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormMo
         self.keep_config(n_mels=n_mels, channels=channels, upsample_rates=upsample_rates,
                          residual_dilations=residual_dilations, subbands=subbands, pqmf_taps=pqmf_taps,
                          pqmf_cutoff_ratio=pqmf_cutoff_ratio, pqmf_beta=pqmf_beta, leaky_relu_slope=leaky_relu_slope,
-                         weight_norm=weight_norm, export_layers=bool(export_layers))
+                         weight_norm=weight_norm, export_layers=bool(export_layers),
+                         upsample_padding=upsample_padding)
         self.hop_length = math.prod(upsample_rates) * subbands
 
     @property
