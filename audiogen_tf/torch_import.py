@@ -103,7 +103,24 @@ class TorchStateDict:
         self.used.add(key)
         return np.asarray(self.tensors[key])
 
-    def weight_layout(self, prefix) -> str:
+    def take(self, key, shape):
+        """The array at ``key`` as float32 if it has ``shape``; else record it as missing / mismatched, return None."""
+        if not self.has(key):
+            self.missing.append(key)
+            return None
+        value = self._take(key).astype(np.float32)
+        if tuple(value.shape) != tuple(shape):
+            self.mismatched.append((key, value.shape, tuple(shape)))
+            return None
+        return value
+
+    def ignore(self, prefix):
+        """Mark every key under ``prefix`` as used (buffers the Keras model recomputes, e.g. windows)."""
+        for key in self.tensors:
+            if key.startswith(prefix):
+                self.used.add(key)
+
+
         """"weight_norm", "spectral_norm", "plain" or "missing" for the conv at ``prefix``."""
         if self.has(f"{prefix}.weight_v") and self.has(f"{prefix}.weight_g"):
             return "weight_norm"

@@ -36,6 +36,18 @@ def torch_import_archs() -> dict:
     return found
 
 
+def _read_config(handle, path):
+    """JSON, or YAML for ``.yaml`` / ``.yml`` (safe loader); YAML errors become ValueError."""
+    if not path.endswith((".yaml", ".yml")):
+        return json.load(handle)
+    import yaml
+
+    try:
+        return yaml.safe_load(handle)
+    except yaml.YAMLError as err:
+        raise ValueError(str(err)) from err
+
+
 def import_checkpoint(path, arch, config=None, keep_weight_norm=None):
     """Read a PyTorch checkpoint and build the zoo model of ``arch`` holding its weights.
 
@@ -60,14 +72,16 @@ def import_checkpoint(path, arch, config=None, keep_weight_norm=None):
     start = time.perf_counter()
     config_path = None
     if config is None:
-        beside = os.path.join(os.path.dirname(os.path.abspath(path)), "config.json")
-        if os.path.isfile(beside):
-            config = beside
+        for name in ("config.json", "config.yaml"):  # jik876/hifi-gan's and Vocos' layouts
+            beside = os.path.join(os.path.dirname(os.path.abspath(path)), name)
+            if os.path.isfile(beside):
+                config = beside
+                break
     if isinstance(config, (str, os.PathLike)):
         config_path = os.fspath(config)
         try:
             with open(config_path) as f:
-                config = json.load(f)
+                config = _read_config(f, config_path)
         except (OSError, ValueError) as e:
             raise ValueError(f"{config_path}: cannot read the config: {e}") from e
     checkpoint = load_torch_checkpoint(path)
