@@ -13,6 +13,7 @@ from training.recipes import (
 )
 
 BUNDLED = {"hifigan": GANVocoderRecipe, "melgan": GANVocoderRecipe, "multiband_melgan": GANVocoderRecipe,
+           "istft_vocoder": GANVocoderRecipe,
            "wavegan": WaveGANRecipe, "wavenet": WaveNetRecipe, "encoders": EncoderRecipe,
            "specgan": SpecGANRecipe, "tacotron2": Tacotron2Recipe, "vae": VAERecipe, "vqvae": VQVAERecipe,
            "codec": VQVAERecipe, "frame_rnn": FrameRNNRecipe, "wavernn": WaveRNNRecipe}
