@@ -1,9 +1,10 @@
 """Train the frame-rate iSTFT vocoder on the festival corpus for a wall-time budget (resumable), with snapshots.
 
 Training (``fit`` through ``GANTrainer`` with the discriminator off): 45 x mel L1 + 2.5 x multi-resolution STFT
-+ APNet2's frame-level terms at the vocoder's own STFT (45 x log-amplitude MSE, 100 x (instantaneous phase +
-group delay + instantaneous angular frequency, anti-wrapped), 45 x real/imaginary L1, 20 x STFT consistency),
-AdamW (lr 5e-4, betas 0.8 / 0.99) whose learning rate follows a cosine over the *time* budget (so a run stopped
+(``--losses reconstruction``, the default), or with APNet2's frame-level terms at the vocoder's own STFT added
+(``--losses apnet2``: 45 x log-amplitude MSE, 100 x (instantaneous phase + group delay + instantaneous angular
+frequency, anti-wrapped), 45 x real/imaginary L1, 20 x STFT consistency; measured slower to learn here, see
+``istft_vocoder_quality.md``), AdamW (lr 5e-4, betas 0.8 / 0.99) whose learning rate follows a cosine over the *time* budget (so a run stopped
 by the clock still anneals). Every ``--snapshot-minutes`` of training time the generator is saved as
 ``snapshots/min_XXX.weights.h5``: ``benchmarks/istft_vocoder_quality.py`` scores them for the learning curve.
 Checkpoints (``StepCheckpoint``) and the training clock live in the run folder; rerunning the same command
@@ -30,8 +31,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-LOSS_WEIGHTS = {"mel_loss_weight": 45.0, "stft_loss_weight": 2.5, "amplitude_loss_weight": 45.0,
-                "phase_loss_weight": 100.0, "real_imag_loss_weight": 45.0, "consistency_loss_weight": 20.0}
+#: --losses: "reconstruction" (mel L1 + MR-STFT, as Vocos' reconstruction terms) or "apnet2" (+ APNet2's frame terms)
+LOSS_SETS = {
+    "reconstruction": {"mel_loss_weight": 45.0, "stft_loss_weight": 2.5},
+    "apnet2": {"mel_loss_weight": 45.0, "stft_loss_weight": 2.5, "amplitude_loss_weight": 45.0,
+               "phase_loss_weight": 100.0, "real_imag_loss_weight": 45.0, "consistency_loss_weight": 20.0},
+}
 
 
 def time_cosine_callback(state, optimizer, base_lr, budget_seconds, final_fraction=0.05):
@@ -88,8 +93,10 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint-every", type=int, default=500)
     ap.add_argument("--steps-per-epoch", type=int, default=100)
     ap.add_argument("--manifest", default=os.path.join(ROOT, "data", "speech", "manifest.csv"))
+    ap.add_argument("--losses", choices=sorted(LOSS_SETS), default="reconstruction")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    loss_weights = LOSS_SETS[args.losses]
 
     import keras
     import tensorflow as tf
@@ -106,7 +113,8 @@ def main(argv=None) -> int:
     ckpt_dir, state_path = os.path.join(out, "ckpt"), os.path.join(out, "train_state.json")
     os.makedirs(out, exist_ok=True)
     run_key = {"preset": args.preset, "batch_size": args.batch_size, "segment_length": args.segment_length,
-               "seed": args.seed, "minutes": args.minutes, "learning_rate": args.learning_rate, **LOSS_WEIGHTS}
+               "seed": args.seed, "minutes": args.minutes, "learning_rate": args.learning_rate, "losses": args.losses,
+               **loss_weights}
     state = {**run_key, "train_seconds": 0.0, "step": 0, "sessions": 0}
     if os.path.exists(state_path) and tf.train.latest_checkpoint(ckpt_dir):
         with open(state_path, encoding="utf-8") as fh:
@@ -121,7 +129,7 @@ def main(argv=None) -> int:
     trainer = GANTrainer(generator, [], mode="vocoder", mel_config=cfg, seed=args.seed)
     g_opt = keras.optimizers.AdamW(args.learning_rate, beta_1=0.8, beta_2=0.99, weight_decay=0.01)
     d_opt = keras.optimizers.AdamW(args.learning_rate, beta_1=0.8, beta_2=0.99, weight_decay=0.01)
-    trainer.compile(g_optimizer=g_opt, d_optimizer=d_opt, generator_warmup_steps=10**12, **LOSS_WEIGHTS)
+    trainer.compile(g_optimizer=g_opt, d_optimizer=d_opt, generator_warmup_steps=10**12, **loss_weights)
     checkpoint = StepCheckpoint(ckpt_dir, every_n_steps=args.checkpoint_every, keep_last=2, save_on_train_end=True)
     restored = checkpoint.restore_latest(trainer) if state["sessions"] else None
     if restored is not None:
