@@ -189,6 +189,8 @@ def main(argv=None) -> int:
     ap.add_argument("--voice-sentences", type=int, default=8)
     ap.add_argument("--curve-utterances", type=int, default=4)
     ap.add_argument("--max-utterances", type=int, default=None, help="smoke runs")
+    ap.add_argument("--ablation", action="append", default=[],
+                    help="another run folder (other losses): its snapshots' curve is added to the page")
     ap.add_argument("--md", default=MD_OUT)
     args = ap.parse_args(argv)
     command = "TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_quality.py " + " ".join(
@@ -274,6 +276,17 @@ def main(argv=None) -> int:
         gl_curve = {k: _mean([r[k] for r in results[baseline]["rows"][: len(curve_utts)]])[0] for k in ("pesq_wb", "stoi")}
         png = os.path.splitext(args.md)[0] + "_curve.png"
         points = learning_curve(run, lambda: ISTFTVocoder.from_preset(preset), curve_utts, cfg, gl_curve, png)
+        ablations = []
+        for other in args.ablation:
+            other_state = json.load(open(os.path.join(other, "train_state.json"), encoding="utf-8"))
+            other_png = os.path.splitext(args.md)[0] + f"_curve_{os.path.basename(os.path.normpath(other))}.png"
+            other_points = learning_curve(os.path.abspath(other), lambda p=other_state["preset"]: ISTFTVocoder.from_preset(p),
+                                          curve_utts, cfg, gl_curve, other_png)
+            weights = {k: v for k, v in other_state.items() if k.endswith("_loss_weight")}
+            ablations.append(f"- `{os.path.relpath(os.path.abspath(other), ROOT)}` (loss weights {weights}, "
+                             f"{other_state['step']} steps in {other_state['train_seconds'] / 60:.0f} min): "
+                             + ", ".join(f"{m} min PESQ {p:.2f} / STOI {q:.3f}" for m, _, p, q in other_points)
+                             + f" (`{os.path.basename(other_png)}`).")
 
     crossed = {k: next((p[0] for p in points if p[i] is not None and gl_curve[k] is not None and p[i] > gl_curve[k]), None)
                for k, i in (("pesq_wb", 2), ("stoi", 3))}
@@ -326,7 +339,9 @@ def main(argv=None) -> int:
         "|---|---|---|---|",
         *[f"| {r['snapshot (training minutes)']} | {r['step']} | {r['PESQ-WB']} | {r['STOI']} |" for r in curve_rows],
         "",
-        f"Other voices table:",
+        *(["Ablation (same model, other losses; same utterances as the learning curve):", *ablations, ""]
+          if ablations else []),
+        "Other voices table:",
         "",
         "| " + " | ".join(rows[0].keys()) + " |",
         "|" + "---|" * len(rows[0]),
