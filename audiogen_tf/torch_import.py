@@ -31,7 +31,7 @@ Example:
     >>> sd = TorchStateDict({"c.weight_v": np.ones((4, 2, 3), "float32"), "c.weight_g": np.full((4, 1, 1), 2.0),
     ...                      "c.bias": np.zeros(4, "float32")}, source="ckpt", arch="demo")
     >>> sd.load_conv(layer, "c"); sd.check()
-    >>> float(np.asarray(layer.kernel)[0, 0, 0].round(4))  # 2 * 1 / sqrt(6)
+    >>> round(float(np.asarray(layer.kernel)[0, 0, 0]), 4)  # 2 * 1 / sqrt(6)
     0.8165
 """
 

@@ -33,7 +33,7 @@ from tflite_export.runtime import TFLiteRunner  # noqa: E402
 from zoo.torch_import import import_checkpoint  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIX = os.path.join(HERE, "..", "tests", "fixtures", "torch_import")
+FIX = os.path.relpath(os.path.join(HERE, "..", "tests", "fixtures", "torch_import"))
 
 
 def _config(path):
@@ -157,7 +157,9 @@ def main(argv=None):
         "24 mel frames; discriminators: 1000 samples, max over every feature map and score.",
         "Import time: reading the checkpoint with the restricted unpickler (no torch), building the Keras model "
         "and copying the weights (weight norm folded for generators, kept for discriminators). TFLite: the "
-        "existing `export_tflite(model, endpoint='synthesize')` path, dynamic length, run with ai_edge_litert.",
+        "existing `export_tflite(model, endpoint='synthesize')` path, dynamic length, run with ai_edge_litert. "
+        "Times are wall seconds on the shared machine (see the load average above); most of an import is building "
+        "the Keras graph.",
         "",
         "## Refused checkpoints and their messages",
         "",
