@@ -43,6 +43,24 @@ def _config(path):
         return yaml.safe_load(f) if path.endswith(".yml") else json.load(f)
 
 
+def vocos_row(folder, label, ckpt, config, ref, tmp):
+    """A Vocos row: its (1, frames, 100) mel; the reference (centre padding) stops one hop before our output."""
+    mel = np.load(os.path.join(os.path.dirname(FIX), "vocos_import", "vocos_mel.npy")).astype("float32")
+    expected = np.load(os.path.join(folder, ref)).reshape(-1)
+    model, info = import_checkpoint(os.path.join(folder, ckpt), "vocos", config=os.path.join(folder, config))
+    n = expected.size
+    keras_err = float(np.abs(np.asarray(model(mel)).reshape(-1)[:n] - expected).max())
+    start = time.perf_counter()
+    path = export_tflite(model, os.path.join(tmp, f"{label}.tflite"), endpoint="synthesize")
+    export_s = time.perf_counter() - start
+    out = np.asarray(next(iter(TFLiteRunner(path).run(mel, signature="synthesize").values()))).reshape(-1)[:n]
+    return {"architecture": label, "--arch": "vocos", "checkpoint": ckpt,
+            "parameters": f"{model.count_params() / 1e6:.3f} M",
+            "max abs diff Keras": f"{keras_err:.1e}", "max abs diff TFLite": f"{float(np.abs(out - expected).max()):.1e}",
+            "builtin ops only": "yes" if not contains_flex_ops(path) else "NO",
+            "import s": round(info["seconds"], 2), "TFLite export s": round(export_s, 1)}
+
+
 def generator_row(folder, label, ckpt, arch, config, ref, tmp):
     mel = np.load(os.path.join(folder, "mel.npy"))[None].astype("float32")
     expected = np.load(os.path.join(folder, ref))[None]
@@ -145,6 +163,14 @@ def main(argv=None):
         for spec in specs:
             print("...", spec[1], flush=True)
             rows.append(generator_row(spec[0], spec[1], *spec[2:], tmp))
+        vocos_fix = os.path.join(os.path.dirname(FIX), "vocos_import")
+        rows.append(vocos_row(vocos_fix, "Vocos mel tiny (centre head)", "vocos_tiny.pt", "vocos_tiny_config.yaml",
+                              "vocos_tiny_audio.npy", tmp))
+        rows.append(vocos_row(vocos_fix, "Vocos mel tiny ('same' head)", "vocos_tiny_same.pt",
+                              "vocos_tiny_same_config.yaml", "vocos_tiny_same_audio.npy", tmp))
+        if args.full:
+            rows.append(vocos_row(args.full, "Vocos mel (paper size, 24 kHz, 100 mels)", "vocos_mel.pt",
+                                  "vocos_mel_config.yaml", "vocos_mel_audio.npy", tmp))
         rows.append(discriminator_row(FIX, "HiFi-GAN MPD + MSD, channels / 32", "do_hifigan_small",
                                       "do_hifigan_small_outputs.npz"))
         if args.full:
@@ -152,9 +178,10 @@ def main(argv=None):
                                           "do_hifigan_outputs.npz"))
         errors = error_cases(tmp)
     notes = [
-        "Reference outputs: the reference PyTorch code (jik876/hifi-gan, kan-bayashi/ParallelWaveGAN) run in eval "
-        "mode on the same random-initialised weights and input (`tests/fixtures/torch_import/README.md`). Input: "
-        "24 mel frames; discriminators: 1000 samples, max over every feature map and score.",
+        "Reference outputs: the reference PyTorch code (jik876/hifi-gan, kan-bayashi/ParallelWaveGAN, gemelo-ai/vocos) "
+        "run in eval mode on the same random-initialised weights and input (`tests/fixtures/torch_import/README.md`, "
+        "`tests/fixtures/vocos_import/README.md`). Input: 24 mel frames (Vocos: 40 frames of 100 mels, compared on the "
+        "reference's (frames - 1) x hop samples); discriminators: 1000 samples, max over every feature map and score.",
         "Import time: reading the checkpoint with the restricted unpickler (no torch), building the Keras model "
         "and copying the weights (weight norm folded for generators, kept for discriminators). TFLite: the "
         "existing `export_tflite(model, endpoint='synthesize')` path, dynamic length, run with ai_edge_litert. "
