@@ -794,3 +794,46 @@ def recognize(audio, sr: int) -> str | None:
     decoder.end_utt()
     hyp = decoder.hyp()
     return hyp.hypstr if hyp is not None else ""
+
+
+def _edit_distance(ref, hyp) -> int:
+    """Levenshtein distance between two sequences (substitutions, deletions, insertions all cost 1)."""
+    row = np.arange(len(hyp) + 1)
+    for i, r in enumerate(ref, 1):
+        prev = row.copy()
+        row[0] = i
+        for j, h in enumerate(hyp, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (r != h))
+    return int(row[len(hyp)])
+
+
+def normalize_characters(text: str) -> str:
+    """Lowercased text with punctuation removed and runs of spaces collapsed (what CER compares).
+
+    Example:
+        >>> normalize_characters("Hello,  World!")
+        'hello world'
+    """
+    return " ".join(normalize_words(text))
+
+
+def character_edits(reference_text: str, hypothesis_text: str) -> tuple[int, int]:
+    """(character edits, reference characters) between two texts after :func:`normalize_characters`."""
+    ref, hyp = normalize_characters(reference_text), normalize_characters(hypothesis_text)
+    return _edit_distance(ref, hyp), len(ref)
+
+
+def character_error_rate(reference_text: str, hypothesis_text: str) -> float:
+    """Character error rate: character-level Levenshtein distance / reference characters (spaces count).
+
+    Both texts are lowercased with punctuation stripped (:func:`normalize_characters`). Can exceed 1; an empty
+    reference gives 0 for an empty hypothesis, else ``inf``.
+
+    Example:
+        >>> character_error_rate("The cat.", "the bat")
+        0.14285714285714285
+    """
+    edits, n = character_edits(reference_text, hypothesis_text)
+    if n == 0:
+        return 0.0 if edits == 0 else math.inf
+    return edits / n

@@ -1,0 +1,28 @@
+"""CTC-aligned LSTM TTS presets: a CPU preset trained within 150 minutes on two cores, and a tiny one for tests.
+
+Both predict the zoo's TTS mel (22.05 kHz, n_fft 1024, hop 256, 80 Slaney mels up to 8 kHz, magnitude, log floor
+1e-5), the input of the Griffin-Lim baseline, the HiFi-GAN and the iSTFT vocoders and the CTC recognizer.
+"""
+
+from audiogen_tf.features import MelConfig
+from audiogen_tf.registry import register_presets
+
+from zoo.ctc_tts.ctc_tts_model import CTCTTS
+
+TTS_MEL = MelConfig().to_dict()
+
+PRESETS = {
+    # the CPU preset on espeak-ng phonemes; max_frames 1000 = 11.6 s of speech per call
+    "ctc_tts_small": {"mel_config": TTS_MEL, "frontend": {"symbol_type": "phonemes", "max_length": 256},
+                      "embedding_dim": 192, "encoder_lstm_units": 96, "aligner_dim": 80, "duration_filters": 192,
+                      "decoder_filters": 192, "decoder_lstm_units": 192, "dropout": 0.1,
+                      "binarization_start_steps": 1000, "max_frames": 1000},
+    # for tests: characters, a few thousand parameters per layer
+    "ctc_tts_tiny": {"mel_config": TTS_MEL, "frontend": {"symbol_type": "characters", "max_length": 32},
+                     "embedding_dim": 16, "encoder_conv_layers": 1, "encoder_kernel_size": 3, "encoder_lstm_units": 8,
+                     "aligner_dim": 8, "duration_filters": 16, "decoder_conv_layers": 1, "decoder_filters": 16,
+                     "decoder_kernel_size": 3, "decoder_lstm_units": 8, "dropout": 0.0,
+                     "binarization_start_steps": 0, "max_frames": 64},
+}
+
+register_presets(CTCTTS, PRESETS)
