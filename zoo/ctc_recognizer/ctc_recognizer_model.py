@@ -114,6 +114,9 @@ class CTCRecognizer(ConstructorConfigMixin, PresetMixin, keras.Model):
         self.sample_rate = cfg.sample_rate
         self._loss_tracker = keras.metrics.Mean(name="ctc_loss")
 
+    def get_config(self):
+        return {**super().get_config(), "frontend": self.frontend.get_config()}
+
     # ------------------------------------------------------------------------------------------ features
     @property
     def feature_settings(self) -> MelConfig:

@@ -273,6 +273,9 @@ class CTCTTS(ConstructorConfigMixin, PresetMixin, keras.Model):
                           ("mel_loss", "duration_loss", "forward_sum_loss", "binarization_loss")}
         self._synthesis_fn = None
 
+    def get_config(self):
+        return {**super().get_config(), "frontend": self.frontend.get_config()}
+
     # ------------------------------------------------------------------------------------------ features
     @property
     def feature_settings(self) -> MelConfig:
