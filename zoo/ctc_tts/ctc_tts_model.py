@@ -63,7 +63,7 @@ class AlignerScores(keras.layers.Layer):
     ``soft`` = softmax over tokens of ``log_probs`` (zero on padded tokens and frames).
     """
 
-    def __init__(self, temperature=0.0005, prior_scaling=1.0, **kwargs):
+    def __init__(self, temperature=0.01, prior_scaling=1.0, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.temperature = float(temperature)
@@ -184,7 +184,8 @@ class CTCTTS(ConstructorConfigMixin, PresetMixin, keras.Model):
         frontend: :class:`~audiogen_tf.text.TextFrontEnd` config (characters or espeak-ng phonemes).
         mel_config: every :class:`MelConfig` field of the targets.
         embedding_dim, encoder_conv_layers, encoder_kernel_size, encoder_lstm_units: text encoder.
-        aligner_dim, aligner_temperature, prior_scaling: aligner (distance temperature; beta-binomial prior scale).
+        aligner_dim, aligner_temperature, prior_scaling: aligner (distance temperature, for features of about unit
+            scale; beta-binomial prior scale, 0 for none).
         duration_filters, duration_kernel_size: duration predictor (2 convs + dense).
         decoder_conv_layers, decoder_filters, decoder_kernel_size, decoder_lstm_units: decoder.
         dropout: in the conv stacks.
@@ -194,7 +195,7 @@ class CTCTTS(ConstructorConfigMixin, PresetMixin, keras.Model):
     """
 
     def __init__(self, frontend=None, mel_config=None, embedding_dim=256, encoder_conv_layers=3, encoder_kernel_size=5,
-                 encoder_lstm_units=128, aligner_dim=80, aligner_temperature=0.0005, prior_scaling=1.0,
+                 encoder_lstm_units=128, aligner_dim=80, aligner_temperature=0.01, prior_scaling=1.0,
                  duration_filters=256, duration_kernel_size=3, decoder_conv_layers=2, decoder_filters=256,
                  decoder_kernel_size=5, decoder_lstm_units=256, dropout=0.1, mel_weight=1.0, duration_weight=1.0,
                  forward_sum_weight=1.0, binarization_weight=1.0, binarization_start_steps=1000, max_frames=1000,

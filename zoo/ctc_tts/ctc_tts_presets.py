@@ -20,7 +20,8 @@ PRESETS = {
     # for tests: characters, a few thousand parameters per layer
     "ctc_tts_tiny": {"mel_config": TTS_MEL, "frontend": {"symbol_type": "characters", "max_length": 32},
                      "embedding_dim": 16, "encoder_conv_layers": 1, "encoder_kernel_size": 3, "encoder_lstm_units": 8,
-                     "aligner_dim": 8, "duration_filters": 16, "decoder_conv_layers": 1, "decoder_filters": 16,
+                     "aligner_dim": 8, "aligner_temperature": 0.1, "duration_filters": 16, "decoder_conv_layers": 1,
+                     "decoder_filters": 16,
                      "decoder_kernel_size": 3, "decoder_lstm_units": 8, "dropout": 0.0,
                      "binarization_start_steps": 0, "max_frames": 64},
 }

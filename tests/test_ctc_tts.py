@@ -1,0 +1,121 @@
+"""CTC-aligned LSTM TTS: the model harness (shapes, config and .keras round trips, fit lowers the loss, TFLite
+``synthesize`` parity), alignment invariants (durations sum to the frames, monotonic hard path), synthesis with the
+static length regulator, the padded export equals the unpadded model, forced alignment, the dataset."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import pytest
+
+from model_harness import check_build_and_shapes, check_config_round_trip, check_export_parity, check_fit_lowers_loss, \
+    check_keras_save_load
+from zoo.ctc_tts import CTCTTS, ctc_tts_dataset
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    keras.utils.set_random_seed(0)
+    return CTCTTS.from_preset("ctc_tts_tiny")
+
+
+def _inputs(model, texts=("hello there.", "hi!"), frames=(30, 14), seed=0):
+    ids, lengths = model.frontend.encode_batch(list(texts))
+    mel = np.random.default_rng(seed).normal(-5.0, 2.0, (len(texts), max(frames), 80)).astype("float32")
+    return {"text_ids": ids, "text_lengths": lengths, "mel": mel, "mel_lengths": np.array(frames, np.int32)}
+
+
+def test_harness_shapes_round_trips(tiny, tmp_path):
+    x = _inputs(tiny)
+    n = x["text_ids"].shape[1]
+    check_build_and_shapes(tiny, x, {"mel": (2, 30, 80), "log_durations": (2, n), "durations": (2, n),
+                                     "attn_log_probs": (2, 30, n), "attn_soft": (2, 30, n), "attn_hard": (2, 30, n)})
+    check_config_round_trip(tiny, x)
+    check_keras_save_load(tiny, x, tmp_path)
+
+
+def test_alignment_invariants(tiny):
+    x = _inputs(tiny)
+    out = {k: np.asarray(v) for k, v in tiny(x).items()}
+    d = out["durations"]
+    assert d.sum(1).tolist() == [30, 14]  # every valid frame goes to one token
+    assert np.all(d[0, : x["text_lengths"][0]] >= 1) and np.all(d[1, x["text_lengths"][1]:] == 0)
+    path = out["attn_hard"][1, :14, : x["text_lengths"][1]].argmax(1)
+    assert path[0] == 0 and path[-1] == x["text_lengths"][1] - 1 and np.all(np.diff(path) >= 0)
+    np.testing.assert_allclose(out["attn_soft"][0, :30, :].sum(1), 1.0, atol=1e-5)
+    assert out["attn_soft"][1, 14:].sum() == 0
+
+
+def test_fit_lowers_the_loss_and_the_forward_sum_term():
+    from audiogen_tf.alignment import forward_sum_loss
+
+    keras.utils.set_random_seed(1)
+    model = CTCTTS.from_preset("ctc_tts_tiny")
+    x = _inputs(model, seed=3)
+    y = {"mel": x["mel"], "mel_lengths": x["mel_lengths"]}
+
+    def fs():
+        return float(forward_sum_loss(model(x)["attn_log_probs"], x["text_lengths"], x["mel_lengths"]))
+
+    before = fs()
+    result = check_fit_lowers_loss(model, (x, y), steps=6, compile_kwargs={"optimizer": keras.optimizers.Adam(1e-2)})
+    assert result["ratio"] < 0.9, result
+    assert fs() < before
+
+
+def test_synthesize_uses_predicted_durations(tiny):
+    out = tiny.synthesize("hello.", griffin_lim_iters=2)
+    n = len(out["durations"])
+    assert n == len(tiny.frontend.encode("hello.")) and np.all(out["durations"] >= 1)
+    assert out["mel"].shape == (int(out["durations"].sum()), 80)
+    assert out["audio"].ndim == 1 and np.all(np.isfinite(out["audio"]))
+    slow = tiny.synthesize("hello.", griffin_lim_iters=0, duration_scale=3.0)
+    assert slow["mel"].shape[0] >= out["mel"].shape[0]
+
+
+def test_tflite_synthesize_parity_and_padding(tiny, tmp_path):
+    n = tiny.frontend.max_length
+    ids = tiny.frontend.encode("hi there.")
+    padded = np.zeros((1, n), np.int32)
+    padded[0, : len(ids)] = ids
+    lengths = np.array([len(ids)], np.int32)
+    result = check_export_parity(tiny, {"synthesize": [padded, lengths]}, tmp_path, atol=1e-4)
+    assert result["max_abs_error"] < 1e-4
+    # the padded endpoint equals the unpadded model on the valid frames
+    ref = tiny.synthesize_ids(ids[None], lengths)
+    from audiogen_tf.benchmark_utils import tflite_interpreter
+
+    out = tflite_interpreter(result["path"]).get_signature_runner("synthesize")(text_ids=padded, text_lengths=lengths)
+    m = int(out["mel_lengths"][0])
+    assert m == int(np.asarray(ref["mel_lengths"])[0])
+    np.testing.assert_allclose(out["mel"][0, :m], np.asarray(ref["mel"])[0, :m], atol=1e-4)
+    assert np.all(out["mel"][0, m:] == 0)
+
+
+def test_forced_alignment(tiny):
+    audio = np.random.default_rng(5).normal(0, 0.1, 22050 // 2).astype(np.float32)
+    result = tiny.align("hi.", audio=audio)
+    frames = 1 + len(audio) // 256
+    assert result["hard"].shape == (frames, len(result["tokens"])) and result["durations"].sum() == frames
+    assert "".join(result["tokens"]) == "hi.~"
+
+
+def test_dataset_adds_mel_lengths(tmp_path):
+    import soundfile as sf
+
+    from audiogen_tf.manifest import write_manifest
+
+    rng = np.random.default_rng(0)
+    entries = []
+    for i, text in enumerate(["one two.", "three"]):
+        path = tmp_path / f"u{i}.wav"
+        sf.write(path, (0.1 * rng.normal(size=11025 + 1000 * i)).astype(np.float32), 22050)
+        entries.append({"path": str(path), "text": text})
+    manifest = write_manifest(entries, tmp_path / "manifest.csv")
+    model = CTCTTS.from_preset("ctc_tts_tiny")
+    x, y = next(iter(ctc_tts_dataset(manifest, model.frontend, 2, model.feature_settings, shuffle=False)))
+    assert set(x) == {"text_ids", "text_lengths", "mel", "mel_lengths"}
+    assert sorted(np.asarray(x["mel_lengths"]).tolist()) == [44, 47]
+    np.testing.assert_array_equal(x["mel_lengths"], y["mel_lengths"])
