@@ -42,7 +42,7 @@ def _files_by_stem(folder, suffix: str = "") -> dict[str, str]:
 def evaluate_folder(
     generated_dir, reference_dir=None, *, sample_rate: int | None = None, suffix: str = "", encoder=None,
     labels: dict | None = None, with_f0: bool = True, progress: bool = True, texts=None, with_wer: bool = True,
-    with_dnsmos: bool = True, f0_range: tuple[float, float] = metrics.F0_RANGE,
+    with_dnsmos: bool = True, f0_range: tuple[float, float] = metrics.F0_RANGE, recognizer=None,
 ) -> dict:
     """Metrics of every generated file paired with its reference, their means, and encoder judgements.
 
@@ -61,6 +61,8 @@ def evaluate_folder(
         with_dnsmos: judge each generated file with DNSMOS P.835 (``dnsmos_sig/bak/ovrl``) when ``speechmos``
             is installed (else one reason under ``skipped``).
         f0_range: pYIN ``(fmin, fmax)`` in Hz of the pitch metrics (``metrics.SPEECH_F0_RANGE`` for speech only).
+        recognizer: optional second judge with ``transcribe(audio, sr) -> str`` (e.g. the zoo's
+            ``CTCRecognizer``): per-file ``cer`` and ``wer_recognizer`` and their corpus rates, when texts are known.
 
     Returns:
         ``{"per_file": {stem: {metric: value}}, "corpus": {metric: mean}, "counts": {...},
@@ -103,6 +105,8 @@ def evaluate_folder(
             texts = find_text_manifest(reference_dir)
         if texts is not None:
             _word_error_rates(report, generated, texts_by_stem(texts), progress)
+            if recognizer is not None:
+                _character_error_rates(report, generated, texts_by_stem(texts), recognizer, progress)
     if encoder is not None:
         report["encoder"] = _judge_with_encoder(encoder, generated, labels, reference_dir, sample_rate, report["skipped"])
     return report
@@ -169,6 +173,31 @@ def _word_error_rates(report: dict, generated: dict, texts: dict, progress: bool
         report["corpus"]["wer"] = edits / words if words else None
 
 
+def _character_error_rates(report: dict, generated: dict, texts: dict, recognizer, progress: bool) -> None:
+    """Add per-file ``cer`` / ``wer_recognizer`` by ``recognizer.transcribe`` and their corpus rates (total edits /
+    total reference characters or words) to ``report``; the transcripts go under ``transcripts[stem]["recognizer"]``."""
+    from tqdm import tqdm
+
+    stems = sorted(set(generated) & set(texts))
+    chars = char_edits = words = word_edits = 0
+    transcripts = report.setdefault("transcripts", {})
+    for stem in tqdm(stems, desc="recognizer", unit="file", disable=not progress):
+        try:
+            est, sr = audio.load(generated[stem])
+        except AudioFileError:
+            continue
+        heard = recognizer.transcribe(est, sr)
+        e, n = metrics.character_edits(texts[stem], heard)
+        we, wn = metrics.word_edits(texts[stem], heard)
+        chars, char_edits, words, word_edits = chars + n, char_edits + e, words + wn, word_edits + we
+        scores = report["per_file"].setdefault(stem, {})
+        scores["cer"] = metrics.character_error_rate(texts[stem], heard)
+        scores["wer_recognizer"] = metrics.word_error_rate(texts[stem], heard)
+        transcripts.setdefault(stem, {"text": texts[stem]})["recognizer"] = heard
+    report["corpus"]["cer"] = char_edits / chars if chars else None
+    report["corpus"]["wer_recognizer"] = word_edits / words if words else None
+
+
 def _load_all(paths: dict, rate, skipped: list) -> dict:
     """``{stem: audio}`` of every readable file; the others are added to ``skipped`` with their reason."""
     out = {}
@@ -225,8 +254,12 @@ def report_markdown(report: dict) -> str:
         for stem, scores in sorted(report["per_file"].items()):
             lines.append(f"| {stem} | " + " | ".join(_fmt(scores.get(k)) for k in keys) + " |")
     if report.get("transcripts"):
-        lines += ["", "## Transcripts (pocketsphinx)", "", "| file | text | heard |", "| --- | --- | --- |"]
-        lines += [f"| {stem} | {t['text']} | {t['heard']} |" for stem, t in sorted(report["transcripts"].items())]
+        judged = any("recognizer" in t for t in report["transcripts"].values())
+        head = "| file | text | heard |" + (" recognizer |" if judged else "")
+        lines += ["", "## Transcripts (pocketsphinx" + (", zoo recognizer" if judged else "") + ")", "", head,
+                  "| --- | --- | --- |" + (" --- |" if judged else "")]
+        lines += [f"| {stem} | {t['text']} | {t.get('heard', '')} |" + (f" {t.get('recognizer', '')} |" if judged else "")
+                  for stem, t in sorted(report["transcripts"].items())]
     if report.get("skipped"):
         lines += ["", "## Skipped", ""] + [f"- {reason}" for reason in report["skipped"]]
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ import pytest
 
 from audiogen_tf.errors import ConfigError
 from training.recipes import (
-    EncoderRecipe, FrameRNNRecipe, GANVocoderRecipe, RECIPE_DIR, SpecGANRecipe, Tacotron2Recipe, VAERecipe,
+    CTCRecognizerRecipe, CTCTTSRecipe, EncoderRecipe, FrameRNNRecipe, GANVocoderRecipe, RECIPE_DIR, SpecGANRecipe, Tacotron2Recipe, VAERecipe,
     VQVAERecipe, WaveGANRecipe, WaveNetRecipe, WaveRNNRecipe, load_recipe, recipe_from_dict, save_recipe,
 )
 
@@ -16,7 +16,8 @@ BUNDLED = {"hifigan": GANVocoderRecipe, "melgan": GANVocoderRecipe, "multiband_m
            "istft_vocoder": GANVocoderRecipe,
            "wavegan": WaveGANRecipe, "wavenet": WaveNetRecipe, "encoders": EncoderRecipe,
            "specgan": SpecGANRecipe, "tacotron2": Tacotron2Recipe, "vae": VAERecipe, "vqvae": VQVAERecipe,
-           "codec": VQVAERecipe, "frame_rnn": FrameRNNRecipe, "wavernn": WaveRNNRecipe}
+           "codec": VQVAERecipe, "frame_rnn": FrameRNNRecipe, "wavernn": WaveRNNRecipe,
+           "ctc_recognizer": CTCRecognizerRecipe, "ctc_tts": CTCTTSRecipe}
 
 
 def test_every_bundled_recipe_loads_with_its_presets():

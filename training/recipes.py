@@ -28,7 +28,7 @@ from audiogen_tf.errors import ConfigError
 RECIPE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipes")
 
 VOCODER_FAMILIES = ("hifigan", "melgan", "multiband_melgan", "istft_vocoder")
-MODEL_FAMILIES = ("tacotron2", "vae", "vqvae", "codec", "frame_rnn", "wavernn")
+MODEL_FAMILIES = ("tacotron2", "vae", "vqvae", "codec", "frame_rnn", "wavernn", "ctc_recognizer", "ctc_tts")
 FAMILIES = VOCODER_FAMILIES + ("wavegan", "specgan", "wavenet", "encoder") + MODEL_FAMILIES
 RECONSTRUCTIONS = ("mse", "l1", "waveform")
 ON_NONFINITE = ("skip", "stop")
@@ -53,13 +53,16 @@ MODEL_CLASSES = {
     "codec": ("zoo.vqvae.codec_model:AudioCodec", None),
     "frame_rnn": ("zoo.rnn.frame_rnn_model:FrameRNN", None),
     "wavernn": ("zoo.rnn.wavernn_model:WaveRNN", None),
+    "ctc_recognizer": ("zoo.ctc_recognizer.ctc_recognizer_model:CTCRecognizer", None),
+    "ctc_tts": ("zoo.ctc_tts.ctc_tts_model:CTCTTS", None),
 }
 _PRESET_MODULES = {"melgan": "zoo.melgan.melgan_presets", "multiband_melgan": "zoo.melgan.melgan_presets",
                    "hifigan": "zoo.hifigan.hifigan_presets", "istft_vocoder": "zoo.istft_vocoder.istft_vocoder_presets",
                    "wavenet": "zoo.wavenet.wavenet_presets",
                    "encoder": "zoo.encoders.encoder_presets", "tacotron2": "zoo.tacotron2.tacotron2_presets",
                    "vae": "zoo.vae.vae_presets", "vqvae": "zoo.vqvae.vqvae_presets", "codec": "zoo.vqvae.vqvae_presets",
-                   "frame_rnn": "zoo.rnn.rnn_presets", "wavernn": "zoo.rnn.rnn_presets"}
+                   "frame_rnn": "zoo.rnn.rnn_presets", "wavernn": "zoo.rnn.rnn_presets",
+                   "ctc_recognizer": "zoo.ctc_recognizer.ctc_recognizer_presets", "ctc_tts": "zoo.ctc_tts.ctc_tts_presets"}
 
 
 def import_class(spec: str):
@@ -489,6 +492,45 @@ class Tacotron2Recipe(ModelRecipe):
 
 
 @dataclasses.dataclass
+class CTCTTSRecipe(Tacotron2Recipe):
+    """LSTM TTS with a CTC (forward-sum) alignment: ``(text_ids, text_lengths, mel, mel_lengths)`` -> mel, durations.
+
+    The batches are Tacotron 2's plus the mel lengths as an input; the loss weights (mel, duration, forward-sum,
+    binarization and its start step) live in the model preset (``model_overrides.binarization_start_steps=...``).
+
+    Args:
+        model_preset, model_overrides: ``ctc_tts_small`` or ``ctc_tts_tiny`` and overrides.
+        mel, bucket_boundaries, max_audio_length, griffin_lim_iters: as :class:`Tacotron2Recipe`.
+    """
+
+    model_preset: str = "ctc_tts_small"
+
+
+@dataclasses.dataclass
+class CTCRecognizerRecipe(ModelRecipe):
+    """CTC recognizer: ``(mel, mel_lengths)`` -> per-frame symbol logits, CTC loss against the transcript.
+
+    ``segment_length`` is unused (whole utterances); the data needs a ``text`` column.
+
+    Args:
+        model_preset, model_overrides: ``ctc_recognizer_small`` or ``ctc_recognizer_tiny`` and overrides.
+        mel: ``MelConfig`` fields of the input (passed to the model as ``mel_config``).
+        bucket_boundaries: audio lengths in samples separating the length buckets (``None``: one bucket).
+        max_audio_length: drop longer utterances (samples; ``None``: keep all).
+    """
+
+    model_preset: str = "ctc_recognizer_small"
+    bucket_boundaries: list | None = None
+    max_audio_length: int | None = None
+
+    def check(self):
+        bad = super().check()
+        if self.bucket_boundaries is not None and any(int(b) < 1 for b in self.bucket_boundaries):
+            bad.append(("bucket_boundaries", f"must be positive sample counts, got {self.bucket_boundaries}"))
+        return bad
+
+
+@dataclasses.dataclass
 class VAERecipe(ModelRecipe):
     """Conv VAE on log-mel clips (batch, input_length, n_mels) or waveform segments (batch, input_length, 1).
 
@@ -616,7 +658,8 @@ RECIPE_CLASSES = {"hifigan": GANVocoderRecipe, "melgan": GANVocoderRecipe, "mult
                   "wavegan": WaveGANRecipe, "wavenet": WaveNetRecipe, "encoder": EncoderRecipe,
                   "specgan": SpecGANRecipe,
                   "tacotron2": Tacotron2Recipe, "vae": VAERecipe, "vqvae": VQVAERecipe, "codec": VQVAERecipe,
-                  "frame_rnn": FrameRNNRecipe, "wavernn": WaveRNNRecipe}
+                  "frame_rnn": FrameRNNRecipe, "wavernn": WaveRNNRecipe,
+                  "ctc_recognizer": CTCRecognizerRecipe, "ctc_tts": CTCTTSRecipe}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ from audiogen_tf.registry import get_preset
 from training import strategy as strategies
 from training.fault_tolerance import FaultTolerantCheckpoint, NonFiniteGuard, StopAtStep, training_step
 from training.recipes import (
+    CTCRecognizerRecipe,
+    CTCTTSRecipe,
     EncoderRecipe,
     FrameRNNRecipe,
     GANVocoderRecipe,
@@ -111,7 +113,7 @@ def build_models(recipe: TrainRecipe, num_classes: int | None = None) -> dict:
     if isinstance(recipe, ModelRecipe):
         overrides = dict(recipe.model_overrides)
         cfg = recipe.mel_config()
-        if isinstance(recipe, Tacotron2Recipe):
+        if isinstance(recipe, (Tacotron2Recipe, CTCRecognizerRecipe)):
             overrides.setdefault("mel_config", cfg.to_dict())
         elif isinstance(recipe, FrameRNNRecipe):
             overrides.setdefault("n_mels", cfg.n_mels)
@@ -177,7 +179,7 @@ def build_trainer(recipe: TrainRecipe, models: dict):
         trainer.compile(optimizer=_optimizer(recipe))
         trainer.optimizer.build(model.trainable_variables)
         return trainer
-    if isinstance(recipe, Tacotron2Recipe):
+    if isinstance(recipe, (Tacotron2Recipe, CTCRecognizerRecipe)):
         model.compile(optimizer=_optimizer(recipe))  # the loss is the model's compute_loss
     elif isinstance(recipe, FrameRNNRecipe):
         model.compile(optimizer=_optimizer(recipe), loss=recipe.loss)
@@ -269,6 +271,14 @@ def _model_dataset(recipe, source, batch_size, model, vocabulary, kw):
     from audiogen_tf.data import segment_dataset
 
     cfg = recipe.mel_config()
+    if isinstance(recipe, (CTCTTSRecipe, CTCRecognizerRecipe)):
+        if isinstance(recipe, CTCTTSRecipe):
+            from zoo.ctc_tts.ctc_tts_model import ctc_tts_dataset as make
+        else:
+            from zoo.ctc_recognizer.ctc_recognizer_model import ctc_recognizer_dataset as make
+        frontend = model.frontend if model is not None else recipe.model_kwargs().get("frontend") or {}
+        return make(source, frontend, batch_size, cfg, bucket_boundaries=recipe.bucket_boundaries,
+                    max_audio_length=recipe.max_audio_length, **kw)
     if isinstance(recipe, Tacotron2Recipe):
         from zoo.tacotron2.tacotron2_model import tacotron2_dataset
 

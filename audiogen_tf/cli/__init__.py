@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--text-manifest", default=None,
                           help="manifest with a 'text' column: word error rate of the generated speech by pocketsphinx "
                                "(default: a manifest with 'text' in --reference)")
+    evaluate.add_argument("--recognizer", default=None,
+                          help="a trained zoo CTC recognizer (.keras): character error rate next to pocketsphinx's WER")
     evaluate.add_argument("--out", default=None, help="output prefix (default: GENERATED/evaluation)")
     from audiogen_tf.cli import synthesize as synthesize_cli, train as train_cli
 
@@ -93,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     from audiogen_tf.cli import import_checkpoint as import_cli
 
     import_cli.add_parser(sub)
+    from audiogen_tf.cli import align as align_cli
+
+    align_cli.add_parser(sub)
     return parser
 
 
@@ -137,6 +142,10 @@ def main(argv=None) -> int:
             from audiogen_tf.cli.import_checkpoint import import_command
 
             import_command(args)
+        elif args.command == "align":
+            from audiogen_tf.cli.align import align_command
+
+            align_command(args)
     except (AudioFileError, ConfigError, MissingToolError) as err:
         print(f"audiogen: error: {err}", file=sys.stderr)
         return 2

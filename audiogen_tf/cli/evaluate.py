@@ -36,11 +36,24 @@ def evaluate_command(args) -> tuple[str, str]:
 
         import_zoo()  # registers the zoo classes so the .keras file loads with safe_mode
         encoder = keras.saving.load_model(args.encoder)
+    recognizer = None
+    if getattr(args, "recognizer", None):
+        import keras
+
+        from audiogen_tf.cli.models import import_zoo
+
+        import_zoo()
+        recognizer = keras.saving.load_model(args.recognizer)
+        if not hasattr(recognizer, "transcribe"):
+            from audiogen_tf.errors import ConfigError
+
+            raise ConfigError(f"{args.recognizer}: a {type(recognizer).__name__} is not a recognizer (no transcribe)")
     labels = _labels_from_manifest(args.labels, args.label_key, args.suffix) if args.labels else None
     report = evaluate_folder(
         args.generated, args.reference, sample_rate=args.sample_rate, suffix=args.suffix, encoder=encoder,
         labels=labels, with_f0=not args.no_f0, texts=getattr(args, "text_manifest", None),
         with_dnsmos=not getattr(args, "no_dnsmos", False), f0_range=tuple(getattr(args, "f0_range", (50.0, 1000.0))),
+        recognizer=recognizer,
     )
     paths = write_report(report, args.out or os.path.join(args.generated, "evaluation"))
     print(report_markdown(report))

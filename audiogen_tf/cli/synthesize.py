@@ -198,6 +198,23 @@ def _tacotron2(args, recipe, model) -> list[str]:
     return files
 
 
+def _ctc_tts(args, recipe, model) -> list[str]:
+    """Each ``--text``: ``tts_NN.wav`` (Griffin-Lim) and ``tts_NN_mel.png`` (predicted durations, one call)."""
+    from audiogen_tf.errors import ConfigError
+
+    if not args.text:
+        raise ConfigError('a CTC-aligned TTS model needs --text "a sentence" (repeatable)')
+    cfg = model.feature_settings
+    files = []
+    for i, text in enumerate(args.text):
+        out = model.synthesize(text, griffin_lim_iters=_gl_iters(args, recipe), seed=args.seed)
+        stem = os.path.join(args.out, f"tts_{i:02d}")
+        files.append(_save_wav(f"{stem}.wav", out["audio"], cfg.sample_rate))
+        files.append(_save_png(f"{stem}_mel.png", [out["mel"]], [f"{text[:60]}: mel ({len(out['durations'])} tokens)"],
+                               cfg.sample_rate, cfg.hop_length))
+    return files
+
+
 def _draws(args, recipe, model, clips_or_mels, is_mel, cfg, kind):
     """Write ``sample_NN.wav`` per draw (mels through Griffin-Lim) and one ``samples.png``."""
     import tensorflow as tf
@@ -305,7 +322,7 @@ def _reconstruct(args, recipe, model) -> list[str]:
     return files
 
 
-MODEL_KINDS = {"Tacotron2": _tacotron2, "ConvVAE": _vae, "FrameRNN": _frame_rnn, "VQVAE": _reconstruct,
+MODEL_KINDS = {"Tacotron2": _tacotron2, "CTCTTS": _ctc_tts, "ConvVAE": _vae, "FrameRNN": _frame_rnn, "VQVAE": _reconstruct,
                "AudioCodec": _reconstruct}
 
 
