@@ -119,3 +119,21 @@ def test_dataset_adds_mel_lengths(tmp_path):
     assert set(x) == {"text_ids", "text_lengths", "mel", "mel_lengths"}
     assert sorted(np.asarray(x["mel_lengths"]).tolist()) == [44, 47]
     np.testing.assert_array_equal(x["mel_lengths"], y["mel_lengths"])
+
+
+def test_synthesizer_bundle_speaks_in_one_call(tiny, tmp_path):
+    """export_bundle(ctc_tts=...) -> Synthesizer.text_to_mel is one "synthesize" call, equal to Keras; with a vocoder."""
+    from tflite_export.synthesizer import Synthesizer, export_bundle
+    from zoo.istft_vocoder import ISTFTVocoder
+
+    vocoder = ISTFTVocoder.from_preset("istft_vocoder_tiny")
+    bundle = export_bundle(tmp_path / "bundle", vocoder=vocoder, ctc_tts=tiny, chunk_frames=16)
+    synth = Synthesizer(bundle)
+    out = synth.text_to_mel("hi there.")
+    ref = tiny.synthesize("hi there.", griffin_lim_iters=0)
+    assert out["steps"] == 1 and out["mel"].shape == ref["mel"].shape
+    np.testing.assert_allclose(out["mel"], ref["mel"], atol=1e-4)
+    np.testing.assert_array_equal(out["durations"], ref["durations"])
+    audio = synth.text_to_speech("hi there.")
+    assert audio.shape == (ref["mel"].shape[0] * 256,) and np.all(np.isfinite(audio))
+    assert synth.sample_rate == 22050 and "text_to_mel_seconds" in synth.last_stats

@@ -6,7 +6,9 @@ This is exactly what runs on the phone: :class:`Synthesizer` loads the files wit
 - mel -> audio, chunked and streaming, with the vocoder's ``"chunk"`` signature (:func:`tflite_export.streaming.stream_vocoder`);
 - text -> speech when a Tacotron 2 file is present: the text front end (NumPy), ``"encode"`` once, then
   ``"decoder_step"`` in a loop with its state fed back until the stop token fires, ``"postnet"`` on the
-  mel, then the vocoder.
+  mel, then the vocoder;
+- or, when a CTC-aligned TTS file is present (:class:`~zoo.ctc_tts.CTCTTS`), text -> mel in one ``"synthesize"``
+  call (predicted durations, static-size length regulator), then the vocoder.
 
 The bundle is written on the development machine by :func:`export_bundle` (imports TensorFlow lazily).
 Every file is checked when it is loaded: a missing, empty, truncated or non-TFLite file (a WAV renamed
@@ -92,13 +94,15 @@ class Synthesizer:
         self.config = config
         self.num_threads = num_threads
         self.last_stats: dict = {}
-        self.vocoder = self.tacotron2 = None
+        self.vocoder = self.tacotron2 = self.ctc_tts = None
         if "vocoder" in config:
             self._load_vocoder(config["vocoder"])
         if "tacotron2" in config:
             self._load_tacotron2(config["tacotron2"])
-        if self.vocoder is None and self.tacotron2 is None:
-            raise ValueError("the bundle has neither a vocoder nor a tacotron2 entry")
+        if "ctc_tts" in config:
+            self._load_ctc_tts(config["ctc_tts"])
+        if self.vocoder is None and self.tacotron2 is None and self.ctc_tts is None:
+            raise ValueError("the bundle has neither a vocoder nor a tacotron2 / ctc_tts entry")
 
     def _path(self, name):
         return name if os.path.isabs(name) else os.path.join(self.root, name)
@@ -125,6 +129,21 @@ class Synthesizer:
         from audiogen_tf.text import TextFrontEnd  # NumPy-only front end
 
         self.frontend = TextFrontEnd.from_config(cfg["frontend"])
+
+    def _load_ctc_tts(self, cfg):
+        self.ctc = dict(cfg)
+        runner = TFLiteRunner(self._path(cfg["file"]), num_threads=self.num_threads)
+        n, m = int(cfg["text_length"]), int(cfg["n_mels"])
+        _expect(runner, "synthesize", {"text_ids": (1, n), "text_lengths": (1,)}, "CTC TTS model")
+        self.ctc_tts = runner
+        if self.vocoder is not None and int(self.voc["n_mels"]) != m:
+            raise ModelFileError(runner.path, "wrong_input_shape",
+                                 f"the CTC TTS makes {m} mel bands, the vocoder takes {self.voc['n_mels']}")
+        from audiogen_tf.text import TextFrontEnd  # NumPy-only front end
+
+        self.ctc_frontend = TextFrontEnd.from_config(cfg["frontend"])
+        if self.tacotron2 is None:
+            self.tts = self.ctc
 
     # ------------------------------------------------------------------ mel -> audio
     @property
@@ -170,6 +189,26 @@ class Synthesizer:
         return out.audio
 
     # ------------------------------------------------------------------ text -> speech
+    def ctc_text_to_mel(self, text: str) -> dict:
+        """Text -> log-mel with the CTC-aligned TTS in one ``"synthesize"`` call.
+
+        Returns:
+            ``{"mel": (frames, n_mels), "durations": (tokens,) frames per token, "steps": 1}``.
+        """
+        if self.ctc_tts is None:
+            raise ValueError("this bundle has no ctc_tts entry")
+        n = int(self.ctc["text_length"])
+        ids = np.asarray(self.ctc_frontend.encode(text), np.int32).reshape(-1)
+        if ids.size > n:
+            raise ValueError(f"text encodes to {ids.size} symbols; the exported model takes at most {n}")
+        text_ids = np.zeros((1, n), np.int32)
+        text_ids[0, : ids.size] = ids
+        out = self.ctc_tts.run({"text_ids": text_ids, "text_lengths": np.asarray([ids.size], np.int32)},
+                               signature="synthesize")
+        frames = int(np.asarray(out["mel_lengths"]).reshape(-1)[0])
+        return {"mel": np.asarray(out["mel"])[0, :frames], "durations": np.asarray(out["durations"])[0, : ids.size],
+                "steps": 1}
+
     def text_to_mel(self, text: str, max_decoder_steps: int | None = None, prenet_dropout: bool = False,
                     seed: int = 0, stop_threshold: float | None = None) -> dict:
         """Text -> log-mel with Tacotron 2: ``encode``, ``decoder_step`` loop until the stop token, ``postnet``.
@@ -185,6 +224,8 @@ class Synthesizer:
             ``{"mel": (frames, n_mels) after the post-net, "mel_before", "stop_probabilities" (steps,),
             "steps": int}``.
         """
+        if self.tacotron2 is None and self.ctc_tts is not None:
+            return self.ctc_text_to_mel(text)
         if self.tacotron2 is None:
             raise ValueError("this bundle has no tacotron2 entry: text-to-speech needs the Tacotron 2 .tflite")
         cfg, run = self.tts, self.tacotron2
@@ -241,13 +282,14 @@ class Synthesizer:
     def __repr__(self):
         parts = [f"vocoder={self.vocoder.path!r}"] if self.vocoder else []
         parts += [f"tacotron2={self.tacotron2.path!r}"] if self.tacotron2 else []
+        parts += [f"ctc_tts={self.ctc_tts.path!r}"] if self.ctc_tts else []
         return f"Synthesizer({', '.join(parts)})"
 
 
 # ---------------------------------------------------------------------------------------- export side
 def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "none", sample_rate: int | None = None,
                   chunk_frames: int = 32, context_frames: int | None = None, text_length: int | None = None,
-                  representative_dataset=None) -> str:
+                  representative_dataset=None, ctc_tts=None) -> str:
     """Write ``vocoder.tflite`` / ``tacotron2.tflite`` and ``synthesizer.json`` for :class:`Synthesizer` (needs TF).
 
     Args:
@@ -260,6 +302,9 @@ def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "no
         quantization: the mode for both files (see :mod:`tflite_export.export`).
         sample_rate: of the vocoder's audio (default the Tacotron 2 mel config's, else 22050).
         representative_dataset: int8 only, for the vocoder's ``chunk`` (default: built-in notes mels).
+        ctc_tts: a :class:`~zoo.ctc_tts.CTCTTS`; exported with its one-call ``"synthesize"`` signature
+            (``text_length`` symbols, default its export length; ``max_frames`` output frames). Without a Tacotron 2
+            in the bundle, :meth:`Synthesizer.text_to_mel` and ``text_to_speech`` use it.
 
     Returns:
         the bundle folder.
@@ -295,6 +340,16 @@ def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "no
             "max_decoder_steps": int(args.get("max_decoder_steps", 1000)),
             "stop_threshold": float(args.get("stop_threshold", 0.5)), "mel_config": mc.to_dict(),
         }
+    if ctc_tts is not None:
+        mc = ctc_tts.feature_settings
+        sample_rate = sample_rate or int(mc.sample_rate)
+        n = int(text_length or ctc_tts.export_text_length or ctc_tts.frontend.max_length)
+        eps = [_as_ep(e) for e in ctc_tts.export_endpoints(text_length=n)]
+        export_tflite(_Endpoints(eps, "ctc_tts"), os.path.join(out_dir, "ctc_tts.tflite"),
+                      quantization=quantization if quantization != "int8" else "dynamic")
+        config["ctc_tts"] = {"file": "ctc_tts.tflite", "text_length": n, "n_mels": int(ctc_tts.n_mels),
+                             "max_frames": int(ctc_tts.max_frames), "frontend": ctc_tts.frontend.get_config(),
+                             "sample_rate": int(sample_rate), "mel_config": mc.to_dict()}
     if vocoder is not None:
         sample_rate = sample_rate or int(getattr(vocoder, "sample_rate", 22050))
         if context_frames is None:
@@ -315,7 +370,7 @@ def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "no
             "quantization": quantization,
         }
     if len(config) == 1:
-        raise ValueError("export_bundle needs a vocoder and/or a tacotron2 model")
+        raise ValueError("export_bundle needs a vocoder and/or a tacotron2 or ctc_tts model")
     atomic_write_text(os.path.join(out_dir, BUNDLE_FILE), json.dumps(config, indent=2))
     return out_dir
 

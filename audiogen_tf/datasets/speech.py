@@ -238,6 +238,7 @@ def build_speech_corpus(
     workers: int = 2,
     progress: bool = True,
     timeout: float = 120.0,
+    voice: str | None = None,
 ) -> str:
     """Speak ``sentences`` into an LJSpeech-style folder and return the path of its ``manifest.csv``.
 
@@ -251,6 +252,8 @@ def build_speech_corpus(
         workers: synthesizer processes run at once.
         progress: show a tqdm bar.
         timeout: seconds allowed per sentence.
+        voice: a flite voice (``flite -lv``: ``slt``, ``kal``, ``awb``, ``rms``...) for speaker variety; the
+            ``speaker`` column is its name. Default: festival's slt, or flite's slt.
 
     Returns:
         Path of ``manifest.csv`` (``path,text,speaker,duration,raw_text,split``).
@@ -264,8 +267,11 @@ def build_speech_corpus(
     """
     out_dir = os.fspath(out_dir)
     engine = resolve_engine(engine)
-    voice = FESTIVAL_VOICE if engine == "festival" else _flite_voice()
-    speaker = "slt" if voice in ("slt", FESTIVAL_VOICE) else "flite_default"
+    if voice is not None and engine != "flite":
+        raise ConfigError(f"voice {voice!r} needs engine='flite' (festival speaks its slt voice only)")
+    chosen = voice
+    voice = FESTIVAL_VOICE if engine == "festival" else (voice or _flite_voice())
+    speaker = chosen if chosen else ("slt" if voice in ("slt", FESTIVAL_VOICE) else "flite_default")
     if sentences is None:
         sentences = default_sentences()
     elif isinstance(sentences, (str, os.PathLike)):
@@ -286,7 +292,8 @@ def build_speech_corpus(
 
     def kept(uid: str, norm: str, path: str) -> float | None:
         rec = state.get(uid)
-        if not rec or rec.get("text") != norm or rec.get("engine") != engine or rec.get("sample_rate") != sample_rate:
+        if not rec or rec.get("text") != norm or rec.get("engine") != engine or rec.get("sample_rate") != sample_rate \
+                or rec.get("voice") != chosen:
             return None
         try:
             sr, _, seconds = audio_io.info(path)
@@ -314,6 +321,8 @@ def build_speech_corpus(
             if os.path.exists(tmp):
                 os.remove(tmp)
         rec = {"id": uid, "text": norm, "engine": engine, "sample_rate": sample_rate}
+        if chosen:
+            rec["voice"] = chosen
         with lock, open(state_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(rec) + "\n")
         return uid, len(x) / sample_rate, None, False
