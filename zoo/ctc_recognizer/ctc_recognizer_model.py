@@ -112,7 +112,7 @@ class CTCRecognizer(ConstructorConfigMixin, PresetMixin, keras.Model):
         self.time_stride = int(np.prod(conv_strides))
         self.n_mels = cfg.n_mels
         self.sample_rate = cfg.sample_rate
-        self._loss_tracker = keras.metrics.Mean(name="ctc_loss")
+        self._ctc_tracker = keras.metrics.Mean(name="ctc_loss")
 
     def get_config(self):
         return {**super().get_config(), "frontend": self.frontend.get_config()}
@@ -135,7 +135,7 @@ class CTCRecognizer(ConstructorConfigMixin, PresetMixin, keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """CTC loss per label symbol; ``y`` = ``{"labels", "label_lengths"}``."""
         loss = ctc_loss(y["labels"], y_pred["logits"], y["label_lengths"], y_pred["logit_lengths"], blank=0)
-        self._loss_tracker.update_state(loss)
+        self._ctc_tracker.update_state(loss)
         return loss
 
     # ------------------------------------------------------------------------------------------ inference
