@@ -97,6 +97,8 @@ def main(argv=None) -> int:
     p.add_argument("--eval-count", type=int, default=None, help="first N held-out utterances per voice")
     p.add_argument("--beam-width", type=int, default=16)
     p.add_argument("--out", default=os.path.join(ROOT, "runs", "ctc_recognizer_speech"))
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="more recipe overrides, e.g. --set model_overrides.dropout=0.2 (repeatable)")
     p.add_argument("--report", default=os.path.join(ROOT, "benchmarks", "ctc_recognizer_speech.md"))
     args = p.parse_args(argv)
 
@@ -121,7 +123,7 @@ def main(argv=None) -> int:
 
     recipe = load_recipe("ctc_recognizer", [f"model_preset={args.preset}", f"batch_size={args.batch_size}",
                                             f"learning_rate={args.learning_rate}", "steps=1000000",
-                                            "steps_per_epoch=50", "checkpoint_every=200"])
+                                            "steps_per_epoch=50", "checkpoint_every=200", *args.overrides])
     t0 = time.time()
     budget = TimeBudget(seconds=args.minutes * 60.0)
     result = train(recipe, data=train_manifest, out=os.path.join(args.out, "run"), verbose=2, callbacks=[budget])
