@@ -21,6 +21,7 @@ EXAMPLES = {
     "synthesize": "audiogen synthesize runs/hifigan --input clip.wav --out out/synth  # WAV + spectrogram PNG",
     "export": "audiogen export hifigan_tiny --format tflite --quantization float16 --out hifigan.tflite",
     "import": "audiogen import g_02500000 --arch hifigan_v1 --out hifigan_v1.keras  # PyTorch checkpoint, no torch",
+    "align": 'audiogen align speech.wav "Hello." --model runs/ctc_tts/model.keras --out out/align  # durations + PNG',
 }
 
 
