@@ -99,3 +99,17 @@ def test_dataset(tmp_path):
     assert x["mel"].shape[0] == 2 and x["mel"].shape[2] == 80
     assert sorted(np.asarray(y["label_lengths"]).tolist()) == [5, 8]
     assert sorted(np.asarray(x["mel_lengths"]).tolist()) == [44, 47]
+
+
+def test_spec_augment_masks_in_training_only():
+    from zoo.ctc_recognizer.ctc_recognizer_model import SpecAugment
+
+    layer = SpecAugment(freq_masks=2, freq_width=10, time_masks=2, time_width=5, seed=0)
+    x = np.ones((3, 50, 80), np.float32)
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)
+    y = np.asarray(layer(x, training=True))
+    assert set(np.unique(y)) <= {0.0, 1.0} and 0 < (y == 0).mean() < 0.5
+    zero_bins = (y == 0).all(axis=1).sum(axis=1)  # whole frequency bands masked per item
+    assert np.all(zero_bins <= 20)
+    model = CTCRecognizer.from_preset("ctc_recognizer_tiny", spec_augment={"freq_masks": 1, "time_masks": 1})
+    check_config_round_trip(model, _inputs())  # identity at inference: equal outputs

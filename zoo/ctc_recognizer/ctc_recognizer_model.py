@@ -26,6 +26,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from audiogen_tf.alignment import ctc_decode, ctc_loss
 from audiogen_tf.errors import ConfigError
@@ -35,6 +36,54 @@ from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 from audiogen_tf.text import TextFrontEnd
 from zoo.tacotron2.tacotron2_model import MaskedBiLSTM
+
+@register
+class SpecAugment(keras.layers.Layer):
+    """Training-time frequency and time masking of a (batch, frames, bins) feature map (SpecAugment without warping).
+
+    Each item gets ``freq_masks`` bands of up to ``freq_width`` bins and ``time_masks`` spans of up to ``time_width``
+    frames set to zero (the mean of the rescaled log-mel); identity at inference.
+
+    Paper: Park et al. 2019, "SpecAugment" (arXiv:1904.08779).
+    """
+
+    def __init__(self, freq_masks=0, freq_width=10, time_masks=0, time_width=20, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.freq_masks, self.freq_width = int(freq_masks), int(freq_width)
+        self.time_masks, self.time_width = int(time_masks), int(time_width)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _masks(self, batch, size, count, width, axis):
+        keep = None
+        index = ops.arange(size, dtype="int32")
+        index = ops.reshape(index, (1, 1, -1) if axis == 2 else (1, -1, 1))
+        for _ in range(count):
+            w = keras.random.randint((batch, 1, 1), 0, width + 1, seed=self.seed_generator)
+            room = ops.cast(ops.maximum(size - w + 1, 1), "float32")
+            u = keras.random.uniform((batch, 1, 1), seed=self.seed_generator)
+            start = ops.minimum(ops.cast(ops.floor(u * room), "int32"), ops.cast(room, "int32") - 1)
+            hit = ops.logical_and(index >= start, index < start + w)
+            keep = ops.logical_not(hit) if keep is None else ops.logical_and(keep, ops.logical_not(hit))
+        return keep
+
+    def call(self, x, training=None):
+        if not training or (self.freq_masks == 0 and self.time_masks == 0):
+            return x
+        b, t, f = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
+        for keep in (self._masks(b, f, self.freq_masks, self.freq_width, 2),
+                     self._masks(b, t, self.time_masks, self.time_width, 1)):
+            if keep is not None:
+                x = x * ops.cast(keep, x.dtype)
+        return x
+
+    def compute_output_shape(self, shape):
+        return tuple(shape)
+
+    def get_config(self):
+        return {**super().get_config(), "freq_masks": self.freq_masks, "freq_width": self.freq_width,
+                "time_masks": self.time_masks, "time_width": self.time_width, "seed": self.seed}
+
 
 _MEL_KEYS = ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "fmin", "fmax", "power", "htk", "norm",
              "center", "log_floor")
@@ -68,11 +117,13 @@ class CTCRecognizer(ConstructorConfigMixin, PresetMixin, keras.Model):
         lstm_units: units per direction of each BiLSTM layer; dropout: after the convs and each BiLSTM.
         input_scale, input_offset: ``log_mel * scale + offset`` brings the log-mel near zero mean, unit range.
         export_frames: mel frames of the fixed-length TFLite endpoint.
+        spec_augment: ``{"freq_masks", "freq_width", "time_masks", "time_width"}`` of the training-time
+            :class:`SpecAugment` (``None``: none), for robustness to voices never heard in training.
     """
 
     def __init__(self, frontend=None, mel_config=None, conv_filters=(256, 256), conv_strides=(2, 2), kernel_size=5,
                  lstm_units=(256, 256), dropout=0.1, input_scale=0.25, input_offset=1.25, export_frames=1024,
-                 name="ctc_recognizer", **kwargs):
+                 spec_augment=None, name="ctc_recognizer", **kwargs):
         cfg = mel_config_of(mel_config, "CTCRecognizer")
         fe = TextFrontEnd.from_config(frontend) if frontend is not None else TextFrontEnd()
         conv_filters = [int(f) for f in conv_filters]
@@ -86,6 +137,9 @@ class CTCRecognizer(ConstructorConfigMixin, PresetMixin, keras.Model):
         mel_lengths = keras.Input((), dtype="int32", name="mel_lengths")
         lengths = mel_lengths
         x = keras.layers.Rescaling(float(input_scale), float(input_offset), name="input_scale")(mel)
+        spec_augment = dict(spec_augment) if spec_augment else None
+        if spec_augment:
+            x = SpecAugment(**spec_augment, name="spec_augment")(x)
         mask = MaskFromLengths(name="mask_in")(x, lengths)
         x = ApplyMask(name="masked_in")(x, mask)
         for i, (f, s) in enumerate(zip(conv_filters, conv_strides)):
@@ -107,7 +161,7 @@ class CTCRecognizer(ConstructorConfigMixin, PresetMixin, keras.Model):
         self.keep_config(frontend=fe.get_config(), mel_config=cfg.to_dict(), conv_filters=conv_filters,
                          conv_strides=conv_strides, kernel_size=int(kernel_size), lstm_units=lstm_units,
                          dropout=float(dropout), input_scale=float(input_scale), input_offset=float(input_offset),
-                         export_frames=int(export_frames))
+                         export_frames=int(export_frames), spec_augment=spec_augment)
         self.frontend = fe
         self.time_stride = int(np.prod(conv_strides))
         self.n_mels = cfg.n_mels

@@ -14,7 +14,8 @@ TTS_MEL = MelConfig().to_dict()
 PRESETS = {
     # 2 strided convs (time stride 4: 46 ms per output frame), 3 BiLSTMs of 2 x 192: 2.91 M parameters
     "ctc_recognizer_small": {"mel_config": TTS_MEL, "conv_filters": [256, 256], "conv_strides": [2, 2],
-                             "lstm_units": [192, 192, 192], "dropout": 0.2},
+                             "lstm_units": [192, 192, 192], "dropout": 0.2,
+                             "spec_augment": {"freq_masks": 2, "freq_width": 10, "time_masks": 2, "time_width": 20}},
     # for tests and smoke runs
     "ctc_recognizer_tiny": {"mel_config": TTS_MEL, "conv_filters": [16, 16], "conv_strides": [2, 2],
                             "kernel_size": 3, "lstm_units": [8], "dropout": 0.0, "export_frames": 64},
