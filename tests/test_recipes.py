@@ -8,7 +8,8 @@ import pytest
 
 from audiogen_tf.errors import ConfigError
 from training.recipes import (
-    CTCRecognizerRecipe, CTCTTSRecipe, EncoderRecipe, FrameRNNRecipe, GANVocoderRecipe, RECIPE_DIR, SpecGANRecipe, Tacotron2Recipe, VAERecipe,
+    CTCRecognizerRecipe, CTCTTSRecipe, EncoderRecipe, FrameRNNRecipe, GANVocoderRecipe, RECIPE_DIR, SpecGANRecipe,
+    Tacotron2Recipe, VAERecipe,
     VQVAERecipe, WaveGANRecipe, WaveNetRecipe, WaveRNNRecipe, load_recipe, recipe_from_dict, save_recipe,
 )
 
