@@ -120,7 +120,7 @@ class TorchStateDict:
             if key.startswith(prefix):
                 self.used.add(key)
 
-
+    def weight_layout(self, prefix) -> str:
         """"weight_norm", "spectral_norm", "plain" or "missing" for the conv at ``prefix``."""
         if self.has(f"{prefix}.weight_v") and self.has(f"{prefix}.weight_g"):
             return "weight_norm"
