@@ -185,8 +185,8 @@ def test_wrong_arch_lists_mismatches():
                                  arch="hifigan_v1")
     with pytest.raises(ImportMismatchError, match="try --arch multiband_melgan"):
         import_melgan_generator(load_torch_checkpoint(_fix("multiband_melgan_tiny.pkl")), arch="melgan")
-    with pytest.raises(ValueError, match="unknown --arch 'vocos'; known: .*hifigan_v1"):
-        import_checkpoint(_fix("g_hifigan_tiny_rb2"), "vocos")
+    with pytest.raises(ValueError, match="unknown --arch 'univnet'; known: .*hifigan_v1.*vocos"):
+        import_checkpoint(_fix("g_hifigan_tiny_rb2"), "univnet")
 
 
 def test_missing_unexpected_and_misshapen_keys_are_listed():
