@@ -94,12 +94,19 @@ def _check_content_kind(path: str) -> None:
     if kind and kind != "text" and kind not in AUDIO_KINDS:
         raise AudioFileError(path, "unsupported_format", f"not audio: the file is {kind}")
     ext = os.path.splitext(path)[1].lower()
-    if ext == ".mp3" and not kind and not looks_like_mp3(head):
+    if ext == ".mp3" and kind in ("", "text") and not looks_like_mp3(head):
         raise AudioFileError(path, "corrupt", "not an MP3 stream (no ID3 tag or MPEG frame header at the start)")
     if kind == "a WAV audio file":
         problem = _wav_truncation(path)
         if problem:
             raise AudioFileError(path, "corrupt", f"truncated: {problem}")
+
+
+def _classify_open_error(path: str) -> str:
+    fmt = _extension_format(path)
+    if fmt is not None and fmt not in supported_formats() and fmt not in {"OGA", "OPUS"}:
+        return "unsupported_format"
+    return "corrupt"
 
 
 def _wav_truncation(path: str) -> str | None:
