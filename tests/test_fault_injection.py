@@ -12,6 +12,7 @@ trainer's fall-back is tested in test_fault_tolerance.py). ``DAMAGES`` is also u
 """
 
 import os
+import pathlib
 import shutil
 import warnings
 
@@ -171,9 +172,13 @@ DAMAGES = {
 
 
 def listed(ckpt):
-    from training.fault_tolerance import checkpoint_paths
+    """The checkpoints the state file lists; each entry must be a plain name (relative to the folder)."""
+    import re
 
-    return [os.path.basename(p) for p in checkpoint_paths(ckpt)]
+    state = os.path.join(ckpt, "checkpoint")
+    names = re.findall(r'all_model_checkpoint_paths: "([^"]+)"', open(state).read()) if os.path.exists(state) else []
+    assert all("/" not in n for n in names), names
+    return names
 
 
 # ------------------------------------------------------------------------------------------------
@@ -258,13 +263,14 @@ def test_rerun_after_damage_resumes_from_newest_intact_or_stops(name, finished, 
 
 
 @pytest.mark.parametrize("damage, resumed", [(truncate_newest, 8), (garbled_state_file, 12)])
-def test_rerun_trains_on_after_damage_without_overwriting(damage, resumed, finished, tmp_path):
+def test_rerun_trains_on_after_damage_without_overwriting(damage, resumed, finished, tmp_path, monkeypatch):
     """Defects 1-3: a truncated newest shard used to block every rerun (IndexError); a garbled state file made the
     rerun start at step 0 over ckpt-4/8/12; after a fall-back the older checkpoints were no longer listed."""
     run = _copy(finished, tmp_path)
     ckpt = run / "ckpt"
     damage(str(ckpt))
-    result, _ = _rerun(finished, run, steps=16)
+    monkeypatch.chdir(tmp_path)  # a relative run folder, as `--out run` gives
+    result, _ = _rerun(finished, pathlib.Path("run"), steps=16)
     assert result.resumed_from == resumed and result.step == 16
     expected = [f"ckpt-{s}" for s in (4, 8, 12) if s <= resumed] + [f"ckpt-{s}" for s in range(resumed + 4, 17, 4)]
     assert listed(ckpt) == expected and _manager_tracks(ckpt) == expected

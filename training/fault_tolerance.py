@@ -187,12 +187,16 @@ def _write_state(directory, prefixes, old_state) -> None:
     stamps = [max(stamps[:i + 1]) for i in range(len(stamps))]  # never decreasing, oldest first
     preserved = old_state.last_preserved_timestamp if old_state is not None and old_state.last_preserved_timestamp \
         else min(stamps) - 1.0
-    from tensorflow.python.checkpoint import checkpoint_management  # what CheckpointManager itself calls
+    from google.protobuf import text_format
+    from tensorflow.python.checkpoint.checkpoint_management import CheckpointState
 
-    checkpoint_management.update_checkpoint_state_internal(
-        directory, os.path.basename(prefixes[-1]), all_model_checkpoint_paths=[os.path.basename(p) for p in prefixes],
-        save_relative_paths=True, all_model_checkpoint_timestamps=stamps,
-        last_preserved_timestamp=min(preserved, min(stamps) - 1e-3))
+    from audiogen_tf.atomic import atomic_write_text
+
+    names = [os.path.basename(p) for p in prefixes]  # relative to the folder, as CheckpointManager writes them
+    state = CheckpointState(model_checkpoint_path=names[-1], all_model_checkpoint_paths=names,
+                            all_model_checkpoint_timestamps=stamps,
+                            last_preserved_timestamp=min(preserved, min(stamps) - 1e-3))
+    atomic_write_text(state_path, text_format.MessageToString(state))
 
 
 def restore_with_fallback(model, directory, start_over: bool = False, repair: bool = True) -> int | None:
