@@ -60,6 +60,12 @@ def test_4_data_manifest_keeps_a_hand_written_manifest(tmp_path, capsys):
     assert (tmp_path / "manifest.csv.bak").read_text() == hand  # kept
     assert "path,duration" in (tmp_path / "manifest.csv").read_text()
 
+    notes = tmp_path / "notes"  # a builder pointed at a folder holding the user's manifest
+    notes.mkdir()
+    (notes / "manifest.csv").write_text(hand)
+    assert main(["data", "notes", str(notes)]) == 2
+    assert "--force" in _error_line(capsys) and (notes / "manifest.csv").read_text() == hand
+
 
 # ------------------------------------------------------------------------------------------------
 # Wrong success

@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--engine", default="auto", help="speech: festival, flite or auto")
     data.add_argument("--seed", type=int, default=0)
     data.add_argument("--force", action="store_true",
-                      help="manifest: replace an existing manifest.csv (the old one is kept as manifest.csv.bak)")
+                      help="replace a manifest.csv that `audiogen data` did not write (the old one is kept as "
+                           "manifest.csv.bak)")
     evaluate = sub.add_parser(
         "evaluate", help="score generated audio against references (and in an encoder's embedding space)",
         epilog="Example:\n  " + EXAMPLES["evaluate"], formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -7,6 +7,8 @@ import os
 
 def build_data(args) -> str:
     """Dispatch ``audiogen data`` to the dataset builders; returns the manifest written."""
+    if args.kind in ("notes", "sfx", "fluidsynth"):
+        _guard_user_manifest(args.directory, getattr(args, "force", False))
     if args.kind == "notes":
         from audiogen_tf.datasets.notes import make_notes
 
@@ -29,6 +31,17 @@ def build_data(args) -> str:
         path = write_folder_manifest(args.directory, force=getattr(args, "force", False))
     print(f"wrote {path}")
     return path
+
+
+def _guard_user_manifest(folder, force: bool) -> None:
+    """A builder rewrites ``folder/manifest.csv``: refuse (unless ``force``, keeping a .bak) when that file was not
+    written by a builder (the folder has no build stamp), i.e. it is the user's."""
+    from audiogen_tf.atomic import keep_or_replace
+    from audiogen_tf.datasets._common import read_stamp
+
+    target = os.path.join(os.fspath(folder), "manifest.csv")
+    if os.path.exists(target) and read_stamp(os.fspath(folder)) is None:
+        keep_or_replace(target, force=force, what="a manifest not written by `audiogen data`")
 
 
 def write_folder_manifest(folder, force: bool = False) -> str:
