@@ -54,7 +54,7 @@ class ModelFileError(FileProblemError):
     The message names the file and the problem, e.g. ``/m.keras: corrupt (not a zip archive; ...)``.
 
     Attributes:
-        problem: ``missing``, ``empty``, ``not_tflite``, ``not_keras``, ``truncated``, ``corrupt``,
+        problem: ``missing``, ``empty``, ``not_tflite``, ``not_a_keras_model``, ``truncated``, ``corrupt``,
             ``wrong_model``, ``wrong_input_shape``, ``bad_structure``.
     """
 

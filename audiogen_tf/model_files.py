@@ -27,18 +27,18 @@ def check_keras_file(path) -> None:
     if not os.path.exists(path):
         raise ModelFileError(path, "missing", "no such file")
     if os.path.isdir(path):
-        raise ModelFileError(path, "not_keras", "is a folder (a SavedModel? give the .keras file)")
+        raise ModelFileError(path, "not_a_keras_model", "is a folder (a SavedModel? give the .keras file)")
     if os.path.getsize(path) == 0:
         raise ModelFileError(path, "empty", "0 bytes; a .keras model is a zip archive")
     kind = file_kind(path)
     if not zipfile.is_zipfile(path):
         if kind == "a TFLite model":
-            raise ModelFileError(path, "not_keras", "a TFLite model; this command takes a .keras file or a run folder "
-                                 "(run .tflite files with tflite_export.synthesizer.Synthesizer)")
+            raise ModelFileError(path, "not_a_keras_model", "it is a TFLite model; this command takes a .keras file or a "
+                                 "run folder (run .tflite files with tflite_export.synthesizer.Synthesizer)")
         if kind.startswith("a zip"):
             raise ModelFileError(path, "truncated", "the zip archive is cut off (its central directory is missing)")
-        raise ModelFileError(path, "not_keras", (f"the file is {kind}, " if kind else "")
-                             + "not a .keras model (a zip archive)")
+        raise ModelFileError(path, "not_a_keras_model", (f"it is {kind}" if kind else "it is no zip archive")
+                             + "; a .keras model is a zip archive")
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
@@ -48,7 +48,7 @@ def check_keras_file(path) -> None:
     if broken is not None:
         raise ModelFileError(path, "corrupt", f"member {broken} fails its CRC check")
     if "config.json" not in names:
-        raise ModelFileError(path, "not_keras", "a zip archive without config.json: not a Keras model")
+        raise ModelFileError(path, "not_a_keras_model", "a zip archive without config.json")
 
 
 def load_keras_model(path, safe_mode: bool = True, compile: bool = True):
