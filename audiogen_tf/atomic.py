@@ -41,9 +41,14 @@ def atomic_path(path, suffix: str | None = None):
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1] if suffix is None else suffix, dir=folder)
     os.close(fd)
     try:
-        yield tmp
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
+        try:
+            yield tmp
+            os.chmod(tmp, _umask_mode())
+            os.replace(tmp, path)
+        except OSError as err:  # name the file the caller asked for, not the temporary one
+            if err.filename in (None, tmp) and err.errno is not None:
+                raise OSError(err.errno, err.strerror or str(err), path) from err
+            raise
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -61,3 +66,47 @@ def atomic_write_bytes(path, data: bytes) -> str:
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         f.write(data)
     return os.fspath(path)
+
+
+def keep_or_replace(path, force: bool = False, what: str = "file") -> str | None:
+    """Guard a writer that would replace ``path``: refuse unless ``force``, and keep a ``.bak`` copy when forced.
+
+    Args:
+        path: the file (or folder) about to be written.
+        force: replace an existing one (``--force``).
+        what: the word used in the error message.
+
+    Returns:
+        the ``.bak`` path when an existing file was kept, else ``None``.
+
+    Raises:
+        OverwriteError: ``path`` exists and ``force`` is false.
+
+    Example:
+        >>> import os, tempfile
+        >>> p = os.path.join(tempfile.mkdtemp(), "m.csv"); _ = atomic_write_text(p, "path\\n")
+        >>> keep_or_replace(p)  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        audiogen_tf.errors.OverwriteError: .../m.csv: file exists; pass --force to replace it (...)
+        >>> keep_or_replace(p, force=True).endswith("m.csv.bak")
+        True
+    """
+    import shutil
+
+    from audiogen_tf.errors import OverwriteError
+
+    path = os.fspath(path)
+    if not os.path.lexists(path):
+        return None
+    if not force:
+        raise OverwriteError(path, what)
+    backup = path.rstrip(os.sep) + ".bak"
+    if os.path.isdir(backup) and not os.path.islink(backup):
+        shutil.rmtree(backup)
+    elif os.path.lexists(backup):
+        os.remove(backup)
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.copytree(path, backup, symlinks=True)
+    else:
+        shutil.copy2(path, backup)
+    return backup

@@ -17,7 +17,9 @@ Example:
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 
 import numpy as np
 import soundfile as sf
@@ -27,6 +29,8 @@ from audiogen_tf.atomic import atomic_path
 
 #: Files longer than this (seconds) are refused by default: a guard against a stray hour-long file.
 DEFAULT_MAX_SECONDS = 600.0
+#: Files shorter than this (seconds) hold no usable sound (e.g. a 1-sample file); :func:`check` refuses them.
+DEFAULT_MIN_SECONDS = 0.01
 
 
 def _extension_format(path: str) -> str | None:
@@ -40,9 +44,15 @@ def supported_formats() -> set[str]:
 
 
 def info(path) -> tuple[int, int, float]:
-    """``(sample_rate, channels, seconds)`` of ``path`` without decoding it."""
+    """``(sample_rate, channels, seconds)`` of ``path`` without decoding it.
+
+    Checks first that the file exists and is readable, that its first bytes are audio of a kind its name allows
+    (a PNG renamed ``.mp3`` is named as a PNG, and no decoder is started on it) and that a WAV file holds the
+    whole data chunk its header declares (a file cut off mid-data is ``corrupt``, not shorter audio).
+    """
     path = os.fspath(path)
     _check_exists(path)
+    _check_content_kind(path)
     try:
         meta = sf.info(path)
     except Exception as err:  # soundfile raises LibsndfileError / RuntimeError / TypeError
@@ -51,12 +61,45 @@ def info(path) -> tuple[int, int, float]:
 
 
 def _check_exists(path: str) -> None:
-    if not os.path.exists(path):
-        raise AudioFileError(path, "missing", "no such file")
-    if os.path.isdir(path):
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise AudioFileError(path, "unreadable", "symbolic link loop") from err
+        if os.path.islink(path):
+            raise AudioFileError(path, "missing", f"broken symbolic link to {os.readlink(path)}") from err
+        if err.errno == errno.ENOENT:
+            raise AudioFileError(path, "missing", "no such file") from err
+        raise AudioFileError(path, "unreadable", err.strerror or str(err)) from err
+    if stat.S_ISDIR(st.st_mode):
         raise AudioFileError(path, "unsupported_format", "is a directory")
-    if os.path.getsize(path) == 0:
+    if not stat.S_ISREG(st.st_mode):
+        raise AudioFileError(path, "unsupported_format", "not a regular file (a pipe or a device?)")
+    if st.st_size == 0:
         raise AudioFileError(path, "empty", "file has 0 bytes")
+    if not os.access(path, os.R_OK):
+        raise AudioFileError(path, "unreadable", "permission denied")
+
+
+def _check_content_kind(path: str) -> None:
+    """Refuse a file whose first bytes say it is not audio, and a WAV whose data chunk is cut off."""
+    from audiogen_tf.filetypes import AUDIO_KINDS, guess_kind, looks_like_mp3
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError as err:
+        raise AudioFileError(path, "unreadable", err.strerror or str(err)) from err
+    kind = guess_kind(head)
+    if kind and kind != "text" and kind not in AUDIO_KINDS:
+        raise AudioFileError(path, "unsupported_format", f"not audio: the file is {kind}")
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".mp3" and kind in ("", "text") and not looks_like_mp3(head):
+        raise AudioFileError(path, "corrupt", "not an MP3 stream (no ID3 tag or MPEG frame header at the start)")
+    if kind == "a WAV audio file":
+        problem = _wav_truncation(path)
+        if problem:
+            raise AudioFileError(path, "corrupt", f"truncated: {problem}")
 
 
 def _classify_open_error(path: str) -> str:
@@ -64,6 +107,29 @@ def _classify_open_error(path: str) -> str:
     if fmt is not None and fmt not in supported_formats() and fmt not in {"OGA", "OPUS"}:
         return "unsupported_format"
     return "corrupt"
+
+
+def _wav_truncation(path: str) -> str | None:
+    """Why a RIFF/WAVE file is cut off (its data chunk runs past the end of the file), or ``None``.
+
+    A data size of 0 or 0xFFFFFFFF (a stream written before its length was known, or RF64) is not checked.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(12)
+        order = "big" if head[:4] == b"RIFX" else "little"
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk = f.read(8)
+            cid, n = chunk[:4], int.from_bytes(chunk[4:8], order)
+            if cid == b"data":
+                if n in (0, 0xFFFFFFFF) or head[:4] == b"RF64":
+                    return None
+                held = size - pos - 8
+                return None if n <= held else f"the data chunk declares {n} bytes, the file holds {held}"
+            pos += 8 + n + (n & 1)
+    return None
 
 
 def load(
@@ -108,6 +174,46 @@ def load(
         audio = resample(audio, file_sr, sr, res_type=res_type)
         file_sr = sr
     return np.ascontiguousarray(audio, dtype=np.float32), int(file_sr)
+
+
+def check(path, max_seconds: float | None = DEFAULT_MAX_SECONDS,
+          min_seconds: float | None = DEFAULT_MIN_SECONDS) -> tuple[int, int, float]:
+    """Everything :func:`load` would refuse, found without keeping the audio: ``(sample_rate, channels, seconds)``.
+
+    Decodes the file block by block (bounded memory) to find NaN/Inf samples and a data chunk that ends early.
+
+    Raises:
+        AudioFileError: missing, unreadable, empty, not audio, corrupt/truncated, too long, too short or
+            non-finite.
+
+    Example:
+        >>> import numpy as np, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "nan.wav")
+        >>> import soundfile; soundfile.write(path, np.full(800, np.nan, np.float32), 8000, subtype="FLOAT")
+        >>> check(path)  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        audiogen_tf.errors.AudioFileError: .../nan.wav: non finite (800 NaN/Inf samples)
+    """
+    path = os.fspath(path)
+    sr, channels, seconds = info(path)
+    if max_seconds is not None and seconds > max_seconds:
+        raise AudioFileError(path, "too_long", f"{seconds:.1f} s is over the limit of {max_seconds:.1f} s")
+    if seconds <= 0:
+        raise AudioFileError(path, "empty", "no samples")
+    if min_seconds is not None and seconds < min_seconds:
+        raise AudioFileError(path, "too_short", f"{seconds * sr:.0f} sample(s), under {min_seconds * 1000:.0f} ms")
+    bad = frames = 0
+    try:
+        for block in sf.blocks(path, blocksize=1 << 16, dtype="float32", always_2d=True):
+            frames += block.shape[0]
+            bad += int(block.size - np.count_nonzero(np.isfinite(block)))
+    except Exception as err:
+        raise AudioFileError(path, "corrupt", f"decoding failed: {err}") from err
+    if frames == 0:
+        raise AudioFileError(path, "empty", "no samples")
+    if bad:
+        raise AudioFileError(path, "non_finite", f"{bad} NaN/Inf samples")
+    return sr, channels, frames / sr
 
 
 def resample(audio: np.ndarray, orig_sr: int, target_sr: int, res_type: str = "soxr_hq") -> np.ndarray:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
 
-class FileProblemError(ValueError):
+
+class AudiogenError(Exception):
+    """Base of every audiogen-tf error: the ``audiogen`` command prints its message as one line, exit code 2."""
+
+
+class FileProblemError(AudiogenError, ValueError):
     """A file could not be used; the message names the file and the problem.
 
     Attributes:
@@ -31,17 +37,43 @@ class AudioFileError(FileProblemError):
 
     Attributes:
         path: the file path as given.
-        problem: a short machine-readable key: ``missing``, ``corrupt``, ``empty``, ``non_finite``,
-            ``too_long``, ``unsupported_format``, ``wrong_rate``, ``wrong_shape``.
+        problem: a short machine-readable key: ``missing``, ``unreadable`` (permissions, a symbolic link loop),
+            ``corrupt`` (also a WAV cut off mid-data), ``empty``, ``non_finite``, ``too_long``, ``too_short``,
+            ``unsupported_format`` (also a file that is not audio, e.g. a PNG), ``wrong_rate``, ``wrong_shape``.
         detail: free text from the underlying library, if any.
     """
 
 
-class ConfigError(ValueError):
+class ConfigError(AudiogenError, ValueError):
     """A preset, recipe or constructor argument is unknown or out of range."""
 
 
-class MissingToolError(RuntimeError):
+class ModelFileError(FileProblemError):
+    """A model file (``.keras``, ``.tflite``, ``synthesizer.json``) could not be used.
+
+    The message names the file and the problem, e.g. ``/m.keras: corrupt (not a zip archive; ...)``.
+
+    Attributes:
+        problem: ``missing``, ``empty``, ``not_tflite``, ``not_a_keras_model``, ``truncated``, ``corrupt``,
+            ``wrong_model``, ``wrong_input_shape``, ``bad_structure``.
+    """
+
+
+class CheckpointError(AudiogenError, RuntimeError):
+    """Training state could not be restored or saved: every checkpoint of a run is damaged, or a save failed
+    (e.g. a full disk). The message names the folder and what is left intact; nothing good is deleted."""
+
+
+class OverwriteError(AudiogenError, FileExistsError):
+    """A writer was asked to replace an existing file it did not make; pass ``force=True`` (``--force``)."""
+
+    def __init__(self, path, what: str = "file"):
+        self.path = str(path)
+        super().__init__(f"{self.path}: {what} exists; pass --force to replace it (the old one is kept as "
+                         f"{os.path.basename(self.path)}.bak)")
+
+
+class MissingToolError(AudiogenError, RuntimeError):
     """A system tool (festival, flite, fluidsynth, espeak-ng, ...) that a builder needs is not installed.
 
     The message names the Debian packages that provide it.

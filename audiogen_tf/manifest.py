@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import csv
 import glob
+import io
 import json
+import math
 import os
 
 from audiogen_tf.atomic import atomic_write_text
@@ -49,8 +51,6 @@ def write_manifest(entries, path, relative: bool = True) -> str:
     elif path.endswith(".csv"):
         extra = sorted({k for r in rows for k in r} - set(STANDARD_COLUMNS))
         columns = [c for c in STANDARD_COLUMNS if any(c in r for r in rows) or c == "path"] + extra
-        import io
-
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
@@ -72,34 +72,56 @@ def read_manifest(path) -> list[dict]:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ConfigError(f"{path}: manifest not found")
+    if os.path.isdir(path):
+        raise ConfigError(f"{path}: is a folder, not a manifest file")
     root = os.path.dirname(os.path.abspath(path))
-    entries: list[dict] = []
-    with open(path, encoding="utf-8", newline="") as f:
-        if path.endswith(".jsonl"):
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    entries.append(json.loads(line))
-                except json.JSONDecodeError as err:
-                    raise ConfigError(f"{path}:{lineno}: not valid JSON ({err})") from err
-        else:
-            reader = csv.DictReader(f)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[err.start]:02x}); save the manifest as "
+                          "UTF-8") from err
+    entries: list[tuple[int, dict]] = []  # (line, entry)
+    if path.endswith(".jsonl"):
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ConfigError(f"{path}:{lineno}: not valid JSON ({err})") from err
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}:{lineno}: expected a JSON object such as {{\"path\": \"a.wav\"}}, "
+                                  f"got a {type(value).__name__}")
+            entries.append((lineno, value))
+    else:
+        try:
+            reader = csv.DictReader(io.StringIO(text, newline=""))
             if reader.fieldnames is None or "path" not in reader.fieldnames:
                 raise ConfigError(f"{path}: a CSV manifest needs a header row with a 'path' column")
-            entries = [dict(r) for r in reader]
+            entries = [(reader.line_num, dict(r)) for r in reader]
+        except csv.Error as err:
+            raise ConfigError(f"{path}: not a valid CSV file ({err})") from err
     out = []
-    for i, e in enumerate(entries, 1):
+    for i, (line, e) in enumerate(entries, 1):
+        where = f"{path}:{line}"
         if not e.get("path"):
-            raise ConfigError(f"{path}: entry {i} has no path")
-        e = {k: v for k, v in e.items() if v not in (None, "")}
+            raise ConfigError(f"{where}: entry {i} has no path")
+        if not isinstance(e["path"], str):
+            raise ConfigError(f"{where}: 'path' must be a string, got {e['path']!r}")
+        e = {k: v for k, v in e.items() if k is not None and v not in (None, "")}
         if not os.path.isabs(e["path"]):
             e["path"] = os.path.join(root, e["path"])
         if "duration" in e:
             try:
                 e["duration"] = float(e["duration"])
-            except ValueError as err:
-                raise ConfigError(f"{path}: entry {i} has a bad duration {e['duration']!r}") from err
+            except (TypeError, ValueError) as err:
+                raise ConfigError(f"{where}: entry {i} has a bad duration {e['duration']!r}") from err
+            if not math.isfinite(e["duration"]) or e["duration"] < 0:
+                raise ConfigError(f"{where}: entry {i} has a bad duration {e['duration']!r} "
+                                  "(seconds, a finite number >= 0)")
         out.append(e)
     return out
 

@@ -10,7 +10,6 @@ import soundfile as sf
 from audiogen_tf import audio
 from audiogen_tf.errors import AudioFileError
 
-ALSA_WAV = "/usr/share/sounds/alsa/Front_Center.wav"
 
 
 def _tone(sr=16000, seconds=0.5, freq=440.0, amp=0.5):
@@ -46,10 +45,10 @@ def test_load_resamples_and_mixes_down(tmp_path):
     assert z.shape == (8000, 2)
 
 
-def test_load_real_recording():
-    if not os.path.exists(ALSA_WAV):
-        pytest.skip("alsa-utils recordings missing: apt-get install alsa-utils")
-    y, sr = audio.load(ALSA_WAV, sr=22050)
+def test_load_a_48k_recording_resampled(tmp_path):
+    from speech_fixture import write_speech_wav
+
+    y, sr = audio.load(write_speech_wav(tmp_path / "speech48k.wav", sr=48000, seconds=1.0), sr=22050)
     assert sr == 22050 and y.ndim == 1 and 0.1 < np.max(np.abs(y)) <= 1.0
 
 

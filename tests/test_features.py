@@ -3,7 +3,6 @@
 Tolerances (written in each test): ``rel`` = max |ours - librosa| / max |librosa|.
 """
 
-import os
 
 import librosa
 import numpy as np
@@ -13,7 +12,6 @@ import tensorflow as tf
 from audiogen_tf import features as F
 from audiogen_tf.errors import ConfigError
 
-ALSA = "/usr/share/sounds/alsa"
 SR = 22050
 
 
@@ -24,10 +22,13 @@ def rel(a, b):
 
 
 def _load(name, sr, seconds):
-    path = os.path.join(ALSA, name)
-    if not os.path.exists(path):
-        pytest.skip(f"{path} missing (Debian package alsa-utils)")
-    y, sr = librosa.load(path, sr=sr, mono=True)
+    """A "recording" made by the tests (tests/speech_fixture.py) at 48 kHz, resampled to ``sr`` (None: 48 kHz)."""
+    from speech_fixture import noise_recording, speech_like
+
+    y = speech_like(48000, seconds + 0.4) if name == "speech" else noise_recording(48000, seconds + 0.4)
+    if sr is not None and sr != 48000:
+        y = librosa.resample(y, orig_sr=48000, target_sr=sr)
+    sr = sr or 48000
     start = int(0.2 * sr)  # skip the leading silence
     return np.ascontiguousarray(y[start : start + int(seconds * sr)], dtype=np.float32)
 
@@ -36,8 +37,8 @@ def _load(name, sr, seconds):
 def signals():
     rng = np.random.default_rng(0)
     return {
-        "speech_22k": (_load("Front_Center.wav", SR, 1.0), SR),  # real speech, resampled 48k -> 22.05k
-        "noise_48k": (_load("Noise.wav", None, 0.5), 48000),  # real recording at its own rate
+        "speech_22k": (_load("speech", SR, 1.0), SR),  # speech-like, resampled 48k -> 22.05k
+        "noise_48k": (_load("noise", None, 0.5), 48000),  # coloured noise at its own rate
         "random_16k": ((0.3 * rng.standard_normal(8000)).astype(np.float32), 16000),
     }
 
@@ -243,7 +244,7 @@ def test_griffin_lim_is_batched():
 
 def test_log_mel_to_audio_beats_random_phase(signals):
     """The Griffin-Lim baseline: the log-mel of its output is closer to the input log-mel than random phase is."""
-    y = _load("Front_Center.wav", 16000, 0.5)
+    y = _load("speech", 16000, 0.5)
     cfg = F.MelConfig(sample_rate=16000, n_fft=512, hop_length=128, win_length=512, n_mels=64)
     lm = cfg.log_mel(y)
     out = F.log_mel_to_audio(lm, cfg, n_iter=32, length=len(y), seed=0)

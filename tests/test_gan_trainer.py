@@ -1,4 +1,5 @@
-"""GANTrainer with tiny toy generators/discriminators that follow docs/contracts.md, on real speech."""
+"""GANTrainer with tiny toy generators/discriminators that follow docs/contracts.md, on speech-like audio made by
+the tests (tests/speech_fixture.py: no Debian sound files)."""
 
 import os
 
@@ -9,13 +10,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from audiogen_tf.audio import load
 from audiogen_tf.features import MelConfig
+from speech_fixture import speech_like
 from training.gan_trainer import GANTrainer
 
 SR, HOP, NMELS, SEG = 16000, 128, 40, 4096
 MEL = MelConfig(sample_rate=SR, n_fft=512, hop_length=HOP, win_length=512, n_mels=NMELS, fmax=8000.0)
-WAV = "/usr/share/sounds/alsa/Front_Center.wav"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -68,8 +68,8 @@ def toy_critic(seed=1):
 
 
 def speech_segments(batch=4, seg=SEG, offset=0):
-    """(batch, seg) float32 segments of a real recording resampled to 16 kHz."""
-    x, _ = load(WAV, sr=SR)
+    """(batch, seg) float32 segments of a speech-like signal at 16 kHz."""
+    x = speech_like(SR, seconds=3.0)
     x = 0.9 * x / max(1e-6, float(np.abs(x).max()))
     start = int(np.argmax(np.abs(x) > 0.05)) + offset
     segs = [x[start + i * seg // 2 : start + i * seg // 2 + seg] for i in range(batch)]

@@ -18,21 +18,9 @@ import os
 
 import numpy as np
 
-from audiogen_tf.errors import FileProblemError  # no TensorFlow behind this import
+from audiogen_tf.errors import FileProblemError, ModelFileError  # noqa: F401  (no TensorFlow behind this import)
 
 TFLITE_FILE_IDENTIFIER = b"TFL3"
-
-
-class ModelFileError(FileProblemError):
-    """A model file could not be used: missing, empty, not a TFLite flatbuffer, truncated or corrupt.
-
-    The message names the file and the problem, e.g. ``ModelFileError: /m.tflite: truncated (...)``.
-
-    Attributes:
-        path: the file path as given.
-        problem: short key: ``missing``, ``empty``, ``not_tflite``, ``truncated``, ``corrupt``.
-        detail: free text from the underlying library, if any.
-    """
 
 
 def _read_model_bytes(path) -> bytes:
@@ -54,22 +42,11 @@ def _read_model_bytes(path) -> bytes:
     return data
 
 
-_MAGIC = (
-    (b"RIFF", 8, b"WAVE", "a WAV audio file"),
-    (b"fLaC", 0, b"", "a FLAC audio file"),
-    (b"OggS", 0, b"", "an Ogg audio file"),
-    (b"ID3", 0, b"", "an MP3 audio file"),
-    (b"PK\x03\x04", 0, b"", "a zip archive (a .keras model?)"),
-    (b"\x89HDF", 0, b"", "an HDF5 file (a .h5 Keras model?)"),
-)
-
-
 def _guess_kind(data: bytes) -> str:
     """What a non-TFLite file looks like, from its magic bytes ('' when unknown)."""
-    for magic, offset, extra, kind in _MAGIC:
-        if data.startswith(magic) and (not extra or data[offset : offset + len(extra)] == extra):
-            return kind
-    return ""
+    from audiogen_tf.filetypes import guess_kind
+
+    return guess_kind(data)
 
 
 def _check_flatbuffer(path: str, data: bytes) -> None:

@@ -63,6 +63,42 @@ def _expect(runner: TFLiteRunner, signature: str, shapes: dict, what: str) -> No
                                  f"the synthesizer expects {fmt(want)}; re-export with the bundle's settings")
 
 
+# The keys each entry of synthesizer.json needs, and their types.
+_REQUIRED = {
+    "vocoder": {"file": str, "chunk_frames": int, "context_frames": int, "hop_length": int, "n_mels": int,
+                "sample_rate": int},
+    "tacotron2": {"file": str, "text_length": int, "n_mels": int, "sample_rate": int, "frontend": dict,
+                  "reduction_factor": int, "max_decoder_steps": int, "stop_threshold": float},
+}
+
+
+def _check_structure(config, where: str) -> None:
+    """Raise ``ModelFileError`` naming ``where`` unless ``config`` has the bundle's structure."""
+    if not isinstance(config, dict):
+        raise ModelFileError(where, "bad_structure", f"expected a JSON object with 'vocoder' and/or 'tacotron2', "
+                             f"got {type(config).__name__} {str(config)[:40]}")
+    if not any(k in config for k in _REQUIRED):
+        raise ModelFileError(where, "bad_structure", "neither a 'vocoder' nor a 'tacotron2' entry")
+    for entry, keys in _REQUIRED.items():
+        if entry not in config:
+            continue
+        value = config[entry]
+        if not isinstance(value, dict):
+            raise ModelFileError(where, "bad_structure", f"'{entry}' must be an object, got {type(value).__name__}")
+        missing = [k for k in keys if k not in value]
+        if missing:
+            raise ModelFileError(where, "bad_structure", f"'{entry}' lacks {', '.join(repr(k) for k in missing)}")
+        for key, kind in keys.items():
+            ok = isinstance(value[key], kind) and not isinstance(value[key], bool)
+            if kind is float:
+                ok = isinstance(value[key], (int, float)) and not isinstance(value[key], bool)
+            if kind is int:
+                ok = ok or (isinstance(value[key], float) and float(value[key]).is_integer())
+            if not ok:
+                raise ModelFileError(where, "bad_structure",
+                                     f"'{entry}.{key}' must be {kind.__name__}, got {value[key]!r}")
+
+
 class Synthesizer:
     """Mel-to-audio (chunked, streaming) and text-to-speech from ``.tflite`` files, TensorFlow-free.
 
@@ -80,6 +116,7 @@ class Synthesizer:
 
     def __init__(self, bundle=None, config: dict | None = None, num_threads: int = 2):
         self.root = os.fspath(bundle) if bundle is not None else ""
+        config_from_file = config is None
         if config is None:
             if bundle is None:
                 raise ValueError("Synthesizer needs a bundle folder or a config dict")
@@ -91,6 +128,7 @@ class Synthesizer:
                     config = json.load(f)
             except (ValueError, UnicodeDecodeError) as e:
                 raise ModelFileError(meta, "corrupt", f"not JSON: {e}") from e
+        _check_structure(config, os.path.join(self.root, BUNDLE_FILE) if config_from_file else "<config>")
         self.config = config
         self.num_threads = num_threads
         self.last_stats: dict = {}

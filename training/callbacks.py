@@ -56,6 +56,66 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class HistoryCSV(keras.callbacks.Callback):
+    """Per-epoch logs in a CSV file (``epoch`` then the sorted metric names), rewritten atomically each epoch.
+
+    Unlike ``keras.callbacks.CSVLogger(append=True)``, a resumed run replaces the rows of the epochs it trains
+    again (no epoch is listed twice), and a failure (a full disk) leaves the previous complete file, never a
+    truncated or 0-byte one.
+
+    Args:
+        path: the CSV file.
+        initial_epoch: the first epoch this ``fit`` trains; rows from it on are dropped when training begins.
+    """
+
+    def __init__(self, path, initial_epoch: int = 0):
+        super().__init__()
+        self.path = os.fspath(path)
+        self.initial_epoch = int(initial_epoch)
+        self.rows: list[dict] = []
+        self.columns: list[str] = []
+
+    def on_train_begin(self, logs=None):
+        import csv
+
+        self.rows, self.columns = [], []
+        if os.path.exists(self.path):
+            try:
+                with open(self.path, encoding="utf-8", newline="") as f:
+                    reader = csv.DictReader(f)
+                    self.columns = [c for c in (reader.fieldnames or []) if c != "epoch"]
+                    for row in reader:
+                        try:
+                            if int(row.get("epoch", "")) < self.initial_epoch:
+                                self.rows.append(row)
+                        except ValueError:
+                            continue
+            except (OSError, UnicodeDecodeError, csv.Error) as err:
+                log.warning("%s: unreadable (%s); starting a new history", self.path, err)
+                self.rows, self.columns = [], []
+
+    def on_epoch_end(self, epoch, logs=None):
+        import csv
+        import io
+
+        from audiogen_tf.atomic import atomic_write_text
+
+        row = {"epoch": str(int(epoch))}
+        for key, value in (logs or {}).items():
+            try:
+                row[key] = repr(float(np.asarray(value)))
+            except (TypeError, ValueError):
+                row[key] = str(value)
+        self.rows = [r for r in self.rows if r.get("epoch") != row["epoch"]] + [row]
+        self.columns += sorted(k for k in row if k != "epoch" and k not in self.columns)
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=["epoch", *self.columns], restval="NA", extrasaction="ignore",
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_text(self.path, buf.getvalue())
+
+
 def _checkpoint_for(trainer) -> tf.train.Checkpoint:
     if not hasattr(trainer, "checkpoint_items"):
         raise TypeError("StepCheckpoint needs a trainer with checkpoint_items() (e.g. training.gan_trainer.GANTrainer)")

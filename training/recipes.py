@@ -113,6 +113,8 @@ class TrainRecipe:
         precision: ``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"`` (a TPU uses bfloat16).
         seed: seeds weights, data order and noise; ``deterministic``: also turn on op determinism.
         cache: keep decoded audio in memory.
+        min_files: refuse to train when fewer usable audio files remain after the unusable ones (missing,
+            corrupt, truncated, NaN/Inf, under 10 ms or over 10 min) are skipped.
     """
 
     family: str = ""
@@ -136,6 +138,7 @@ class TrainRecipe:
     seed: int = 0
     deterministic: bool = False
     cache: bool = True
+    min_files: int = 1
 
     def to_dict(self) -> dict:
         """Plain dict of every field (YAML-ready)."""
@@ -147,7 +150,7 @@ class TrainRecipe:
         if self.family not in FAMILIES:
             bad.append(("family", f"must be one of {FAMILIES}, got {self.family!r}"))
         for key in ("sample_rate", "batch_size", "segment_length", "steps", "steps_per_epoch", "checkpoint_every",
-                    "keep_last"):
+                    "keep_last", "min_files"):
             if getattr(self, key) < 1:
                 bad.append((key, f"must be >= 1, got {getattr(self, key)}"))
         if not self.learning_rate > 0:
@@ -736,31 +739,38 @@ def recipe_from_dict(data: dict, source: str = "<dict>", overrides=(), check_mod
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a recipe must be a mapping of key: value, got {type(data).__name__}")
     data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    given = {}  # top-level key -> the override text that set it (so that errors blame the override, not the file)
     for text in overrides or ():
         key, value = _parse_override(text)
         parts = key.split(".")
+        given[parts[0]] = text
         if len(parts) == 1:
             data[key] = value
         else:
             target = data.setdefault(parts[0], {})
             if not isinstance(target, dict):
-                raise ConfigError(f"{source}: override {key}: {parts[0]} is not a mapping")
+                raise ConfigError(f"--set {text}: {parts[0]} is not a mapping (in {source})")
             for p in parts[1:-1]:
                 target = target.setdefault(p, {})
             target[parts[-1]] = value
+
+    def where(key):
+        return f"--set {given[key]}: in {source}," if key in given else f"{source}:"
+
     family = data.get("family")
     if family not in RECIPE_CLASSES:
-        raise ConfigError(f"{source}: key 'family' must be one of {sorted(RECIPE_CLASSES)}, got {family!r}")
+        raise ConfigError(f"{where('family')} key 'family' must be one of {sorted(RECIPE_CLASSES)}, got {family!r}")
     cls = RECIPE_CLASSES[family]
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = {name: f.type for name, f in fields.items()}
     kwargs = {}
     for key, value in data.items():
         if key not in fields:
-            raise ConfigError(f"{source}: unknown key '{key}' for a {family} recipe; known keys: {', '.join(sorted(fields))}")
+            raise ConfigError(f"{where(key)} unknown key '{key}' for a {family} recipe; known keys: "
+                              f"{', '.join(sorted(fields))}")
         ok, coerced = _check_type(value, hints[key])
         if not ok:
-            raise ConfigError(f"{source}: key '{key}' must be {hints[key]}, got {value!r}")
+            raise ConfigError(f"{where(key)} key '{key}' must be {hints[key]}, got {value!r}")
         kwargs[key] = coerced
     if not kwargs.get("name"):
         kwargs["name"] = os.path.splitext(os.path.basename(source))[0]
@@ -771,7 +781,7 @@ def recipe_from_dict(data: dict, source: str = "<dict>", overrides=(), check_mod
     if problems:
         key, problem = problems[0]
         more = f" (and {len(problems) - 1} more: {', '.join(k for k, _ in problems[1:])})" if len(problems) > 1 else ""
-        raise ConfigError(f"{source}: key '{key}' {problem}{more}")
+        raise ConfigError(f"{where(key.split('.')[0])} key '{key}' {problem}{more}")
     return recipe
 
 

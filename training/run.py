@@ -27,6 +27,7 @@ import tensorflow as tf
 from audiogen_tf.errors import ConfigError
 from audiogen_tf.registry import get_preset
 from training import strategy as strategies
+from training.callbacks import HistoryCSV
 from training.fault_tolerance import FaultTolerantCheckpoint, NonFiniteGuard, StopAtStep, training_step
 from training.recipes import (
     CTCRecognizerRecipe,
@@ -374,8 +375,48 @@ def _same_recipe(stored_path, recipe) -> list[str]:
     return sorted(k for k in set(stored) | set(new) if stored.get(k) != new.get(k))
 
 
+def check_data(recipe: TrainRecipe, source, verbose: int = 1):
+    """The usable entries of ``source`` and the skipped files, checked as the loader will read them.
+
+    Every file is decoded once (:func:`audiogen_tf.audio.check`): missing, unreadable, corrupt or truncated,
+    NaN/Inf, under 10 ms and over 10 min files are skipped and reported (printed when ``verbose``).
+
+    Returns:
+        ``(entries, skipped)``: a list of manifest entries and a list of ``AudioFileError``.
+
+    Raises:
+        ConfigError: fewer usable files than ``recipe.min_files``.
+    """
+    from audiogen_tf import audio
+    from audiogen_tf.errors import AudioFileError
+    from audiogen_tf.manifest import load_entries
+
+    entries, skipped = [], []
+    for entry in load_entries(source):
+        try:
+            audio.check(entry["path"])
+            entries.append(entry)
+        except AudioFileError as err:
+            skipped.append(err)
+    if skipped and verbose:
+        counts = {}
+        for err in skipped:
+            counts[err.problem] = counts.get(err.problem, 0) + 1
+        print(f"{source}: skipped {len(skipped)} of {len(entries) + len(skipped)} file(s) "
+              f"({', '.join(f'{k}={v}' for k, v in sorted(counts.items()))}):")
+        for err in skipped[:20]:
+            print(f"  skipped {err}")
+        if len(skipped) > 20:
+            print(f"  ... and {len(skipped) - 20} more")
+    if len(entries) < recipe.min_files:
+        first = f"; first: {skipped[0]}" if skipped else ""
+        raise ConfigError(f"{source}: {len(entries)} usable audio file(s) of {len(entries) + len(skipped)}, fewer "
+                          f"than min_files={recipe.min_files}{first}")
+    return entries, skipped
+
+
 def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, verbose: int = 1, callbacks=(),
-          dataset=None) -> TrainResult:
+          dataset=None, force: bool = False) -> TrainResult:
     """Train (or resume) a recipe in a run folder.
 
     Args:
@@ -388,12 +429,15 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
         callbacks: more Keras callbacks.
         dataset: a ready ``tf.data.Dataset`` of training batches to use instead of the recipe's data (its first
             batches are *not* skipped on resume).
+        force: when every checkpoint of the run folder is damaged, move them to ``ckpt/corrupt/`` and start from
+            step 0 (without it that is a ``CheckpointError``).
 
     Returns:
         a :class:`TrainResult`.
 
     Raises:
-        ConfigError: a bad recipe or no data, before any training.
+        ConfigError: a bad recipe, no data or too few usable files, before any training.
+        CheckpointError: no checkpoint of the run can be restored (without ``force``), or a save failed.
     """
     recipe = _resolve_recipe(recipe, out, overrides)
     if data is not None:
@@ -402,6 +446,10 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
     if source is None and dataset is None:
         raise ConfigError(f"{recipe.name}: no training data; set 'data' in the recipe or pass --data")
     run_dir = os.fspath(out or os.path.join("runs", recipe.name))
+    if dataset is None:
+        usable, skipped = check_data(recipe, source, verbose=verbose)
+        if skipped:  # train on the usable files only (the same list again on every rerun)
+            source = usable
     os.makedirs(run_dir, exist_ok=True)
 
     strategy = strategy or strategies.get_strategy(tpu)
@@ -433,7 +481,7 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
             strategies.prepare_model(trainer, strategy)
         ckpt = FaultTolerantCheckpoint(os.path.join(run_dir, CHECKPOINT_DIR), every_n_steps=recipe.checkpoint_every,
                                        keep_last=recipe.keep_last, is_chief=chief)
-        restored = FaultTolerantCheckpoint(os.path.join(run_dir, CHECKPOINT_DIR)).restore(trainer)
+        restored = FaultTolerantCheckpoint(os.path.join(run_dir, CHECKPOINT_DIR)).restore(trainer, start_over=force)
         start = restored or 0
         if dataset is None:
             dataset = build_dataset(recipe, source, strategy, skip_batches=start, vocabulary=vocabulary, models=models)
@@ -442,8 +490,8 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
         if start < recipe.steps:
             per_epoch = recipe.steps_per_epoch
             cbs = [ckpt, guard, StopAtStep(recipe.steps), *callbacks]
-            if chief:
-                cbs.append(keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True))
+            if chief:  # a resumed run replaces the rows of the epochs it trains again
+                cbs.append(HistoryCSV(os.path.join(run_dir, "history.csv"), initial_epoch=start // per_epoch))
             if verbose and chief:
                 print(f"{recipe.name}: {'resuming at' if restored else 'starting at'} step {start} of {recipe.steps} "
                       f"({strategy.num_replicas_in_sync} replica(s), {policy})")
@@ -505,13 +553,15 @@ def load_run(run_dir):
         vocabulary = _labels(recipe, recipe.data, recipe.label_key)
     models = build_models(recipe, num_classes=len(vocabulary) if vocabulary else None)
     trainer = build_trainer(recipe, models)
-    step = FaultTolerantCheckpoint(ckpt_dir).restore(trainer)
+    step = FaultTolerantCheckpoint(ckpt_dir).restore(trainer, repair=False)  # reading a run never moves its files
     model = models.get("generator", models.get("model"))
     if step is None:
         path = os.path.join(run_dir, MODEL_FILE)
         if not os.path.exists(path):
             raise ConfigError(f"{run_dir}: no checkpoint and no {MODEL_FILE} to synthesize from")
-        model = keras.saving.load_model(path)
+        from audiogen_tf.model_files import load_keras_model
+
+        model = load_keras_model(path)
     return recipe, model
 
 

@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Examples:\n  " + "\n  ".join(EXAMPLES.values()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error (also accepted after the subcommand)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser(
@@ -62,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--limit", type=int, default=None, help="speech: only the first N sentences")
     data.add_argument("--engine", default="auto", help="speech: festival, flite or auto")
     data.add_argument("--seed", type=int, default=0)
+    data.add_argument("--force", action="store_true",
+                      help="replace a manifest.csv that `audiogen data` did not write (the old one is kept as "
+                           "manifest.csv.bak)")
     evaluate = sub.add_parser(
         "evaluate", help="score generated audio against references (and in an encoder's embedding space)",
         epilog="Example:\n  " + EXAMPLES["evaluate"], formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -86,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--recognizer", default=None,
                           help="a trained zoo CTC recognizer (.keras): character error rate next to pocketsphinx's WER")
     evaluate.add_argument("--out", default=None, help="output prefix (default: GENERATED/evaluation)")
+    evaluate.add_argument("--force", action="store_true",
+                          help="replace existing report files (the old ones are kept as .bak)")
     from audiogen_tf.cli import synthesize as synthesize_cli, train as train_cli
 
     train_cli.add_parser(sub)
@@ -102,55 +109,103 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    args = _parser().parse_args(argv)
-    from audiogen_tf.errors import AudioFileError, ConfigError, MissingToolError
+def error_line(err: BaseException) -> str:
+    """One line naming the file and the problem, for the CLI's error boundary."""
+    if isinstance(err, OSError) and not _is_audiogen_error(err):
+        where = err.filename if err.filename is not None else ""
+        what = err.strerror or str(err) or type(err).__name__
+        text = f"{where}: {what}" if where else what
+        if getattr(err, "filename2", None):
+            text += f" (-> {err.filename2})"
+    else:
+        text = str(err) or type(err).__name__
+        if not _is_audiogen_error(err):
+            text = f"{type(err).__name__}: {text}"
+    parts = [line.strip() for line in text.splitlines() if line.strip()]
+    return "; ".join(parts)
 
-    try:
-        if args.command == "demo":
-            from audiogen_tf.cli.demo import run_demo
 
-            run_demo(
-                out_dir=args.out, data_dir=args.data, train_seconds=args.train_seconds,
-                num_examples=args.examples, train_vocoder=not args.skip_vocoder,
-            )
-        elif args.command == "models":
-            from audiogen_tf.cli.models import list_models
+def _is_audiogen_error(err) -> bool:
+    from audiogen_tf.errors import AudiogenError
 
-            list_models(count=not args.no_count)
-        elif args.command == "data":
-            from audiogen_tf.cli.data import build_data
+    return isinstance(err, AudiogenError)
 
-            build_data(args)
-        elif args.command == "evaluate":
-            from audiogen_tf.cli.evaluate import evaluate_command
 
-            evaluate_command(args)
-        elif args.command == "train":
-            from audiogen_tf.cli.train import train_command
+def _is_user_error(err) -> bool:
+    """An error that the boundary reports in one line: ours, the operating system's, or TensorFlow's file I/O."""
+    if _is_audiogen_error(err) or isinstance(err, OSError):
+        return True
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(err, tf.errors.OpError)
 
-            return train_command(args)
-        elif args.command == "synthesize":
-            from audiogen_tf.cli.synthesize import synthesize_command
 
-            synthesize_command(args)
-        elif args.command == "export":
-            from audiogen_tf.cli.export import export_command
+def _dispatch(args) -> int:
+    if args.command == "demo":
+        from audiogen_tf.cli.demo import run_demo
 
-            export_command(args)
-        elif args.command == "import":
-            from audiogen_tf.cli.import_checkpoint import import_command
+        run_demo(
+            out_dir=args.out, data_dir=args.data, train_seconds=args.train_seconds,
+            num_examples=args.examples, train_vocoder=not args.skip_vocoder,
+        )
+    elif args.command == "models":
+        from audiogen_tf.cli.models import list_models
 
-            import_command(args)
-        elif args.command == "align":
-            from audiogen_tf.cli.align import align_command
+        list_models(count=not args.no_count)
+    elif args.command == "data":
+        from audiogen_tf.cli.data import build_data
 
-            align_command(args)
-    except (AudioFileError, ConfigError, MissingToolError) as err:
-        print(f"audiogen: error: {err}", file=sys.stderr)
-        return 2
+        build_data(args)
+    elif args.command == "evaluate":
+        from audiogen_tf.cli.evaluate import evaluate_command
+
+        evaluate_command(args)
+    elif args.command == "train":
+        from audiogen_tf.cli.train import train_command
+
+        return train_command(args)
+    elif args.command == "synthesize":
+        from audiogen_tf.cli.synthesize import synthesize_command
+
+        synthesize_command(args)
+    elif args.command == "export":
+        from audiogen_tf.cli.export import export_command
+
+        export_command(args)
+    elif args.command == "import":
+        from audiogen_tf.cli.import_checkpoint import import_command
+
+        import_command(args)
+    elif args.command == "align":
+        from audiogen_tf.cli.align import align_command
+
+        align_command(args)
     return 0
+
+
+def main(argv=None) -> int:
+    """Run ``audiogen``; returns the exit code.
+
+    The error boundary: any audiogen-tf error, ``OSError``, TensorFlow I/O error or model-loading error becomes
+    one line ``audiogen: error: FILE: problem`` on stderr and exit code 2; Ctrl-C exits with 130 and a hint.
+    ``--debug`` (anywhere on the line, or ``AUDIOGEN_DEBUG=1``) lets the traceback through instead.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("AUDIOGEN_DEBUG", "") not in ("", "0")
+    argv = [a for a in argv if a != "--debug"]
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("\naudiogen: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if debug or not _is_user_error(err):
+            raise
+        print(f"audiogen: error: {error_line(err)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

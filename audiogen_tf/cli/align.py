@@ -41,7 +41,9 @@ def align_command(args) -> list[str]:
     if not os.path.isfile(path):
         raise ConfigError(f"{args.model}: no such model file (a .keras file or a run folder with model.keras)")
     import_zoo()
-    model = keras.saving.load_model(path)
+    from audiogen_tf.model_files import load_keras_model
+
+    model = load_keras_model(path)
     if not hasattr(model, "align"):
         raise ConfigError(f"{path}: a {type(model).__name__} cannot align (train a ctc_tts model)")
     audio, sr = audio_io.load(args.wav, sr=model.sample_rate)

@@ -7,6 +7,8 @@ import os
 
 def build_data(args) -> str:
     """Dispatch ``audiogen data`` to the dataset builders; returns the manifest written."""
+    if args.kind in ("notes", "sfx", "fluidsynth"):
+        _guard_user_manifest(args.directory, getattr(args, "force", False))
     if args.kind == "notes":
         from audiogen_tf.datasets.notes import make_notes
 
@@ -26,27 +28,64 @@ def build_data(args) -> str:
 
         path = build_gm_notes(args.directory, sample_rate=args.sample_rate or 16000)
     else:  # manifest of a user's folder
-        path = write_folder_manifest(args.directory)
+        path = write_folder_manifest(args.directory, force=getattr(args, "force", False))
     print(f"wrote {path}")
     return path
 
 
-def write_folder_manifest(folder) -> str:
-    """Index every audio file below ``folder`` into ``folder/manifest.csv`` with durations; report unreadable files."""
+def _guard_user_manifest(folder, force: bool) -> None:
+    """A builder rewrites ``folder/manifest.csv``: refuse (unless ``force``, keeping a .bak) when that file was not
+    written by a builder (the folder has no build stamp), i.e. it is the user's."""
+    from audiogen_tf.atomic import keep_or_replace
+    from audiogen_tf.datasets._common import read_stamp
+
+    target = os.path.join(os.fspath(folder), "manifest.csv")
+    if os.path.exists(target) and read_stamp(os.fspath(folder)) is None:
+        keep_or_replace(target, force=force, what="a manifest not written by `audiogen data`")
+
+
+def write_folder_manifest(folder, force: bool = False) -> str:
+    """Index every usable audio file below ``folder`` into ``folder/manifest.csv`` with durations.
+
+    Each file is checked as the training pipeline will load it (:func:`audiogen_tf.audio.check`: readable,
+    whole, finite, 10 ms to 10 min long); the others are listed as skipped. An existing ``manifest.csv`` (perhaps
+    hand-written, with ``text`` or ``speaker`` columns) is replaced only with ``force``, and kept as
+    ``manifest.csv.bak``.
+
+    Raises:
+        ConfigError: ``folder`` is missing or not a folder, or holds no usable audio file.
+        OverwriteError: ``manifest.csv`` exists and ``force`` is false.
+    """
     from tqdm import tqdm
 
     from audiogen_tf import audio, manifest
-    from audiogen_tf.errors import AudioFileError
+    from audiogen_tf.atomic import keep_or_replace
+    from audiogen_tf.errors import AudioFileError, ConfigError
 
+    folder = os.fspath(folder)
+    if not os.path.exists(folder):
+        raise ConfigError(f"{folder}: no such folder (give the folder of audio files to index)")
+    if not os.path.isdir(folder):
+        raise ConfigError(f"{folder}: is a file, not a folder (give the folder of audio files to index)")
+    target = os.path.join(folder, "manifest.csv")
+    if os.path.exists(target) and not force:
+        keep_or_replace(target, force=False, what="a manifest")
+    found = manifest.entries_from_glob(folder)
+    if not found:
+        raise ConfigError(f"{folder}: no audio files found (looked for {', '.join(manifest.AUDIO_EXTENSIONS)})")
     entries, skipped = [], []
-    for entry in tqdm(manifest.entries_from_glob(folder), desc="indexing", unit="file"):
+    for entry in tqdm(found, desc="indexing", unit="file"):
         try:
-            _, _, seconds = audio.info(entry["path"])
+            _, _, seconds = audio.check(entry["path"])
             entries.append({**entry, "duration": round(seconds, 4)})
         except AudioFileError as err:
             skipped.append(err)
-    path = manifest.write_manifest(entries, os.path.join(folder, "manifest.csv"))
     print(f"{len(entries)} files indexed, {len(skipped)} skipped")
     for err in skipped:
         print(f"  skipped {err}")
-    return path
+    if not entries:
+        raise ConfigError(f"{folder}: none of the {len(found)} audio files is usable; no manifest written")
+    backup = keep_or_replace(target, force=True, what="a manifest") if os.path.exists(target) else None
+    if backup:
+        print(f"kept the previous manifest as {backup}")
+    return manifest.write_manifest(entries, target)

@@ -26,24 +26,28 @@ def _labels_from_manifest(path, label_key, suffix="", vocabulary=None) -> dict:
 
 def evaluate_command(args) -> tuple[str, str]:
     """Run the evaluation the arguments describe and write ``.json`` and ``.md``; prints the markdown."""
+    from audiogen_tf.atomic import keep_or_replace
     from audiogen_tf.evaluation import evaluate_folder, report_markdown, write_report
 
+    prefix = args.out or os.path.join(args.generated, "evaluation")
+    force = getattr(args, "force", False)
+    for ext in (".json", ".md"):
+        if not force:
+            keep_or_replace(prefix + ext, force=False)  # refuse before the (slow) evaluation
     encoder = None
     if args.encoder:
-        import keras
-
         from audiogen_tf.cli.models import import_zoo
+        from audiogen_tf.model_files import load_keras_model
 
         import_zoo()  # registers the zoo classes so the .keras file loads with safe_mode
-        encoder = keras.saving.load_model(args.encoder)
+        encoder = load_keras_model(args.encoder)
     recognizer = None
     if getattr(args, "recognizer", None):
-        import keras
-
         from audiogen_tf.cli.models import import_zoo
+        from audiogen_tf.model_files import load_keras_model
 
         import_zoo()
-        recognizer = keras.saving.load_model(args.recognizer)
+        recognizer = load_keras_model(args.recognizer)
         if not hasattr(recognizer, "transcribe"):
             from audiogen_tf.errors import ConfigError
 
@@ -55,7 +59,9 @@ def evaluate_command(args) -> tuple[str, str]:
         with_dnsmos=not getattr(args, "no_dnsmos", False), f0_range=tuple(getattr(args, "f0_range", (50.0, 1000.0))),
         recognizer=recognizer,
     )
-    paths = write_report(report, args.out or os.path.join(args.generated, "evaluation"))
+    for ext in (".json", ".md"):
+        keep_or_replace(prefix + ext, force=force)
+    paths = write_report(report, prefix)
     print(report_markdown(report))
     print("wrote " + " and ".join(paths))
     return paths

@@ -65,18 +65,13 @@ def resolve_model(spec: str):
     """
     from audiogen_tf import registry
     from audiogen_tf.cli.models import import_zoo
-    from audiogen_tf.errors import AudioFileError, ConfigError
+    from audiogen_tf.errors import ConfigError
 
     import_zoo()
     if spec.endswith(".keras") or os.path.sep in spec and os.path.exists(spec):
-        if not os.path.isfile(spec):
-            raise AudioFileError(spec, "missing", "no such .keras file")
-        import keras
+        from audiogen_tf.model_files import load_keras_model
 
-        try:
-            return keras.saving.load_model(spec, safe_mode=True)
-        except Exception as e:  # a damaged zip, an unknown class...
-            raise ConfigError(f"{spec}: cannot load the Keras model: {type(e).__name__}: {e}") from e
+        return load_keras_model(spec)  # a ModelFileError names the file and what is wrong with it
     if ":" in spec:
         cls_name, preset = spec.split(":", 1)
         return build_preset(cls_name, preset)
@@ -95,8 +90,14 @@ def export_command(args) -> str:
     from tflite_export.endpoints import get_endpoints
     from tflite_export.export import ExportError, export_saved_model, export_tflite, list_tflite_ops
 
+    from audiogen_tf.atomic import keep_or_replace
+
+    force = getattr(args, "force", False)
+    if not force:
+        keep_or_replace(args.out, force=False)  # refuse before any work
     model = resolve_model(args.model)
     names = [e.name for e in get_endpoints(model)]
+    keep_or_replace(args.out, force=force)
     endpoint = args.endpoint
     if endpoint is not None and endpoint not in names:
         raise ConfigError(f"{args.model}: no endpoint '{endpoint}'; endpoints: {names}")
@@ -143,4 +144,5 @@ def add_parser(sub):
                    help="int8 calibrates on the built-in notes (vocoders) or sampled inputs; needs --endpoint")
     p.add_argument("--endpoint", default=None, help="export only this endpoint (default: all)")
     p.add_argument("--out", required=True, help="output .tflite file or SavedModel folder")
+    p.add_argument("--force", action="store_true", help="replace an existing --out (the old one is kept as OUT.bak)")
     return p

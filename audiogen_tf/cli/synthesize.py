@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 EXAMPLE = (
-    "audiogen synthesize runs/hifigan --input data/notes/wavs/note_000.wav --out out/synth\n"
+    "audiogen synthesize runs/hifigan --input data/notes/audio/flute_060_00.wav --out out/synth\n"
     "  audiogen synthesize runs/wavegan --num 4 --label 2 --seed 1 --out out/wavegan\n"
     "  audiogen synthesize model.keras --input mel.npy --sample-rate 22050\n"
     "  audiogen synthesize runs/tacotron2 --text \"Hello there.\" --out out/tts"
@@ -43,7 +43,20 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="Griffin-Lim iterations of mel models (default: the recipe's, else 32)")
     p.add_argument("--sample-rate", type=int, default=None,
                    help="sample rate for a bare .keras model (a run folder knows its own)")
+    p.add_argument("--force", action="store_true",
+                   help="replace files already in --out (each old one is kept as FILE.bak)")
     return p
+
+
+_FORCE = False  # set by synthesize_command from --force
+
+
+def _guard(path) -> str:
+    """``path`` after checking that writing it replaces no file (unless --force, which keeps a .bak copy)."""
+    from audiogen_tf.atomic import keep_or_replace
+
+    keep_or_replace(path, force=_FORCE)
+    return path
 
 
 def _load(path):
@@ -52,15 +65,14 @@ def _load(path):
         from training.run import load_run
 
         return load_run(path)
-    import keras
-
     from audiogen_tf.cli.models import import_zoo
-    from audiogen_tf.errors import ConfigError
+    from audiogen_tf.errors import ModelFileError
+    from audiogen_tf.model_files import load_keras_model
 
-    if not os.path.isfile(path):
-        raise ConfigError(f"{path}: neither a run folder nor a model file")
+    if not os.path.exists(path):
+        raise ModelFileError(path, "missing", "neither a run folder nor a model file")
     import_zoo()  # registers every zoo class for deserialization
-    return None, keras.saving.load_model(path)
+    return None, load_keras_model(path)
 
 
 def _hop_of(model) -> int:
@@ -87,8 +99,8 @@ def _write(out_dir, stem, audio, sr, spectrograms, titles, hop):
     from audiogen_tf import audio as audio_io
     from audiogen_tf.plotting import save_spectrogram_png
 
-    wav = audio_io.save(os.path.join(out_dir, f"{stem}.wav"), np.clip(audio, -1.0, 1.0), sr)
-    png = save_spectrogram_png(os.path.join(out_dir, f"{stem}.png"), spectrograms, titles=titles, sample_rate=sr,
+    wav = audio_io.save(_guard(os.path.join(out_dir, f"{stem}.wav")), np.clip(audio, -1.0, 1.0), sr)
+    png = save_spectrogram_png(_guard(os.path.join(out_dir, f"{stem}.png")), spectrograms, titles=titles, sample_rate=sr,
                                hop_length=hop)
     return [wav, png]
 
@@ -101,6 +113,8 @@ def synthesize_command(args) -> list[str]:
     from audiogen_tf.errors import ConfigError
     from audiogen_tf.features import MelConfig
 
+    global _FORCE
+    _FORCE = bool(getattr(args, "force", False))
     recipe, model = _load(args.model)
     kind = type(model).__name__
     os.makedirs(args.out, exist_ok=True)
@@ -149,10 +163,11 @@ def synthesize_command(args) -> list[str]:
         mels = cfg.log_mel(tf.constant(np.pad(clips, [(0, 0), (0, short)]).astype(np.float32))).numpy()
         tag = f"label{args.label}_" if args.label is not None else ""
         for i in range(n):
-            files.append(audio_io.save(os.path.join(args.out, f"{tag}sample_{i:02d}.wav"), np.clip(clips[i], -1, 1), sr))
+            files.append(audio_io.save(_guard(os.path.join(args.out, f"{tag}sample_{i:02d}.wav")),
+                                       np.clip(clips[i], -1, 1), sr))
         from audiogen_tf.plotting import save_spectrogram_png
 
-        files.append(save_spectrogram_png(os.path.join(args.out, f"{tag}samples.png"), list(mels),
+        files.append(save_spectrogram_png(_guard(os.path.join(args.out, f"{tag}samples.png")), list(mels),
                                           titles=[f"{kind} sample {i}" for i in range(n)], sample_rate=sr,
                                           hop_length=cfg.hop_length))
         return _report(files)
@@ -169,13 +184,13 @@ def _gl_iters(args, recipe):
 def _save_png(path, spectrograms, titles, sr=None, hop=None):
     from audiogen_tf.plotting import save_spectrogram_png
 
-    return save_spectrogram_png(path, spectrograms, titles=titles, sample_rate=sr, hop_length=hop)
+    return save_spectrogram_png(_guard(path), spectrograms, titles=titles, sample_rate=sr, hop_length=hop)
 
 
 def _save_wav(path, audio, sr):
     from audiogen_tf import audio as audio_io
 
-    return audio_io.save(path, np.clip(np.asarray(audio, np.float32).reshape(-1), -1.0, 1.0), sr)
+    return audio_io.save(_guard(path), np.clip(np.asarray(audio, np.float32).reshape(-1), -1.0, 1.0), sr)
 
 
 def _tacotron2(args, recipe, model) -> list[str]:
@@ -310,7 +325,10 @@ def _reconstruct(args, recipe, model) -> list[str]:
             out = model(x[None, :, None].astype(np.float32), training=False)
             y = np.asarray(out["audio"] if "audio" in out else out["reconstruction"])[0, :, 0]
         codes = np.asarray(out["codes"])
-        np.save(os.path.join(args.out, f"{stem}_codes.npy"), codes[0])
+        from audiogen_tf.atomic import atomic_path
+
+        with atomic_path(_guard(os.path.join(args.out, f"{stem}_codes.npy"))) as tmp:
+            np.save(tmp, codes[0])
         files.append(os.path.join(args.out, f"{stem}_codes.npy"))
         files.append(_save_wav(os.path.join(args.out, f"{stem}_recon.wav"), y, sr))
         short = cfg.n_fft + 1

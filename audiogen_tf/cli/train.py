@@ -6,6 +6,8 @@ Imports ``training`` lazily (the CLI is the one place that wires the packages to
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 EXAMPLE = (
     "audiogen train hifigan --data data/notes/manifest.csv --out runs/hifigan \\\n"
@@ -28,6 +30,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="override a recipe key, e.g. --set steps=100 --set mel.n_mels=40 (repeatable)")
     p.add_argument("--tpu", default=None, help="TPU name or address ('local' for a TPU VM); default: auto-detect")
     p.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
+    p.add_argument("--force", action="store_true",
+                   help="start from step 0 when no checkpoint of the run can be restored (the damaged ones are "
+                        "kept in ckpt/corrupt/)")
     return p
 
 
@@ -37,7 +42,17 @@ def train_command(args) -> int:
     from training.run import train
 
     recipe = load_recipe(args.recipe, args.overrides)  # every key checked before any work starts
-    result = train(recipe, data=args.data, out=args.out, tpu=args.tpu, verbose=2 if args.quiet else 1)
+    run_dir = args.out or os.path.join("runs", recipe.name)
+    try:
+        result = train(recipe, data=args.data, out=run_dir, tpu=args.tpu, verbose=2 if args.quiet else 1,
+                       force=getattr(args, "force", False))
+    except KeyboardInterrupt:
+        from training.fault_tolerance import checkpoint_paths
+
+        kept = checkpoint_paths(os.path.join(run_dir, "ckpt"))
+        where = (f"the newest checkpoint is {kept[-1]}" if kept else "no checkpoint was written yet")
+        print(f"\naudiogen: interrupted; {where}. Run the same command again to resume.", file=sys.stderr)
+        return 130
     if result.stopped_nonfinite and recipe.on_nonfinite == "stop":
         print(f"stopped at step {result.step}: non-finite loss (on_nonfinite=stop); checkpoints in {result.run_dir}/ckpt")
         return 3
