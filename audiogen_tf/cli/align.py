@@ -26,7 +26,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def align_command(args) -> list[str]:
     """Load the model and the audio, align, write ``<stem>_durations.json`` and ``<stem>_alignment.png``."""
-    import keras
     import numpy as np
 
     from audiogen_tf import audio as audio_io
