@@ -120,7 +120,7 @@ def error_cases(tmp):
               lambda: import_checkpoint(os.path.join(FIX, "melgan_tiny.pkl"), "hifigan_v1")),
              ("a Multi-band MelGAN with --arch melgan",
               lambda: import_checkpoint(os.path.join(FIX, "multiband_melgan_tiny.pkl"), "melgan")),
-             ("an unknown --arch", lambda: import_checkpoint(os.path.join(FIX, "g_hifigan_tiny_rb2"), "vocos"))]
+             ("an unknown --arch", lambda: import_checkpoint(os.path.join(FIX, "g_hifigan_tiny_rb2"), "univnet"))]
     state = dict(load_torch_checkpoint(os.path.join(FIX, "g_hifigan_tiny_rb1"))["generator"])
     del state["ups.1.weight_g"], state["ups.1.weight_v"]
     state["extra.weight"] = np.zeros(3, "float32")
