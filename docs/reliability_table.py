@@ -81,7 +81,8 @@ def tone(path, sr=8000, seconds=0.5):
 
 def listing(ckpt):
     state = os.path.join(ckpt, "checkpoint")
-    listed = re.findall(r'all_model_checkpoint_paths: "([^"]+)"', open(state).read()) if os.path.exists(state) else []
+    text = open(state, encoding="utf-8", errors="replace").read() if os.path.exists(state) else ""
+    listed = re.findall(r'all_model_checkpoint_paths: "([^"]+)"', text)
     on_disk = sorted({m.group(1) for f in os.listdir(ckpt) if (m := re.match(r"(ckpt-\d+)\.index$", f))},
                      key=lambda s: int(s.split("-")[1])) if os.path.isdir(ckpt) else []
     corrupt = sorted(os.listdir(os.path.join(ckpt, "corrupt"))) if os.path.isdir(os.path.join(ckpt, "corrupt")) else []
@@ -270,7 +271,8 @@ def case_14(repo, d):
     recipe = write_recipe(os.path.join(d, "wn.yaml"), steps=400)
     env = dict(os.environ, PYTHONPATH=repo, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
     p = subprocess.Popen([sys.executable, "-m", "audiogen_tf.cli", "train", recipe, "--data", data, "--out", "RUN",
-                          "--quiet"], cwd=d, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          "--quiet"], cwd=d, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # a background shell ignores it
     index = os.path.join(d, "RUN/ckpt/checkpoint")
     deadline = time.time() + 600
     while not os.path.exists(index) and p.poll() is None and time.time() < deadline:
@@ -301,7 +303,7 @@ def case_15b(repo, d):
 
 def case_16a(repo, d):
     rc, out, err = run(repo, ["synthesize", "--help"], d)
-    example = re.search(r"--input (\S+)", out).group(1)
+    example = re.search(r"--input (\S+\.wav)", out).group(1)
     run(repo, ["data", "notes", "data/notes"], d)
     return rc, f"example `{example}`: exists after `audiogen data notes data/notes`: " \
                f"{'yes' if os.path.exists(os.path.join(d, example)) else 'no'}"
@@ -394,7 +396,7 @@ def fault_matrix(repo, work):
     return rows
 
 
-def collect(before, after, only=None):
+def collect(before, after, only=None, save=None):
     results = {"cases": [], "matrix": {}}
     work = tempfile.mkdtemp(prefix="reliability-")
     for cid, title, command, fn in CASES:
@@ -408,17 +410,23 @@ def collect(before, after, only=None):
             except Exception as err:  # the case's own set-up failed: show it rather than stop
                 rc, message = "-", f"(case failed to run: {type(err).__name__}: {str(err)[:200]})"
             row[label] = {"rc": rc, "message": message}
-            print(f"{cid} {label}: rc {rc}: {message[:160]}", flush=True)
+            print(f"{cid} {label}: rc {rc}: {message}", flush=True)
         results["cases"].append(row)
+        if save:
+            json.dump(results, open(save, "w"), indent=1)
     if not only or "matrix" in only:
         for label, repo in (("before", before), ("after", after)):
             results["matrix"][label] = fault_matrix(os.path.abspath(repo), tempfile.mkdtemp(dir=work))
+            if save:
+                json.dump(results, open(save, "w"), indent=1)
     shutil.rmtree(work, ignore_errors=True)
     return results
 
 
 def _cell(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    text = re.sub(re.escape(tempfile.gettempdir()) + r"/reliability-[^/\s]+/tmp[^/\s]+/", "", str(text))  # case folder
+    text = re.sub(r"\S*/(wt17_before|wt17)/", "", text)  # the checkouts under test
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def render(results) -> str:
@@ -452,7 +460,13 @@ def render(results) -> str:
                        f"{', '.join(r['listed']) or '-'} | {a.get('rc')}: {_cell(a.get('said', ''))} | "
                        f"{', '.join(a.get('listed', [])) or '-'} | {', '.join(a.get('corrupt', [])) or '-'} |")
         out += ["", "With `--force`, a run whose checkpoints are all damaged moves them to `ckpt/corrupt/` and starts "
-                "from step 0 (tested in `tests/test_fault_injection.py`)."]
+                "from step 0 (tested in `tests/test_fault_injection.py`).", "",
+                "Before the fixes, the fall-back rewrote the state file with paths relative to the working directory "
+                "(`../../ckpt-8` for `--out RUN`), so after setting the newest aside it could not find the older "
+                "ones and started from step 0 over them (the rows that say *starting at step 0*); damage that "
+                "TensorFlow reports as an `IndexError` was not caught at all. After: every candidate is read back in "
+                "full before use, the state file lists plain names with timestamps (so `CheckpointManager` keeps "
+                "rotating them), and a garbled state file is set aside and rebuilt from the files on disk."]
     return "\n".join(out) + "\n"
 
 
@@ -469,7 +483,7 @@ def main():
     if args.from_json:
         results = json.load(open(args.from_json))
     else:
-        results = collect(args.before, args.after, args.only)
+        results = collect(args.before, args.after, args.only, save=args.json + ".partial")
         if args.merge:
             old = json.load(open(args.merge))
             def key(r):
