@@ -38,7 +38,9 @@ import scipy.signal
 import tensorflow as tf
 
 __all__ = [
+    "CarriesFeatures",
     "MelConfig",
+    "complete_mel_config",
     "stft",
     "istft",
     "magnitude_spectrogram",
@@ -132,6 +134,38 @@ class MelConfig:
     def log_mel(self, audio):
         """``log_mel_spectrogram(audio, **self.to_dict())``: (..., time) -> (..., frames, n_mels)."""
         return log_mel_spectrogram(audio, **self.to_dict())
+
+
+def complete_mel_config(mel_config, owner: str = "the model") -> MelConfig:
+    """A :class:`MelConfig` from a dict that names every field: a model carries all of its feature settings.
+
+    Raises ``ConfigError`` naming ``owner`` for ``None``, a non-dict or a missing field (no silent defaults).
+    """
+    from audiogen_tf.errors import ConfigError
+
+    if isinstance(mel_config, MelConfig):
+        return mel_config
+    if not isinstance(mel_config, dict):
+        raise ConfigError(f"{owner} needs mel_config: a dict of every MelConfig field it is trained with, got "
+                          f"{type(mel_config).__name__}")
+    missing = [f.name for f in dataclasses.fields(MelConfig) if f.name not in mel_config]
+    if missing:
+        raise ConfigError(f"{owner}: mel_config is missing {missing}: a model must carry every feature setting it "
+                          f"was trained with")
+    return MelConfig.from_dict(dict(mel_config))
+
+
+class CarriesFeatures:
+    """Mixin for a model whose config holds ``mel_config`` (a complete dict): its own features, saved with it."""
+
+    @property
+    def feature_settings(self) -> MelConfig:
+        """The mel settings the model was trained with."""
+        return MelConfig.from_dict(self.mel_config)
+
+    def features_of(self, audio):
+        """Log-mel (..., frames, n_mels) of audio (..., samples) with the model's own settings."""
+        return self.feature_settings.log_mel(audio)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ import json
 import math
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -106,7 +105,7 @@ def main(argv=None) -> int:
     from audiogen_tf.errors import ConfigError
     from training.callbacks import StepCheckpoint, TimeBudget
     from training.gan_trainer import GANTrainer
-    from vocoder_speech_quality import _atomic_json, _clock_callback
+    from vocoder_speech_quality import _atomic_json, _clock_callback, start_session
     from zoo.istft_vocoder import ISTFTVocoder
 
     out = os.path.abspath(args.out)
@@ -131,11 +130,7 @@ def main(argv=None) -> int:
     d_opt = keras.optimizers.AdamW(args.learning_rate, beta_1=0.8, beta_2=0.99, weight_decay=0.01)
     trainer.compile(g_optimizer=g_opt, d_optimizer=d_opt, generator_warmup_steps=10**12, **loss_weights)
     checkpoint = StepCheckpoint(ckpt_dir, every_n_steps=args.checkpoint_every, keep_last=2, save_on_train_end=True)
-    restored = checkpoint.restore_latest(trainer) if state["sessions"] else None
-    if restored is not None:
-        state["step"] = restored
-        print(f"resumed at step {restored}, {state['train_seconds']:.0f} s trained", flush=True)
-    state["sessions"] += 1
+    start_session(checkpoint, trainer, state)
 
     entries = manifest.read_manifest(args.manifest)
     train = [e for e in entries if e.get("split", "train") == "train"]

@@ -24,7 +24,6 @@ import os
 import shlex
 import sys
 import tempfile
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -176,7 +175,6 @@ def main(argv=None) -> int:
                          "x faster than HiFi-GAN V1 (TFLite)": None, "TFLite vs TF max diff": diff,
                          "peak GFLOP/s of its rounds": peak})
             print(rows[-1], flush=True)
-            del model, fn, lite
         if "hifigan_v1" in rtf:
             for r in rows:
                 r["x faster than HiFi-GAN V1 (TFLite)"] = rtf["hifigan_v1"]["TFLite"] / rtf[r["model"]]["TFLite"]

@@ -75,6 +75,15 @@ def _clock_callback(state, state_path, every_n_steps):
     return _Clock()
 
 
+def start_session(checkpoint, trainer, state):
+    """Restore the newest checkpoint of a resumed run (``state["sessions"] > 0``) and count this session."""
+    restored = checkpoint.restore_latest(trainer) if state["sessions"] else None
+    if restored is not None:
+        state["step"] = restored
+        print(f"resumed at step {restored}, {state['train_seconds']:.0f} s trained", flush=True)
+    state["sessions"] += 1
+
+
 def _load_test(entries, sr):
     from audiogen_tf import audio
 
@@ -201,11 +210,7 @@ def main(argv=None) -> int:
     g_opt, d_opt = recipe.optimizers()
     trainer.compile(g_optimizer=g_opt, d_optimizer=d_opt, generator_warmup_steps=FOREVER, **recipe.compile_kwargs())
     checkpoint = StepCheckpoint(ckpt_dir, every_n_steps=args.checkpoint_every, keep_last=2, save_on_train_end=True)
-    restored = checkpoint.restore_latest(trainer) if state["sessions"] else None
-    if restored is not None:
-        state["step"] = restored
-        print(f"resumed at step {restored}, {state['train_seconds']:.0f} s trained", flush=True)
-    state["sessions"] += 1
+    start_session(checkpoint, trainer, state)
 
     all_train = manifest.read_manifest(args.manifest)
     train = [e for e in all_train if e.get("split", "train") == "train"]

@@ -30,7 +30,7 @@ from keras import ops
 
 from audiogen_tf.alignment import ctc_decode, ctc_loss
 from audiogen_tf.errors import ConfigError
-from audiogen_tf.features import MelConfig
+from audiogen_tf.features import CarriesFeatures, complete_mel_config
 from audiogen_tf.layers.sequence import ApplyMask, MaskFromLengths, StridedLengths, strided_conv
 from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
@@ -85,24 +85,8 @@ class SpecAugment(keras.layers.Layer):
                 "time_masks": self.time_masks, "time_width": self.time_width, "seed": self.seed}
 
 
-_MEL_KEYS = ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "fmin", "fmax", "power", "htk", "norm",
-             "center", "log_floor")
-
-
-def mel_config_of(mel_config, owner: str) -> MelConfig:
-    """A complete :class:`MelConfig` from a dict (every field required: a model carries its own features)."""
-    if isinstance(mel_config, MelConfig):
-        return mel_config
-    if not isinstance(mel_config, dict):
-        raise ConfigError(f"{owner} needs mel_config: a dict of every MelConfig field it is trained with")
-    missing = [k for k in _MEL_KEYS if k not in mel_config]
-    if missing:
-        raise ConfigError(f"{owner}: mel_config is missing {missing}")
-    return MelConfig.from_dict(dict(mel_config))
-
-
 @register
-class CTCRecognizer(ConstructorConfigMixin, PresetMixin, keras.Model):
+class CTCRecognizer(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.Model):
     """Log-mel (batch, frames, n_mels) + lengths -> CTC logits (batch, ceil(frames / stride), symbols) + lengths.
 
     ``fit`` takes ``({"mel", "mel_lengths"}, {"labels", "label_lengths"})`` batches (:func:`ctc_recognizer_dataset`);
@@ -124,7 +108,7 @@ class CTCRecognizer(ConstructorConfigMixin, PresetMixin, keras.Model):
     def __init__(self, frontend=None, mel_config=None, conv_filters=(256, 256), conv_strides=(2, 2), kernel_size=5,
                  lstm_units=(256, 256), dropout=0.1, input_scale=0.25, input_offset=1.25, export_frames=1024,
                  spec_augment=None, name="ctc_recognizer", **kwargs):
-        cfg = mel_config_of(mel_config, "CTCRecognizer")
+        cfg = complete_mel_config(mel_config, "CTCRecognizer")
         fe = TextFrontEnd.from_config(frontend) if frontend is not None else TextFrontEnd()
         conv_filters = [int(f) for f in conv_filters]
         conv_strides = [int(s) for s in conv_strides]
@@ -171,16 +155,7 @@ class CTCRecognizer(ConstructorConfigMixin, PresetMixin, keras.Model):
     def get_config(self):
         return {**super().get_config(), "frontend": self.frontend.get_config()}
 
-    # ------------------------------------------------------------------------------------------ features
-    @property
-    def feature_settings(self) -> MelConfig:
-        """The mel settings the model was trained with (saved in its config)."""
-        return MelConfig.from_dict(self.mel_config)
-
-    def features_of(self, audio):
-        """Log-mel (..., frames, n_mels) of audio (..., samples) with the model's own settings."""
-        return self.feature_settings.log_mel(audio)
-
+    # ------------------------------------------------------------------------------------------ text
     def labels_of(self, text: str) -> np.ndarray:
         """The CTC target of a transcript: front-end ids without the end symbol (int32)."""
         return np.asarray(self.frontend.table.to_ids(self.frontend.to_symbols(text), add_eos=False), np.int32)

@@ -44,12 +44,11 @@ from keras import ops
 from audiogen_tf.alignment import (batch_monotonic_alignment_search, binarization_loss, forward_sum_loss,
                                    length_regulate)
 from audiogen_tf.errors import ConfigError
-from audiogen_tf.features import MelConfig, log_mel_to_audio
+from audiogen_tf.features import CarriesFeatures, complete_mel_config, log_mel_to_audio
 from audiogen_tf.layers.sequence import ApplyMask, MaskFromLengths
 from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 from audiogen_tf.text import TextFrontEnd
-from zoo.ctc_recognizer.ctc_recognizer_model import mel_config_of
 from zoo.tacotron2.tacotron2_model import MaskedBiLSTM
 
 
@@ -170,7 +169,7 @@ def _conv_stack(x, mask, layers, filters, kernel_size, dropout, name):
 
 # ------------------------------------------------------------------------------------------- model
 @register
-class CTCTTS(ConstructorConfigMixin, PresetMixin, keras.Model):
+class CTCTTS(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.Model):
     """LSTM TTS with learned durations: text ids -> log-mel; durations from a forward-sum (CTC) aligner.
 
     Inputs (dict): ``text_ids`` (batch, N) int32 (0 = padding), ``text_lengths`` (batch,), ``mel`` (batch, T,
@@ -200,7 +199,7 @@ class CTCTTS(ConstructorConfigMixin, PresetMixin, keras.Model):
                  decoder_kernel_size=5, decoder_lstm_units=256, dropout=0.1, mel_weight=1.0, duration_weight=1.0,
                  forward_sum_weight=1.0, binarization_weight=1.0, binarization_start_steps=1000, max_frames=1000,
                  export_text_length=None, name="ctc_tts", **kwargs):
-        cfg = mel_config_of(mel_config, "CTCTTS")
+        cfg = complete_mel_config(mel_config, "CTCTTS")
         fe = TextFrontEnd.from_config(frontend) if frontend is not None else TextFrontEnd()
         vocab, n_mels = len(fe.table), cfg.n_mels
         d = 2 * int(encoder_lstm_units)
@@ -276,16 +275,6 @@ class CTCTTS(ConstructorConfigMixin, PresetMixin, keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "frontend": self.frontend.get_config()}
-
-    # ------------------------------------------------------------------------------------------ features
-    @property
-    def feature_settings(self) -> MelConfig:
-        """The mel settings of the targets (saved in the config)."""
-        return MelConfig.from_dict(self.mel_config)
-
-    def features_of(self, audio):
-        """Log-mel (..., frames, n_mels) of audio (..., samples) with the model's own settings."""
-        return self.feature_settings.log_mel(audio)
 
     # ------------------------------------------------------------------------------------------ training
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):

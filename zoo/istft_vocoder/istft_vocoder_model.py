@@ -21,28 +21,16 @@ import keras
 import numpy as np
 from keras import ops
 
-from audiogen_tf.features import MelConfig, mel_filterbank
+from audiogen_tf.features import CarriesFeatures, MelConfig, complete_mel_config, mel_filterbank
 from audiogen_tf.layers.istft import InverseSTFT
 from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 
 PHASE_HEADS = ("atan2", "direct")
 AMPLITUDE_PRIORS = ("pinv", "none")
-_REQUIRED_MEL_KEYS = ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "fmin", "fmax", "power",
-                      "htk", "norm", "center", "log_floor")
-
-
 def feature_config(mel_config) -> MelConfig:
-    """The model's mel settings as a :class:`MelConfig`; every field must be given (no silent defaults)."""
-    if isinstance(mel_config, MelConfig):
-        return mel_config
-    if not isinstance(mel_config, dict):
-        raise ValueError(f"mel_config must be a MelConfig or a dict of its fields, got {type(mel_config).__name__}")
-    missing = [k for k in _REQUIRED_MEL_KEYS if k not in mel_config]
-    if missing:
-        raise ValueError(f"mel_config is missing {missing}: a vocoder must carry every feature setting it was "
-                         f"trained with")
-    return MelConfig.from_dict(dict(mel_config))
+    """The vocoder's mel settings as a :class:`MelConfig`; every field must be given (no silent defaults)."""
+    return complete_mel_config(mel_config, "ISTFTVocoder")
 
 
 @register
@@ -148,7 +136,7 @@ def convnext_block(x, dim, intermediate_dim, kernel_size, layer_scale, name):
 
 
 @register
-class ISTFTVocoder(ConstructorConfigMixin, PresetMixin, keras.Model):
+class ISTFTVocoder(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.Model):
     """Frame-rate iSTFT vocoder: mel (batch, frames, n_mels) -> audio (batch, frames * hop_length, 1).
 
     Every frame's log-amplitude and phase for the ``n_fft // 2 + 1`` bins of the model's own STFT come from a
@@ -244,16 +232,6 @@ class ISTFTVocoder(ConstructorConfigMixin, PresetMixin, keras.Model):
         self.spectrum_generator = keras.Model(mel, [log_amp, phase], name=f"{name}_spectrum")
         self.polar = polar
         self.istft = istft
-
-    # ------------------------------------------------------------------------------------------ features
-    @property
-    def feature_settings(self) -> MelConfig:
-        """The mel settings the model was trained with (its own features, saved in its config)."""
-        return MelConfig.from_dict(self.mel_config)
-
-    def features_of(self, audio):
-        """Log-mel (batch, frames, n_mels) of audio (batch, samples) with the model's own settings."""
-        return self.feature_settings.log_mel(audio)
 
     def spectrum_to_audio(self, log_amp, phase):
         """(log-amplitude, phase) (batch, frames, bins) -> audio (batch, frames * hop, 1)."""
