@@ -72,6 +72,8 @@ def _id_range(model, name) -> int:
                 if n:
                     return n + (1 if key == "token" else 0)
     if name == "text_ids":
+        if hasattr(model, "frontend"):  # a text model with its own front end (CTC TTS)
+            return len(model.frontend.table)
         return int(model.encoder.vocabulary_size)
     return 2
 

@@ -256,8 +256,6 @@ def _draws(args, recipe, model, clips_or_mels, is_mel, cfg, kind):
 def _recipe_mel(recipe, sr=16000):
     from audiogen_tf.features import MelConfig
 
-    if hasattr(model, "feature_settings"):  # a model that carries its own features
-        return model.feature_settings
     if recipe is not None and hasattr(recipe, "mel_config"):
         return recipe.mel_config()
     return MelConfig(sample_rate=sr, n_fft=512, hop_length=128, win_length=512, n_mels=64, fmax=sr / 2)
