@@ -189,6 +189,31 @@ def phase_losses(true_phase, pred_phase):
     return ip, gd, iaf
 
 
+def weighted_phase_losses(true_phase, pred_phase, true_amp, exponent=0.25):
+    """Group-delay and instantaneous-frequency errors weighted by the target's amplitude.
+
+    APNet's phase terms average over every bin, so noise-floor bins, whose phase is arbitrary, weigh as much as
+    harmonics. Here each anti-wrapped difference is weighted by ``(a_1 a_2) ** exponent`` of the two target bins it
+    spans (0.25: the square root of their geometric mean), so the loss asks for coherent phase where there is energy:
+    the phase advance of each harmonic from frame to frame (periodicity, F0) and the alignment of harmonics within a
+    frame (pulse shape). The absolute phase of a frame, which a mel does not determine, is not asked for.
+
+    Args:
+        true_phase, pred_phase, true_amp: (batch, frames, bins); amplitude linear.
+
+    Returns:
+        ``(gd, iaf)`` weighted means in radians.
+    """
+    a = ops.power(ops.maximum(true_amp, 0.0), exponent)
+    w_gd = a[..., 1:] * a[..., :-1]
+    w_iaf = a[..., 1:, :] * a[..., :-1, :]
+    e_gd = anti_wrap(ops.diff(pred_phase, axis=-1) - ops.diff(true_phase, axis=-1))
+    e_iaf = anti_wrap(ops.diff(pred_phase, axis=-2) - ops.diff(true_phase, axis=-2))
+    gd = ops.sum(w_gd * e_gd) / (ops.sum(w_gd) + 1e-8)
+    iaf = ops.sum(w_iaf * e_iaf) / (ops.sum(w_iaf) + 1e-8)
+    return gd, iaf
+
+
 def spectral_losses(real_audio, log_amp, phase, fake_audio, stft_config, edge_frames=2, log_floor=1e-5):
     """Frame-level losses of an iSTFT vocoder against the STFT of the real audio, at the vocoder's own resolution.
 
@@ -203,7 +228,8 @@ def spectral_losses(real_audio, log_amp, phase, fake_audio, stft_config, edge_fr
     Returns:
         dict of scalars: ``amplitude`` (MSE of log amplitudes), ``ip``, ``gd``, ``iaf`` (:func:`phase_losses`),
         ``real_imag`` (L1 of the real and imaginary parts of STFT(fake) against STFT(real)) and ``consistency``
-        (mean squared distance between the predicted spectrum and the STFT of its own inverse STFT).
+        (mean squared distance between the predicted spectrum and the STFT of its own inverse STFT), and
+        ``gd_weighted`` / ``iaf_weighted`` (:func:`weighted_phase_losses`).
 
     Paper: Ai & Ling 2023, "APNet"; Du, Ai & Ling 2023, "APNet2" (the same terms and weights 45 / 100 / 45 / 20).
     """
@@ -226,6 +252,7 @@ def spectral_losses(real_audio, log_amp, phase, fake_audio, stft_config, edge_fr
     true_log_amp = ops.log(ops.maximum(ops.sqrt(true_re * true_re + true_im * true_im), log_floor))
     true_phase = ops.arctan2(true_im, true_re)
     ip, gd, iaf = phase_losses(true_phase, phase)
+    gd_w, iaf_w = weighted_phase_losses(true_phase, phase, ops.exp(true_log_amp))
     amp = ops.exp(log_amp)
     pred_re, pred_im = amp * ops.cos(phase), amp * ops.sin(phase)
     fake_re, fake_im = ops.real(fake), ops.imag(fake)
@@ -234,6 +261,8 @@ def spectral_losses(real_audio, log_amp, phase, fake_audio, stft_config, edge_fr
         "ip": ip,
         "gd": gd,
         "iaf": iaf,
+        "gd_weighted": gd_w,
+        "iaf_weighted": iaf_w,
         "real_imag": ops.mean(ops.abs(fake_re - true_re)) + ops.mean(ops.abs(fake_im - true_im)),
         "consistency": ops.mean(ops.square(fake_re - pred_re) + ops.square(fake_im - pred_im)),
     }

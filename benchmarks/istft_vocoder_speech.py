@@ -4,7 +4,9 @@ Training (``fit`` through ``GANTrainer`` with the discriminator off): 45 x mel L
 (``--losses reconstruction``, the default), or with APNet2's frame-level terms at the vocoder's own STFT added
 (``--losses apnet2``: 45 x log-amplitude MSE, 100 x (instantaneous phase + group delay + instantaneous angular
 frequency, anti-wrapped), 45 x real/imaginary L1, 20 x STFT consistency; measured slower to learn here, see
-``istft_vocoder_quality.md``), AdamW (lr 5e-4, betas 0.8 / 0.99) whose learning rate follows a cosine over the *time* budget (so a run stopped
+``istft_vocoder_quality.md``), or with 10 x amplitude-weighted group delay + instantaneous frequency
+(``--losses weighted_phase``, :func:`audiogen_tf.losses.weighted_phase_losses`: phase asked for only where the
+target has energy), AdamW (lr 5e-4, betas 0.8 / 0.99) whose learning rate follows a cosine over the *time* budget (so a run stopped
 by the clock still anneals). Every ``--snapshot-minutes`` of training time the generator is saved as
 ``snapshots/min_XXX.weights.h5``: ``benchmarks/istft_vocoder_quality.py`` scores them for the learning curve.
 Checkpoints (``StepCheckpoint``) and the training clock live in the run folder; rerunning the same command
@@ -35,6 +37,7 @@ LOSS_SETS = {
     "reconstruction": {"mel_loss_weight": 45.0, "stft_loss_weight": 2.5},
     "apnet2": {"mel_loss_weight": 45.0, "stft_loss_weight": 2.5, "amplitude_loss_weight": 45.0,
                "phase_loss_weight": 100.0, "real_imag_loss_weight": 45.0, "consistency_loss_weight": 20.0},
+    "weighted_phase": {"mel_loss_weight": 45.0, "stft_loss_weight": 2.5, "weighted_phase_loss_weight": 10.0},
 }
 
 

@@ -187,6 +187,7 @@ class GANTrainer(keras.Model):
         phase_loss_weight=0.0,
         real_imag_loss_weight=0.0,
         consistency_loss_weight=0.0,
+        weighted_phase_loss_weight=0.0,
         **kwargs,
     ):
         """Set both optimizers and the loss recipe.
@@ -263,6 +264,7 @@ class GANTrainer(keras.Model):
             "phase": float(phase_loss_weight) if recon else 0.0,
             "real_imag": float(real_imag_loss_weight) if recon else 0.0,
             "consistency": float(consistency_loss_weight) if recon else 0.0,
+            "weighted_phase": float(weighted_phase_loss_weight) if recon else 0.0,
         }
         self.spectral_on = any(w > 0 for w in self.spectral_weights.values())
         if self.spectral_on:
@@ -281,7 +283,7 @@ class GANTrainer(keras.Model):
         self.d_optimizer.build(self.discriminator_variables)
         names = ["g_loss", "d_loss", "adv_loss", "fm_loss", "mel_loss", "stft_loss", "gp", "wasserstein"]
         if self.spectral_on:
-            names += ["amplitude_loss", "phase_loss", "real_imag_loss", "consistency_loss"]
+            names += ["amplitude_loss", "phase_loss", "real_imag_loss", "consistency_loss", "weighted_phase_loss"]
         if self.mode == "unconditional":
             names = [n for n in names if n not in ("mel_loss", "stft_loss")]
             if self.feature_matching_weight == 0:
@@ -410,7 +412,8 @@ class GANTrainer(keras.Model):
         real_c, fake_c = self._match_length(real, fake)
         terms = L.spectral_losses(real_c, log_amp, phase, fake_c, self.generator.feature_settings)
         return fake, {"amplitude": terms["amplitude"], "phase": terms["ip"] + terms["gd"] + terms["iaf"],
-                      "real_imag": terms["real_imag"], "consistency": terms["consistency"]}
+                      "real_imag": terms["real_imag"], "consistency": terms["consistency"],
+                      "weighted_phase": terms["gd_weighted"] + terms["iaf_weighted"]}
 
     def _generator_phase(self, g_input, real, label, adversarial_on):
         """G update. Returns (g_loss, adv, fm, mel, stft_total, spectral terms, finite, applied, overflow)."""

@@ -247,6 +247,7 @@ class GANVocoderRecipe(TrainRecipe):
     phase_loss_weight: float = 0.0
     real_imag_loss_weight: float = 0.0
     consistency_loss_weight: float = 0.0
+    weighted_phase_loss_weight: float = 0.0
 
     def mel_config(self):
         """The ``MelConfig`` of the features (``sample_rate`` from the recipe unless given)."""
@@ -260,7 +261,7 @@ class GANVocoderRecipe(TrainRecipe):
             bad.append(("adversarial_loss", f"must be one of {ADVERSARIAL_LOSSES}, got {self.adversarial_loss!r}"))
         for key in ("adversarial_weight", "mel_loss_weight", "feature_matching_weight", "stft_loss_weight",
                     "subband_stft_loss_weight", "generator_warmup_steps", "amplitude_loss_weight", "phase_loss_weight",
-                    "real_imag_loss_weight", "consistency_loss_weight"):
+                    "real_imag_loss_weight", "consistency_loss_weight", "weighted_phase_loss_weight"):
             if getattr(self, key) < 0:
                 bad.append((key, f"must be >= 0, got {getattr(self, key)}"))
         if self.subband_stft_loss_weight > 0 and self.family != "multiband_melgan":

@@ -164,6 +164,7 @@ def build_trainer(recipe: TrainRecipe, models: dict):
                 d_clipnorm=recipe.d_clipnorm, amplitude_loss_weight=recipe.amplitude_loss_weight,
                 phase_loss_weight=recipe.phase_loss_weight, real_imag_loss_weight=recipe.real_imag_loss_weight,
                 consistency_loss_weight=recipe.consistency_loss_weight,
+                weighted_phase_loss_weight=recipe.weighted_phase_loss_weight,
             )
         else:
             trainer.compile(**common, gp_weight=recipe.gp_weight, n_critic=recipe.n_critic)
