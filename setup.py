@@ -22,6 +22,8 @@ setup(
         "matplotlib",
         "pyyaml",
         "tensorboard",
+        # libespeak-ng in a wheel: the phoneme front end of the shipped voice, with no Debian package
+        "espeakng-loader",
     ],
     extras_require={
         "dev": ["pytest>=7", "pytest-timeout"],

@@ -2,8 +2,8 @@
 
 Normalization reuses the speech corpus builder's rules (:func:`audiogen_tf.datasets.speech.normalize_text`:
 numbers, years, times, money, ordinals, percents, abbreviations), then lowercases and keeps only the
-characters of the symbol set. Phonemes come from ``espeak-ng -q --ipa -v en-us`` (Debian ``espeak-ng``),
-one call per punctuation-delimited chunk so that the punctuation (and its pause) survives.
+characters of the symbol set. Phonemes come from libespeak-ng, either the copy in the pip package ``espeakng-loader`` or
+``espeak-ng -q --ipa -v en-us`` (Debian ``espeak-ng``), one call per punctuation-delimited chunk so that the punctuation (and its pause) survives.
 
 A :class:`SymbolTable` maps symbols to ids (``0`` is padding, ``1`` end of sequence); a
 :class:`TextFrontEnd` bundles the normalization, the symbol kind, the table and a maximum length, and its
@@ -21,11 +21,13 @@ Paper: the character / phoneme inputs of Tacotron 2 (Shen et al. 2018, arXiv:171
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import json
 import re
 import shutil
 import subprocess
+import threading
 import unicodedata
 
 import numpy as np
@@ -46,7 +48,7 @@ IPA = (
 )
 CHARACTER_SYMBOLS = [PAD, EOS] + list(PUNCTUATION) + list(LETTERS)
 PHONEME_SYMBOLS = [PAD, EOS] + list(PUNCTUATION) + sorted(set(IPA) - set(PUNCTUATION))
-ESPEAK_PACKAGES = "espeak-ng"
+ESPEAK_PACKAGES = "espeak-ng (or, with no root: pip install espeakng-loader)"
 
 _EXTRA_ABBREVIATIONS = {
     "st.": "saint", "mt.": "mount", "prof.": "professor", "capt.": "captain", "gen.": "general", "lt.": "lieutenant",
@@ -80,13 +82,72 @@ def normalize(text: str, lowercase: bool = True) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _espeak_library_path():
+    """``(library, data folder)`` of the pip package ``espeakng-loader``, or ``None`` when it is not installed."""
+    try:
+        import espeakng_loader
+    except ImportError:
+        return None
+    return espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
+
+
 def espeak_available() -> bool:
-    """``True`` when ``espeak-ng`` is on ``PATH``."""
-    return shutil.which("espeak-ng") is not None
+    """``True`` when espeak-ng can phonemize: the pip package ``espeakng-loader`` or ``espeak-ng`` on ``PATH``."""
+    return _espeak_library_path() is not None or shutil.which("espeak-ng") is not None
+
+
+class _EspeakLibrary:
+    """libespeak-ng through ctypes (the copy the pip wheel ``espeakng-loader`` ships): no Debian package needed.
+
+    ``espeak_TextToPhonemes`` returns one clause per call and advances the text pointer; the library keeps global
+    state, so calls are serialized by a lock.
+    """
+
+    _instance = None
+    _lock = threading.Lock()
+
+    def __init__(self, library_path: str, data_path: str):
+        lib = ctypes.cdll.LoadLibrary(library_path)
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
+        # AUDIO_OUTPUT_SYNCHRONOUS (2): no audio device is opened; the return value is the sample rate or an error.
+        if lib.espeak_Initialize(2, 0, data_path.encode(), 0) <= 0:
+            raise ConfigError(f"libespeak-ng at {library_path} failed to initialize with data {data_path}")
+        self.lib = lib
+        self.voice = None
+
+    @classmethod
+    def get(cls):
+        paths = _espeak_library_path()
+        if paths is None:
+            return None
+        with cls._lock:
+            if cls._instance is None:
+                cls._instance = cls(*paths)
+        return cls._instance
+
+    def phonemes(self, chunk: str, voice: str) -> str:
+        with self._lock:
+            if voice != self.voice:
+                if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                    raise ConfigError(f"espeak-ng has no voice {voice!r}")
+                self.voice = voice
+            text = ctypes.c_char_p(chunk.encode("utf-8"))
+            pointer = ctypes.pointer(text)
+            clauses = []
+            while pointer.contents.value:
+                # textmode 1 = UTF-8; phonememode 2 = IPA
+                clauses.append(self.lib.espeak_TextToPhonemes(pointer, 1, 2).decode("utf-8"))
+        return " ".join(" ".join(clauses).split())
 
 
 @functools.lru_cache(maxsize=4096)
 def _espeak(chunk: str, voice: str) -> str:
+    library = _EspeakLibrary.get()
+    if library is not None:
+        return library.phonemes(chunk, voice)
     out = subprocess.run(
         ["espeak-ng", "-q", "--ipa", "-v", voice, chunk], capture_output=True, text=True, timeout=30, check=True
     ).stdout
@@ -94,14 +155,18 @@ def _espeak(chunk: str, voice: str) -> str:
 
 
 def phonemize(text: str, voice: str = "en-us") -> str:
-    """IPA phonemes of (normalized) ``text`` by ``espeak-ng``, punctuation kept between the chunks.
+    """IPA phonemes of (normalized) ``text`` by espeak-ng, punctuation kept between the chunks.
+
+    The pip package ``espeakng-loader`` (libespeak-ng 1.52 in the wheel) is used when installed, else the
+    ``espeak-ng`` program. Their outputs differ in a few vowels (1.52 writes ``ɔːɹ`` where Debian's 1.51 writes
+    ``oːɹ``); the shipped voice was trained on the library's.
 
     Args:
         text: text, ideally already :func:`normalize`\\ d.
         voice: espeak-ng voice.
 
     Raises:
-        MissingToolError: espeak-ng is not installed.
+        MissingToolError: neither ``espeakng-loader`` nor ``espeak-ng`` is installed.
 
     Example:
         >>> phonemize("hello, world")  # doctest: +SKIP

@@ -78,3 +78,27 @@ def test_espeak_phonemes():
     ids = fe.encode(text)
     assert fe.decode(ids) == symbols + "~"
     assert set(PHONEME_SYMBOLS[:2]) == {"_", "~"}
+
+
+def test_phonemes_need_no_debian_package():
+    """The pip wheel espeakng-loader (a base dependency) phonemizes without the espeak-ng program."""
+    from audiogen_tf import text as text_mod
+
+    if text_mod._espeak_library_path() is None:
+        pytest.skip("espeakng-loader not installed (pip install espeakng-loader)")
+    library = text_mod._EspeakLibrary.get()
+    assert library.phonemes("hello world", "en-us") == "həlˈoʊ wˈɜːld"
+    assert library.phonemes("one. two", "en-us").split() == ["wˈʌn", "tˈuː"]  # every clause, not only the first
+    with pytest.raises(ConfigError, match="no voice"):
+        library.phonemes("hello", "xx-nonexistent")
+    library.phonemes("hello", "en-us")  # a bad voice leaves the library usable
+
+
+def test_missing_espeak_names_both_installs(monkeypatch):
+    from audiogen_tf import text as text_mod
+    from audiogen_tf.errors import MissingToolError
+
+    monkeypatch.setattr(text_mod, "_espeak_library_path", lambda: None)
+    monkeypatch.setattr(text_mod.shutil, "which", lambda name: None)
+    with pytest.raises(MissingToolError, match="apt-get install espeak-ng.*pip install espeakng-loader"):
+        phonemize("hello")
