@@ -186,6 +186,50 @@ def phonemize(text: str, voice: str = "en-us") -> str:
     return re.sub(r"\s+", " ", "".join(out)).strip()
 
 
+def split_sentences(text: str, max_chars: int = 160) -> list[str]:
+    """Split ``text`` into sentences of at most ``max_chars`` characters, for synthesis one at a time.
+
+    Breaks after ``.``, ``!``, ``?`` (and at blank lines); a sentence longer than ``max_chars`` is broken after
+    ``,``, ``;`` or ``:``, then between words. Whitespace-only pieces are dropped.
+
+    Example:
+        >>> split_sentences("Hello there. How are you?  Fine!")
+        ['Hello there.', 'How are you?', 'Fine!']
+        >>> split_sentences("one, two, three, four", max_chars=10)
+        ['one, two,', 'three,', 'four']
+    """
+    def pack(units, joiner=" "):
+        """Greedily join ``units`` into pieces of at most ``max_chars``."""
+        out, current = [], ""
+        for unit in units:
+            candidate = f"{current}{joiner}{unit}" if current else unit
+            if len(candidate) <= max_chars:
+                current = candidate
+            else:
+                if current:
+                    out.append(current)
+                current = unit
+        return out + ([current] if current else [])
+
+    pieces = []
+    for sentence in re.split(r"(?<=[.!?])\s+|\n\s*\n", str(text)):
+        sentence = " ".join(sentence.split())
+        if len(sentence) <= max_chars:
+            pieces += [sentence] if sentence else []
+            continue
+        units = []
+        for clause in re.split(r"(?<=[,;:])\s+", sentence):
+            if len(clause) <= max_chars:
+                units.append(clause)
+                continue
+            words = []
+            for word in clause.split(" "):  # a "word" longer than a piece is cut into pieces
+                words += [word[i:i + max_chars] for i in range(0, len(word), max_chars)]
+            units += pack(words)
+        pieces += pack(units)
+    return pieces
+
+
 class SymbolTable:
     """Symbols <-> integer ids; id 0 is padding, id 1 end of sequence.
 

@@ -1,0 +1,65 @@
+"""Voices (zoo/voices.py): sentence splitting, streaming to a WAV, clear errors for text with nothing to say."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audiogen_tf.errors import ConfigError
+from audiogen_tf.text import split_sentences
+from zoo.voices import VOICES, Voice, list_voices
+
+
+@pytest.fixture(scope="module")
+def voice():
+    return Voice.from_name("test_tiny")
+
+
+def test_split_sentences_keeps_every_word_and_limits_length():
+    text = "First one. Second, with a comma; and more! " * 40 + "x" * 500
+    pieces = split_sentences(text, max_chars=60)
+    assert all(0 < len(p) <= 60 for p in pieces)
+    assert "".join(p.replace(" ", "") for p in pieces) == text.replace(" ", "")
+
+
+def test_speaks_sentence_by_sentence_into_one_wav(voice, tmp_path):
+    path = tmp_path / "out.wav"
+    seen = []
+    report = voice.say_to_file("Hello there. How are you?", path, on_chunk=lambda c: seen.append(c.text))
+    assert seen == ["Hello there.", "How are you?"] and report["sentences"] == 2
+    audio, sr = sf.read(path)
+    assert sr == voice.sample_rate and len(audio) / sr == pytest.approx(report["seconds"], abs=1e-3)
+    assert report["real_time_factor"] > 0 and report["first_audio_seconds"] > 0
+    assert np.isfinite(audio).all()
+
+
+@pytest.mark.parametrize("text, message", [("", "empty"), ("   \n ", "empty"), ("日本語", "Nothing to say"),
+                                           (None, "empty")])
+def test_text_with_nothing_to_say_is_a_clear_error(voice, text, message):
+    with pytest.raises(ConfigError, match=message):
+        list(voice.speak(text))
+
+
+def test_failure_midway_leaves_no_half_written_file(voice, tmp_path, monkeypatch):
+    path = tmp_path / "out.wav"
+    calls = []
+
+    def fail_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("boom")
+        return {"audio": np.zeros(256, np.float32), "mel": np.zeros((2, 80), np.float32)}
+
+    monkeypatch.setattr(voice.tts, "synthesize", fail_second)
+    with pytest.raises(RuntimeError):
+        voice.say_to_file("One. Two. Three.", path)
+    assert not path.exists() and os.listdir(tmp_path) == []
+
+
+def test_unknown_voice_lists_the_voices():
+    assert "test_tiny" in list_voices() and set(list_voices()) == set(VOICES)
+    with pytest.raises(ConfigError, match="voices: .*test_tiny"):
+        Voice.from_name("nope")

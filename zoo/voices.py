@@ -1,0 +1,170 @@
+"""Shipped voices: a text-to-mel preset and a vocoder preset that speak together, with no training and no data.
+
+A voice names two presets of the zoo (their shipped weights load offline through ``from_preset`` and are checked
+by sha256) and how to join them. :meth:`Voice.speak` splits long text at sentence boundaries
+(:func:`audiogen_tf.text.split_sentences`), synthesizes one sentence at a time and yields its audio, so a caller
+streams a long text to a file without holding it all (:meth:`Voice.say_to_file` does: temporary file, then rename).
+
+Text that cannot be spoken (empty, or with no symbol the voice knows) raises :class:`~audiogen_tf.errors.ConfigError`
+with a message for the user; a sentence of a longer text with nothing to say is skipped and counted.
+
+Example:
+    >>> voice = Voice.from_name("test_tiny")        # untrained tiny presets: noise, but the whole path runs
+    >>> chunks = list(voice.speak("Hello there. How are you?"))
+    >>> [c.text for c in chunks]
+    ['Hello there.', 'How are you?']
+    >>> chunks[0].audio.dtype.name
+    'float32'
+
+Papers: Shen et al. 2018 (Tacotron 2); the vocoder's own family.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+import numpy as np
+
+from audiogen_tf.errors import ConfigError
+from audiogen_tf.text import split_sentences
+
+#: name -> {"tts": (zoo family, class name, preset), "vocoder": (family, class, preset) or None for Griffin-Lim, ...}.
+#: ``test_tiny`` is untrained (tests, docs); shipped voices carry weights in their presets.
+VOICES: dict[str, dict] = {
+    "test_tiny": {
+        "tts": ("tacotron2", "Tacotron2", "tacotron2_tiny"),
+        "vocoder": ("istft_vocoder", "ISTFTVocoder", "istft_vocoder_tiny"),
+        "description": "untrained tiny presets (tests only: noise)",
+        "pause_seconds": 0.1,
+    },
+}
+
+
+def list_voices() -> dict[str, str]:
+    """``{name: description}`` of the registered voices."""
+    return {name: spec.get("description", "") for name, spec in VOICES.items()}
+
+
+def _build(family: str, class_name: str, preset: str):
+    """``zoo.<family>.<class_name>.from_preset(preset)``."""
+    import importlib
+
+    try:
+        cls = getattr(importlib.import_module(f"zoo.{family}"), class_name)
+    except (ImportError, AttributeError) as err:
+        raise ConfigError(f"voice needs zoo.{family}.{class_name}: {err}") from None
+    return cls.from_preset(preset)
+
+
+@dataclasses.dataclass
+class SpokenChunk:
+    """One synthesized sentence: its text, audio (samples,) float32 and the mel and alignment it came from."""
+
+    text: str
+    audio: np.ndarray
+    mel: np.ndarray
+    alignment: np.ndarray | None
+    seconds: float
+
+
+class Voice:
+    """A text-to-mel model and a vocoder (or Griffin-Lim when ``vocoder`` is None) that speak text.
+
+    Args:
+        tts: a model with ``synthesize(text=..., vocoder=..., ...)`` (Tacotron 2, CTC TTS) and ``frontend``.
+        vocoder: a mel -> audio Keras model with the same features, or None for Griffin-Lim.
+        pause_seconds: silence written between sentences.
+        name: the voice's name (messages, model cards).
+    """
+
+    def __init__(self, tts, vocoder=None, pause_seconds: float = 0.15, name: str = "voice"):
+        self.tts = tts
+        self.vocoder = vocoder
+        self.pause_seconds = float(pause_seconds)
+        self.name = name
+
+    @classmethod
+    def from_name(cls, name: str) -> "Voice":
+        """Build a registered voice from its presets (shipped weights load offline and are checked)."""
+        if name not in VOICES:
+            raise ConfigError(f"unknown voice {name!r}; voices: {', '.join(sorted(VOICES))}")
+        spec = VOICES[name]
+        tts = _build(*spec["tts"])
+        vocoder = _build(*spec["vocoder"]) if spec.get("vocoder") else None
+        return cls(tts, vocoder, pause_seconds=spec.get("pause_seconds", 0.15), name=name)
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.tts.mel_config.sample_rate)
+
+    @property
+    def max_chars(self) -> int:
+        """Characters per synthesized piece: a sentence is split below the text encoder's symbol limit."""
+        return max(16, int(self.tts.frontend.max_length * 0.6))
+
+    def check_text(self, text) -> list[str]:
+        """Sentences of ``text`` to speak; ``ConfigError`` with a user message when nothing can be spoken."""
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError("Text is empty: give at least one word to say.")
+        sentences = split_sentences(text, self.max_chars)
+        speakable = [s for s in sentences if self._known_symbols(s)]
+        if not speakable:
+            raise ConfigError(f"Nothing to say in {text[:60]!r}: it has no letter or digit this voice can speak "
+                              "(English letters, digits and punctuation).")
+        return speakable
+
+    def _known_symbols(self, sentence: str) -> bool:
+        try:
+            self.tts.frontend.encode(sentence)
+        except ConfigError as err:
+            if "too long" in str(err):
+                return True
+            return False
+        return True
+
+    def speak(self, text: str, seed: int = 0, griffin_lim_iters: int = 32):
+        """Yield a :class:`SpokenChunk` per sentence of ``text``, in order."""
+        for sentence in self.check_text(text):
+            start = time.perf_counter()
+            out = self.tts.synthesize(text=sentence, vocoder=self.vocoder, griffin_lim_iters=griffin_lim_iters,
+                                      seed=seed)
+            audio = np.clip(np.asarray(out["audio"], np.float32).reshape(-1), -1.0, 1.0)
+            yield SpokenChunk(sentence, audio, np.asarray(out["mel"]), out.get("alignment"),
+                              time.perf_counter() - start)
+
+    def say_to_file(self, text: str, path, seed: int = 0, on_chunk=None) -> dict:
+        """Speak ``text`` into the WAV ``path`` sentence by sentence (temporary file, renamed when complete).
+
+        Returns:
+            dict: ``path``, ``seconds`` of audio, ``sentences``, ``first_audio_seconds`` (time to the first
+            sentence's audio), ``synthesis_seconds`` and ``real_time_factor`` (synthesis time / audio time).
+        """
+        import soundfile as sf
+
+        from audiogen_tf.atomic import atomic_path
+
+        path = os.fspath(path)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        sr = self.sample_rate
+        pause = np.zeros(int(self.pause_seconds * sr), np.float32)
+        start = time.perf_counter()
+        first, samples, sentences, synth = None, 0, 0, 0.0
+        with atomic_path(path, suffix=".wav") as tmp:
+            with sf.SoundFile(tmp, "w", samplerate=sr, channels=1, subtype="PCM_16", format="WAV") as fh:
+                for chunk in self.speak(text, seed=seed):
+                    if first is None:
+                        first = time.perf_counter() - start
+                    elif len(pause):
+                        fh.write(pause)
+                        samples += len(pause)
+                    fh.write(chunk.audio)
+                    samples += len(chunk.audio)
+                    sentences += 1
+                    synth += chunk.seconds
+                    if on_chunk is not None:
+                        on_chunk(chunk)
+        seconds = samples / sr
+        return {"path": path, "seconds": seconds, "sentences": sentences, "first_audio_seconds": first or 0.0,
+                "synthesis_seconds": synth, "real_time_factor": synth / max(seconds, 1e-9)}
