@@ -123,12 +123,12 @@ def main(argv=None) -> int:
     if args.minutes > MAX_MINUTES:
         raise SystemExit(f"--minutes {args.minutes}: the issue allows at most {MAX_MINUTES:.0f} minutes of training")
     if not os.path.exists(args.manifest):
-        raise SystemExit(f"{args.manifest}: missing; build it with `python -m audiogen_tf.cli data speech DIR`")
+        raise SystemExit(f"{args.manifest}: missing; build it with `python -m audiogen_cli data speech DIR`")
 
     import keras
     import tensorflow as tf
 
-    from audiogen_tf.cli.models import import_zoo
+    from audiogen_cli.models import import_zoo
     from audiogen_tf.features import log_mel_to_audio
     from audiogen_tf.plotting import save_spectrogram_png
     from tflite_export.synthesizer import Synthesizer, export_bundle

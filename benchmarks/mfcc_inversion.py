@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     p.add_argument("--report", default=os.path.join(ROOT, "benchmarks", "mfcc_inversion.md"))
     args = p.parse_args(argv)
     if not os.path.exists(args.manifest):
-        raise SystemExit(f"{args.manifest}: no manifest; build one with `python -m audiogen_tf.cli data speech DIR`")
+        raise SystemExit(f"{args.manifest}: no manifest; build one with `python -m audiogen_cli data speech DIR`")
 
     cfg = MelConfig()  # the HiFi-GAN / Tacotron 2 mel of the zoo
     ks = [int(k) for k in args.coefficients.split(",")]

@@ -93,17 +93,17 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", default=None, help="output prefix (default: GENERATED/evaluation)")
     evaluate.add_argument("--force", action="store_true",
                           help="replace existing report files (the old ones are kept as .bak)")
-    from audiogen_tf.cli import synthesize as synthesize_cli, train as train_cli
+    from audiogen_cli import synthesize as synthesize_cli, train as train_cli
 
     train_cli.add_parser(sub)
     synthesize_cli.add_parser(sub)
-    from audiogen_tf.cli import export as export_cli
+    from audiogen_cli import export as export_cli
 
     export_cli.add_parser(sub)
-    from audiogen_tf.cli import import_checkpoint as import_cli
+    from audiogen_cli import import_checkpoint as import_cli
 
     import_cli.add_parser(sub)
-    from audiogen_tf.cli import align as align_cli
+    from audiogen_cli import align as align_cli
 
     align_cli.add_parser(sub)
     return parser
@@ -141,42 +141,42 @@ def _is_user_error(err) -> bool:
 
 def _dispatch(args) -> int:
     if args.command == "demo":
-        from audiogen_tf.cli.demo import run_demo
+        from audiogen_cli.demo import run_demo
 
         run_demo(
             out_dir=args.out, data_dir=args.data, train_seconds=args.train_seconds,
             num_examples=args.examples, train_vocoder=not args.skip_vocoder,
         )
     elif args.command == "models":
-        from audiogen_tf.cli.models import list_models
+        from audiogen_cli.models import list_models
 
         list_models(count=not args.no_count)
     elif args.command == "data":
-        from audiogen_tf.cli.data import build_data
+        from audiogen_cli.data import build_data
 
         build_data(args)
     elif args.command == "evaluate":
-        from audiogen_tf.cli.evaluate import evaluate_command
+        from audiogen_cli.evaluate import evaluate_command
 
         evaluate_command(args)
     elif args.command == "train":
-        from audiogen_tf.cli.train import train_command
+        from audiogen_cli.train import train_command
 
         return train_command(args)
     elif args.command == "synthesize":
-        from audiogen_tf.cli.synthesize import synthesize_command
+        from audiogen_cli.synthesize import synthesize_command
 
         synthesize_command(args)
     elif args.command == "export":
-        from audiogen_tf.cli.export import export_command
+        from audiogen_cli.export import export_command
 
         export_command(args)
     elif args.command == "import":
-        from audiogen_tf.cli.import_checkpoint import import_command
+        from audiogen_cli.import_checkpoint import import_command
 
         import_command(args)
     elif args.command == "align":
-        from audiogen_tf.cli.align import align_command
+        from audiogen_cli.align import align_command
 
         align_command(args)
     return 0
