@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error (also accepted after the subcommand)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="let TensorFlow's C++ log lines through (also accepted after the subcommand)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser(
@@ -188,13 +190,16 @@ def main(argv=None) -> int:
     The error boundary: any audiogen-tf error, ``OSError``, TensorFlow I/O error or model-loading error becomes
     one line ``audiogen: error: FILE: problem`` on stderr and exit code 2; Ctrl-C exits with 130 and a hint.
     ``--debug`` (anywhere on the line, or ``AUDIOGEN_DEBUG=1``) lets the traceback through instead.
+    TensorFlow's C++ log lines stay off stderr unless ``--verbose`` is given (see :mod:`audiogen_cli.quiet`).
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from audiogen_cli.quiet import quiet_tensorflow, remove_finder
+
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("AUDIOGEN_DEBUG", "") not in ("", "0")
-    argv = [a for a in argv if a != "--debug"]
-    args = _parser().parse_args(argv)
+    quiet_tensorflow(verbose="--verbose" in argv)
+    argv = [a for a in argv if a not in ("--debug", "--verbose")]
     try:
+        args = _parser().parse_args(argv)
         return _dispatch(args)
     except KeyboardInterrupt:
         if debug:
@@ -206,6 +211,8 @@ def main(argv=None) -> int:
             raise
         print(f"audiogen: error: {error_line(err)}", file=sys.stderr)
         return 2
+    finally:
+        remove_finder()
 
 
 if __name__ == "__main__":
