@@ -1,4 +1,4 @@
-"""Installs audiogen-tf: the packages audiogen_tf, zoo, training, tflite_export and the `audiogen` command."""
+"""Installs audiogen-tf: the packages audiogen_tf, zoo, training, tflite_export and audiogen_cli (the `audiogen` command)."""
 
 from setuptools import find_packages, setup
 
@@ -9,7 +9,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["audiogen_tf*", "zoo*", "training*", "tflite_export*"]),
+    packages=find_packages(include=["audiogen_tf*", "zoo*", "training*", "tflite_export*", "audiogen_cli*"]),
     package_data={"audiogen_tf": ["datasets/*.txt"], "training": ["recipes/*.yaml"]},
     install_requires=[
         "tensorflow>=2.18",
@@ -32,5 +32,5 @@ setup(
         # tensorflow-io's last release (0.37.1) only loads with TF 2.17; it is an optional decoder.
         "tfio": ["tensorflow-io"],
     },
-    entry_points={"console_scripts": ["audiogen=audiogen_tf.cli:main"]},
+    entry_points={"console_scripts": ["audiogen=audiogen_cli:main"]},
 )

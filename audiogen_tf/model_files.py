@@ -54,7 +54,7 @@ def check_keras_file(path) -> None:
 def load_keras_model(path, safe_mode: bool = True, compile: bool = True):
     """``keras.saving.load_model(path)`` after :func:`check_keras_file`; any loading error is a ``ModelFileError``.
 
-    The zoo's classes must be registered first (import the families, e.g. ``audiogen_tf.cli.models.import_zoo``).
+    The zoo's classes must be registered first (import the zoo families, e.g. ``import zoo.hifigan``).
     """
     import keras
 

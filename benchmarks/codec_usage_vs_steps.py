@@ -29,7 +29,7 @@ from latent_models_quality import (  # noqa: E402
     CLIP, CODEC_L1_WEIGHT, CODEC_LR, time_budget, audio_scores, load_notes, untrained_copy,
 )
 
-from audiogen_tf.benchmark_utils import write_markdown_table  # noqa: E402
+from bench_utils import write_markdown_table  # noqa: E402
 from audiogen_tf.layers.quantizers import codebook_perplexity, codebook_usage  # noqa: E402
 from training.vae_trainer import VQVAETrainer  # noqa: E402
 from zoo.vqvae import AudioCodec  # noqa: E402

@@ -34,7 +34,8 @@ import numpy as np  # noqa: E402
 from audiogen_tf import audio as audio_io  # noqa: E402
 from audiogen_tf import metrics  # noqa: E402
 from audiogen_tf.atomic import atomic_write_text  # noqa: E402
-from audiogen_tf.benchmark_utils import machine_info, markdown_table  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_utils.py sits beside this script
+from bench_utils import machine_info, markdown_table  # noqa: E402
 from audiogen_tf.manifest import read_manifest, write_manifest  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -109,7 +110,7 @@ def main(argv=None) -> int:
     from training.run import train
 
     if not os.path.exists(args.festival_manifest):
-        raise SystemExit(f"{args.festival_manifest}: missing; build it with `python -m audiogen_tf.cli data speech DIR`")
+        raise SystemExit(f"{args.festival_manifest}: missing; build it with `python -m audiogen_cli data speech DIR`")
     train_voices = [v for v in args.train_voices.split(",") if v]
     unseen = [v for v in args.unseen_voices.split(",") if v]
     corpora = {"festival slt": read_manifest(args.festival_manifest)}
@@ -128,7 +129,7 @@ def main(argv=None) -> int:
     budget = TimeBudget(seconds=args.minutes * 60.0)
     result = train(recipe, data=train_manifest, out=os.path.join(args.out, "run"), verbose=2, callbacks=[budget])
     minutes = (time.time() - t0) / 60.0
-    from audiogen_tf.cli.models import import_zoo
+    from audiogen_cli.models import import_zoo
 
     import_zoo()
     model = keras.saving.load_model(result.model_path)

@@ -40,7 +40,8 @@ import numpy as np  # noqa: E402
 from audiogen_tf import audio as audio_io  # noqa: E402
 from audiogen_tf import metrics  # noqa: E402
 from audiogen_tf.atomic import atomic_write_text  # noqa: E402
-from audiogen_tf.benchmark_utils import machine_info, markdown_table  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_utils.py sits beside this script
+from bench_utils import machine_info, markdown_table  # noqa: E402
 from audiogen_tf.manifest import read_manifest, write_manifest  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -123,12 +124,12 @@ def main(argv=None) -> int:
     if args.minutes > MAX_MINUTES:
         raise SystemExit(f"--minutes {args.minutes}: the issue allows at most {MAX_MINUTES:.0f} minutes of training")
     if not os.path.exists(args.manifest):
-        raise SystemExit(f"{args.manifest}: missing; build it with `python -m audiogen_tf.cli data speech DIR`")
+        raise SystemExit(f"{args.manifest}: missing; build it with `python -m audiogen_cli data speech DIR`")
 
     import keras
     import tensorflow as tf
 
-    from audiogen_tf.cli.models import import_zoo
+    from audiogen_cli.models import import_zoo
     from audiogen_tf.features import log_mel_to_audio
     from audiogen_tf.plotting import save_spectrogram_png
     from tflite_export.synthesizer import Synthesizer, export_bundle

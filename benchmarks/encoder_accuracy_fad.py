@@ -27,7 +27,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from audiogen_tf import judge  # noqa: E402
-from audiogen_tf.benchmark_utils import machine_info, markdown_table  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_utils.py sits beside this script
+from bench_utils import machine_info, markdown_table  # noqa: E402
 from audiogen_tf.datasets.notes import make_notes  # noqa: E402
 from audiogen_tf.datasets.sfx import make_sfx  # noqa: E402
 from zoo.encoders import MelCNNEncoder, WaveformCNNEncoder  # noqa: E402

@@ -22,8 +22,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from audiogen_tf import benchmark_utils as bu  # noqa: E402
-from audiogen_tf.cli.export import build_preset  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_utils.py sits beside this script
+import bench_utils as bu  # noqa: E402
+from audiogen_cli.export import build_preset  # noqa: E402
 from tflite_export.export import ExportError, export_tflite  # noqa: E402
 from tflite_export.quantization import (  # noqa: E402
     _sampled_representative_dataset,

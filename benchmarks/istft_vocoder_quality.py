@@ -41,6 +41,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))  # bench_utils.py
 MD_OUT = os.path.join(ROOT, "benchmarks", "istft_vocoder_quality.md")
 KEYS = ("pesq_wb", "stoi", "mrstft", "f0_rmse_cents", "vuv_f1", "mcd")
 LOWER_IS_BETTER = {"mrstft", "f0_rmse_cents", "mcd", "wer"}
@@ -200,7 +201,7 @@ def main(argv=None) -> int:
 
     from audiogen_tf import audio as audio_io
     from audiogen_tf import manifest, metrics
-    from audiogen_tf.benchmark_utils import matmul_peak_gflops, write_markdown_table
+    from bench_utils import matmul_peak_gflops, write_markdown_table
     from audiogen_tf.features import log_mel_to_audio
     from zoo.istft_vocoder import ISTFTVocoder
 

@@ -51,7 +51,7 @@ def istft_vocoder_macs_per_frame(model) -> int:
 
 def build(label):
     """(model for timing, MACs per second of audio) of ``label``."""
-    from audiogen_tf import benchmark_utils as bu
+    import bench_utils as bu
 
     if label.startswith("hifigan"):
         from zoo.hifigan import HiFiGANGenerator
@@ -66,7 +66,7 @@ def build(label):
 
 def tflite_synthesize(model, path):
     """Export the ``synthesize`` endpoint (export layers for HiFi-GAN) and return a runner ``mel -> audio``."""
-    from audiogen_tf import benchmark_utils as bu
+    import bench_utils as bu
     from tflite_export.export import contains_flex_ops, export_tflite
 
     export_tflite(model, path, endpoint="synthesize")
@@ -149,7 +149,7 @@ def main(argv=None) -> int:
 
     import tensorflow as tf
 
-    from audiogen_tf import benchmark_utils as bu
+    import bench_utils as bu
     from vocoder_speed import measure_peak, time_interleaved
 
     tf.get_logger().setLevel("ERROR")

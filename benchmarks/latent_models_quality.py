@@ -37,7 +37,8 @@ import tensorflow as tf  # noqa: E402
 from audiogen_tf import audio as audio_io  # noqa: E402
 from audiogen_tf import metrics  # noqa: E402
 from audiogen_tf import judge  # noqa: E402
-from audiogen_tf.benchmark_utils import markdown_table, write_markdown_table  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_utils.py sits beside this script
+from bench_utils import markdown_table, write_markdown_table  # noqa: E402
 from audiogen_tf.datasets.notes import make_notes  # noqa: E402
 from audiogen_tf.features import MelConfig, log_mel_to_audio  # noqa: E402
 from audiogen_tf.layers.quantizers import codebook_perplexity, codebook_usage  # noqa: E402

@@ -50,7 +50,7 @@ from latent_models_quality import (  # noqa: E402
 
 from audiogen_tf import audio as audio_io  # noqa: E402
 from audiogen_tf import metrics  # noqa: E402
-from audiogen_tf.benchmark_utils import write_markdown_table  # noqa: E402
+from bench_utils import write_markdown_table  # noqa: E402
 from audiogen_tf.features import log_mel_to_audio  # noqa: E402
 from audiogen_tf.layers.quantizers import codebook_perplexity, codebook_usage  # noqa: E402
 from audiogen_tf.manifest import read_manifest  # noqa: E402

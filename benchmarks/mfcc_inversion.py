@@ -36,7 +36,8 @@ import tensorflow as tf  # noqa: E402
 from audiogen_tf import audio as audio_io  # noqa: E402
 from audiogen_tf import metrics  # noqa: E402
 from audiogen_tf.atomic import atomic_write_text  # noqa: E402
-from audiogen_tf.benchmark_utils import machine_info, markdown_table  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_utils.py sits beside this script
+from bench_utils import machine_info, markdown_table  # noqa: E402
 from audiogen_tf.features import (MelConfig, griffin_lim, log_mel_to_audio, mel_spectrogram, mel_to_linear,  # noqa: E402
                                   mfcc, mfcc_to_mel, power_to_db)
 from audiogen_tf.manifest import read_manifest  # noqa: E402
@@ -84,7 +85,7 @@ def main(argv=None) -> int:
     p.add_argument("--report", default=os.path.join(ROOT, "benchmarks", "mfcc_inversion.md"))
     args = p.parse_args(argv)
     if not os.path.exists(args.manifest):
-        raise SystemExit(f"{args.manifest}: no manifest; build one with `python -m audiogen_tf.cli data speech DIR`")
+        raise SystemExit(f"{args.manifest}: no manifest; build one with `python -m audiogen_cli data speech DIR`")
 
     cfg = MelConfig()  # the HiFi-GAN / Tacotron 2 mel of the zoo
     ks = [int(k) for k in args.coefficients.split(",")]

@@ -27,7 +27,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from audiogen_tf import audio as audio_io  # noqa: E402
-from audiogen_tf import benchmark_utils as bu  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_utils.py sits beside this script
+import bench_utils as bu  # noqa: E402
 from audiogen_tf.datasets.notes import make_notes  # noqa: E402
 from audiogen_tf.features import MelConfig  # noqa: E402
 from audiogen_tf.manifest import read_manifest  # noqa: E402
@@ -246,7 +247,7 @@ def main(argv=None) -> int:
          "beats baseline": wave_ok},
     ]
     total = time.perf_counter() - t0
-    from audiogen_tf.benchmark_utils import markdown_table
+    from bench_utils import markdown_table
 
     notes = [
         f"Data: make_notes(sample_rate={SR}, seconds=1.0, pitches={PITCHES.start}..{PITCHES.stop - 1} step 2, 7 timbres, "

@@ -36,7 +36,8 @@ import tensorflow as tf  # noqa: E402
 
 from audiogen_tf import audio as audio_io  # noqa: E402
 from audiogen_tf.atomic import atomic_write_text  # noqa: E402
-from audiogen_tf.benchmark_utils import machine_info, markdown_table  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_utils.py sits beside this script
+from bench_utils import machine_info, markdown_table  # noqa: E402
 from audiogen_tf.features import MelConfig, log_mel_to_audio  # noqa: E402
 from audiogen_tf.manifest import read_manifest  # noqa: E402
 from audiogen_tf.plotting import save_spectrogram_png  # noqa: E402

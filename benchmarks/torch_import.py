@@ -26,7 +26,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
-from audiogen_tf import benchmark_utils as bu  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_utils.py sits beside this script
+import bench_utils as bu  # noqa: E402
 from audiogen_tf.torch_checkpoint import load_torch_checkpoint  # noqa: E402
 from tflite_export.export import contains_flex_ops, export_tflite  # noqa: E402
 from tflite_export.runtime import TFLiteRunner  # noqa: E402

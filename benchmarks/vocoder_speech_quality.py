@@ -39,6 +39,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))  # bench_utils.py
 MD_OUT = os.path.join(ROOT, "benchmarks", "vocoder_speech_quality.md")
 FOREVER = 10**12  # warm-up "steps" while the adversarial phase has not started
 
@@ -167,7 +168,7 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from audiogen_tf import manifest
-    from audiogen_tf.benchmark_utils import machine_info, matmul_peak_gflops, write_markdown_table
+    from bench_utils import machine_info, matmul_peak_gflops, write_markdown_table
     from training.callbacks import TimeBudget
     from audiogen_tf.data import segment_dataset
     from audiogen_tf.errors import ConfigError

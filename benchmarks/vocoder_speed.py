@@ -7,15 +7,15 @@ multiband_melgan_tiny) with weight norm folded (``remove_weight_norm()``), on on
 
 - TF: ``tf.function(model(mel, training=False))`` with XLA off, and with ``jit_compile=True``;
 - TFLite: ``tflite_export.export.export_tflite(model, path, endpoint="synthesize")`` run by
-  ``audiogen_tf.benchmark_utils.tflite_interpreter`` (XNNPACK default delegate, ``num_threads=2``); the
+  ``bench_utils.tflite_interpreter`` (XNNPACK default delegate, ``num_threads=2``); the
   endpoint exports ``remove_weight_norm(export_layers=True)``: transposed convs as
   ``audiogen_tf.layers.conv.PhaseConv1DTranspose``, dilated convs as ``DilatedConv1D``, reflection padding
   (``ReflectionPad1D``) as concatenated slices;
 
 each timed after warm-up as the best of N calls. Beside the real-time factor (compute seconds per
 second of audio) it reports the model's multiply-accumulates per second of audio
-(``benchmark_utils.conv_macs_per_second_of_audio``) and the fraction of this machine's float32 matmul
-peak (``benchmark_utils.matmul_peak_gflops``, measured in the same run) that ``2 * MACs / seconds``
+(``bench_utils.conv_macs_per_second_of_audio``) and the fraction of this machine's float32 matmul
+peak (``bench_utils.matmul_peak_gflops``, measured in the same run) that ``2 * MACs / seconds``
 reaches, and checks the targets of the issue: HiFi-GAN V1 at >= 80 % of peak in TF and in TFLite; no
 preset's TFLite more than 15 % slower than its TF run.
 
@@ -46,7 +46,8 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import ops  # noqa: E402
 
-from audiogen_tf import benchmark_utils as bu  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_utils.py sits beside this script
+import bench_utils as bu  # noqa: E402
 from tflite_export.endpoints import Endpoint  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")  # matmul_peak_gflops retraces its tf.function on every call (harmless)

@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from audiogen_tf import manifest
-    from audiogen_tf.benchmark_utils import matmul_peak_gflops, write_markdown_table
+    from bench_utils import matmul_peak_gflops, write_markdown_table
     from audiogen_tf.data import segment_dataset
     from training.gan_trainer import GANTrainer
     from vocoder_recipes import vocoder_recipe

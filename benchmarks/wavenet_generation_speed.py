@@ -21,7 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from audiogen_tf import benchmark_utils as bu  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_utils.py sits beside this script
+import bench_utils as bu  # noqa: E402
 from zoo.wavenet import WaveNet, wavenet_generation  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wavenet_generation_speed.md")

@@ -29,7 +29,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from audiogen_tf import audio as audio_io  # noqa: E402
-from audiogen_tf import benchmark_utils as bu  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_utils.py sits beside this script
+import bench_utils as bu  # noqa: E402
 from audiogen_tf.datasets.notes import make_notes  # noqa: E402
 from audiogen_tf.manifest import read_manifest  # noqa: E402
 from zoo.wavenet import WaveNet, teacher_forcing_pair, wavenet_dataset  # noqa: E402

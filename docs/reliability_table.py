@@ -68,7 +68,7 @@ def summarize(rc: int, out: str, err: str, want=None, api=False) -> str:
 def run(repo, args, cwd, python=None, env_extra=None, timeout=900):
     env = dict(os.environ, PYTHONPATH=repo, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", PYTHONHASHSEED="0")
     env.update(env_extra or {})
-    cmd = [sys.executable, "-c", python] if python else [sys.executable, "-m", "audiogen_tf.cli", *args]
+    cmd = [sys.executable, "-c", python] if python else [sys.executable, "-m", "audiogen_cli", *args]
     p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
@@ -99,7 +99,7 @@ def full_disk(self, checkpoint_number=None, **kw):
     raise tf.errors.ResourceExhaustedError(None, None, temp + "/part-00000-of-00001.data-00000-of-00001.tempstate1; "
                                            "No space left on device")
 tf.train.CheckpointManager.save = full_disk
-from audiogen_tf.cli import main
+from audiogen_cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -270,7 +270,7 @@ def case_14(repo, d):
     data = write_corpus(os.path.join(d, "data"))
     recipe = write_recipe(os.path.join(d, "wn.yaml"), steps=400)
     env = dict(os.environ, PYTHONPATH=repo, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
-    p = subprocess.Popen([sys.executable, "-m", "audiogen_tf.cli", "train", recipe, "--data", data, "--out", "RUN",
+    p = subprocess.Popen([sys.executable, "-m", "audiogen_cli", "train", recipe, "--data", data, "--out", "RUN",
                           "--quiet"], cwd=d, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # a background shell ignores it
     index = os.path.join(d, "RUN/ckpt/checkpoint")

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from audiogen_tf import audio, manifest
-from audiogen_tf.cli import main
+from audiogen_cli import main
 
 
 def test_help_has_examples():
-    out = subprocess.run([sys.executable, "-m", "audiogen_tf.cli", "--help"], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "audiogen_cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "Examples:" in out.stdout and "audiogen demo" in out.stdout
     for command in ("demo", "models", "data"):
-        sub = subprocess.run([sys.executable, "-m", "audiogen_tf.cli", command, "--help"], capture_output=True, text=True)
+        sub = subprocess.run([sys.executable, "-m", "audiogen_cli", command, "--help"], capture_output=True, text=True)
         assert sub.returncode == 0 and "Example:" in sub.stdout
 
 
@@ -37,7 +37,7 @@ def test_missing_tool_is_a_clear_error(tmp_path, capsys, monkeypatch):
 
 def test_demo_end_to_end(tmp_path, capsys):
     """The main job with a tiny training budget: every stage runs and writes what it says."""
-    from audiogen_tf.cli.demo import run_demo
+    from audiogen_cli.demo import run_demo
 
     rows = run_demo(out_dir=tmp_path / "out", data_dir=tmp_path / "data", train_seconds=5, num_examples=1)
     names = [r[0] for r in rows]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audiogen_tf.cli import main
+from audiogen_cli import main
 from test_fault_tolerance import write_tiny_corpus, write_tiny_recipe
 
 
@@ -73,7 +73,7 @@ def test_synthesize_unconditional_generator(tmp_path):
 
 
 def test_models_prints_inputs_and_outputs(capsys):
-    from audiogen_tf.cli.models import io_summary
+    from audiogen_cli.models import io_summary
     from zoo.hifigan.hifigan_generator import HiFiGANGenerator
     from zoo.wavegan.wavegan_generator import WaveGANGenerator
 

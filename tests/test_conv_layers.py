@@ -154,14 +154,14 @@ def test_old_configs_and_default_layers_unchanged(tmp_path):
 
 def test_exported_graph_has_no_slow_ops(tmp_path):
     """The dynamic-length "synthesize" .tflite: no MIRROR_PAD / TRANSPOSE_CONV / SPACE_TO_BATCH_ND, parity."""
-    from audiogen_tf.benchmark_utils import tflite_interpreter
+    from ai_edge_litert.interpreter import Interpreter
     from tflite_export.export import export_tflite
 
     for cls, preset in CASES[:2]:
         model = _perturbed(cls.from_preset(preset))
         path = os.path.join(os.fspath(tmp_path), f"{preset}.tflite")
         export_tflite(model, path, endpoint="synthesize")
-        interp = tflite_interpreter(path, num_threads=2, allocate=False)
+        interp = Interpreter(model_path=path, num_threads=2)
         ops = {o["op_name"] for o in interp._get_ops_details()}
         assert not ops & {"MIRROR_PAD", "TRANSPOSE_CONV", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"}, ops
         mel = _rand((1, 13, 80)) - 4.0

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audiogen_tf.cli import main
+from audiogen_cli import main
 from audiogen_tf.errors import ConfigError
 from training.recipes import load_recipe
 from training.run import train

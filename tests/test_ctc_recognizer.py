@@ -59,9 +59,9 @@ def test_tflite_endpoint_parity_and_equals_unpadded_model(tiny, tmp_path):
     mel = np.pad(x["mel"], [[0, 0], [0, n - 37], [0, 0]], constant_values=-11.5)
     result = check_export_parity(tiny, {"logits": [mel, x["mel_lengths"]]}, tmp_path, atol=1e-4)
     assert result["max_abs_error"] < 1e-4
-    from audiogen_tf.benchmark_utils import tflite_interpreter
+    from ai_edge_litert.interpreter import Interpreter
 
-    runner = tflite_interpreter(result["path"]).get_signature_runner("logits")
+    runner = Interpreter(model_path=result["path"]).get_signature_runner("logits")
     out = runner(mel=mel, mel_lengths=x["mel_lengths"])
     want = np.asarray(tiny(x)["logits"])
     assert int(out["logit_lengths"][0]) == want.shape[1] == 10

@@ -85,9 +85,9 @@ def test_tflite_synthesize_parity_and_padding(tiny, tmp_path):
     assert result["max_abs_error"] < 1e-4
     # the padded endpoint equals the unpadded model on the valid frames
     ref = tiny.synthesize_ids(ids[None], lengths)
-    from audiogen_tf.benchmark_utils import tflite_interpreter
+    from ai_edge_litert.interpreter import Interpreter
 
-    out = tflite_interpreter(result["path"]).get_signature_runner("synthesize")(text_ids=padded, text_lengths=lengths)
+    out = Interpreter(model_path=result["path"]).get_signature_runner("synthesize")(text_ids=padded, text_lengths=lengths)
     m = int(out["mel_lengths"][0])
     assert m == int(np.asarray(ref["mel_lengths"])[0])
     np.testing.assert_allclose(out["mel"][0, :m], np.asarray(ref["mel"])[0, :m], atol=1e-4)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from audiogen_tf import audio, manifest
-from audiogen_tf.cli import main
+from audiogen_cli import main
 from audiogen_tf.evaluation import evaluate_folder, write_report
 
 SR = 16000

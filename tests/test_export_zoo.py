@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from audiogen_tf.cli.export import build_preset, exportable_presets, resolve_model
+from audiogen_cli.export import build_preset, exportable_presets, resolve_model
 from tflite_export.endpoints import Endpoint, get_endpoints
 from tflite_export.export import (
     ExportError,
@@ -138,7 +138,7 @@ def test_saved_model_has_every_endpoint(tmp_path):
 
 
 def test_cli_export(tmp_path, capsys):
-    from audiogen_tf.cli import main
+    from audiogen_cli import main
     from audiogen_tf.errors import ConfigError
 
     out = tmp_path / "melgan_chunk.tflite"

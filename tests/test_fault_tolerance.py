@@ -64,7 +64,7 @@ def write_tiny_recipe(path, **changes):
 def _cli(args):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", PYTHONHASHSEED="0")
     env.pop("TF_CONFIG", None)
-    return [sys.executable, "-m", "audiogen_tf.cli", *args], env
+    return [sys.executable, "-m", "audiogen_cli", *args], env
 
 
 def _checkpoint_state(ckpt_dir):

@@ -1,11 +1,13 @@
-"""Dependencies go downward (design.md): audiogen_tf <- zoo <- {training, tflite_export}.
+"""Dependencies go downward (design.md): audiogen_tf <- zoo <- {training, tflite_export} <- audiogen_cli.
 
-Walks the AST of every ``.py`` under the four packages and fails on a wrong arrow:
-- ``audiogen_tf`` imports nothing from ``zoo`` / ``training`` / ``tflite_export``; only the CLI
-  (``audiogen_tf/cli.py`` or ``audiogen_tf/cli/``) may, and only lazily inside a function;
-- ``zoo`` never imports ``training`` or ``tflite_export``.
-``import x``, ``from x import y``, relative imports and ``importlib.import_module("x")`` / ``__import__("x")``
-with a literal name all count.
+Walks the AST of every ``.py`` under the five packages and fails on any import of a package in a higher room,
+with no exemptions: module-level and lazy (inside a function) imports count the same.
+- ``audiogen_tf`` (the floor) imports nothing from ``zoo``, ``training``, ``tflite_export`` or ``audiogen_cli``;
+- ``zoo`` never imports ``training``, ``tflite_export`` or ``audiogen_cli``;
+- ``training`` and ``tflite_export`` never import ``audiogen_cli``;
+- ``audiogen_cli``, the ``audiogen`` command, is the top room and may import all of them.
+``import x``, ``from x import y``, relative imports, and ``importlib.import_module(...)`` / ``__import__(...)``
+with a literal name or an f-string with a literal package prefix (``f"zoo.{name}"``) all count.
 """
 
 from __future__ import annotations
@@ -16,23 +18,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("audiogen_tf", "zoo", "training", "tflite_export")
-FORBIDDEN = {
-    "audiogen_tf": {"zoo", "training", "tflite_export"},
-    "zoo": {"training", "tflite_export"},
-}
-# The CLI (a module or a subpackage) wires all rooms together, importing inside functions.
-LAZY_ALLOWED = ("audiogen_tf/cli.py", "audiogen_tf/cli/")
-
-
-def _lazy_allowed(rel: str) -> bool:
-    return any(rel == p or (p.endswith("/") and rel.startswith(p)) for p in LAZY_ALLOWED)
+# The room of each package: a package may import its own room's and lower rooms' packages only.
+ROOMS = {"audiogen_tf": 0, "zoo": 1, "training": 2, "tflite_export": 2, "audiogen_cli": 3}
+PACKAGES = tuple(ROOMS)
 
 
 def _module_package(rel_path: str) -> list[str]:
     """Dotted package parts of a file, e.g. ``zoo/hifigan/x.py`` -> ``['zoo', 'hifigan']``."""
-    parts = rel_path[:-3].split("/")
-    return parts[:-1] if parts[-1] != "__init__" else parts[:-1]
+    return rel_path[:-3].split("/")[:-1]
 
 
 def _resolve(node: ast.ImportFrom, package: list[str]) -> str:
@@ -40,6 +33,17 @@ def _resolve(node: ast.ImportFrom, package: list[str]) -> str:
         return node.module or ""
     base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
     return ".".join(base + ([node.module] if node.module else []))
+
+
+def _literal_name(arg: ast.expr) -> str | None:
+    """The module named by a string literal, or the literal prefix of an f-string (``f"zoo.{x}"`` -> ``zoo.``)."""
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return arg.value
+    if isinstance(arg, ast.JoinedStr) and arg.values:
+        first = arg.values[0]
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            return first.value
+    return None
 
 
 def imports_of(source: str, rel_path: str) -> list[tuple[str, int, bool]]:
@@ -62,9 +66,9 @@ def imports_of(source: str, rel_path: str) -> list[tuple[str, int, bool]]:
                 func = child.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
                 if name in ("import_module", "__import__") and child.args:
-                    arg = child.args[0]
-                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                        found.append((arg.value, child.lineno, in_function))
+                    module = _literal_name(child.args[0])
+                    if module is not None:
+                        found.append((module, child.lineno, in_function))
             visit(child, inner)
 
     visit(tree, False)
@@ -72,22 +76,17 @@ def imports_of(source: str, rel_path: str) -> list[tuple[str, int, bool]]:
 
 
 def violations_in(root: Path) -> list[str]:
-    """Every wrong arrow under ``root`` as ``path:line: pkg imports module``."""
+    """Every import of a higher room under ``root`` as ``path:line: pkg imports module where``."""
     problems = []
-    for pkg in PACKAGES:
+    for pkg, room in ROOMS.items():
         base = root / pkg
         if not base.is_dir():
             continue
         for path in sorted(base.rglob("*.py")):
             rel = path.relative_to(root).as_posix()
-            forbidden = FORBIDDEN.get(pkg, set())
-            if not forbidden:
-                continue
             for module, line, lazy in imports_of(path.read_text(encoding="utf-8"), rel):
                 top = module.split(".")[0]
-                if top not in forbidden:
-                    continue
-                if lazy and _lazy_allowed(rel):
+                if ROOMS.get(top, -1) <= room:
                     continue
                 where = "inside a function" if lazy else "at module level"
                 problems.append(f"{rel}:{line}: {pkg} imports {module} {where}")
@@ -100,8 +99,14 @@ def test_no_wrong_arrows_in_the_repo():
 
 
 def test_the_repo_has_python_files_to_check():
-    files = [p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")]
-    assert len(files) >= len(PACKAGES)
+    for pkg in PACKAGES:
+        assert list((ROOT / pkg).rglob("*.py")), f"{pkg}/ has no Python files: is the layout in ROOMS still right?"
+
+
+def test_the_library_has_no_cli_inside():
+    """The CLI is its own top package: nothing named cli is left in the floor to wire rooms together."""
+    assert not (ROOT / "audiogen_tf" / "cli").exists() and not (ROOT / "audiogen_tf" / "cli.py").exists()
+    assert (ROOT / "audiogen_cli" / "__main__.py").is_file()
 
 
 @pytest.mark.parametrize(
@@ -109,20 +114,25 @@ def test_the_repo_has_python_files_to_check():
     [
         ("audiogen_tf/layers/x.py", "import zoo.hifigan\n", True),
         ("audiogen_tf/x.py", "from tflite_export.export import export_tflite\n", True),
-        ("audiogen_tf/x.py", "def f():\n    import training\n", True),  # lazy outside cli.py
+        ("audiogen_tf/x.py", "def f():\n    import training\n", True),  # lazy is no excuse
         ("audiogen_tf/x.py", "from ..zoo import hifigan\n", True),  # relative, climbs out of the package
         ("audiogen_tf/x.py", "import importlib\nimportlib.import_module('training.gan')\n", True),
-        ("audiogen_tf/cli.py", "import zoo\n", True),
-        ("audiogen_tf/cli.py", "def main():\n    from zoo.hifigan import x\n    import training\n", False),
-        ("audiogen_tf/cli/models.py", "def f():\n    import zoo\n    importlib.import_module('zoo.x')\n", False),
-        ("audiogen_tf/cli/models.py", "from tflite_export import export\n", True),
-        ("audiogen_tf/climate.py", "def f():\n    import zoo\n", True),
+        ("audiogen_tf/x.py", "def f():\n    return __import__('zoo')\n", True),
+        ("audiogen_tf/x.py", "import importlib\ndef f(n):\n    importlib.import_module(f'zoo.{n}')\n", True),
+        ("audiogen_tf/x.py", "import importlib\ndef f(n):\n    importlib.import_module(f'audiogen_tf.{n}')\n", False),
+        ("audiogen_tf/x.py", "def f():\n    from audiogen_cli import main\n", True),
+        ("audiogen_tf/cli/models.py", "def f():\n    import zoo\n", True),  # no CLI exemption in the floor
         ("zoo/hifigan/g.py", "from training.gan_trainer import GANTrainer\n", True),
         ("zoo/hifigan/g.py", "try:\n    import tflite_export\nexcept ImportError:\n    pass\n", True),
+        ("zoo/hifigan/g.py", "def f():\n    from audiogen_cli.models import import_zoo\n", True),
         ("zoo/hifigan/g.py", "from audiogen_tf.layers import conv\nfrom . import presets\n", False),
         ("training/gan.py", "import zoo\nimport audiogen_tf\n", False),
+        ("training/run.py", "def f():\n    import audiogen_cli\n", True),
         ("tflite_export/x.py", "import zoo\nimport training\n", False),
-        ("audiogen_tf/x.py", "import zoology\nimport trainingwheels\n", False),  # prefix is not the package
+        ("tflite_export/x.py", "from audiogen_cli.export import build_preset\n", True),
+        ("audiogen_cli/models.py", "import zoo\nimport training\nimport tflite_export\nimport audiogen_tf\n", False),
+        ("audiogen_cli/models.py", "def f(n):\n    importlib.import_module(f'zoo.{n}')\n", False),
+        ("audiogen_tf/x.py", "import zoology\nimport trainingwheels\nimport audiogen_climate\n", False),  # prefixes
     ],
 )
 def test_checker_catches_wrong_arrows(tmp_path, rel, source, bad):

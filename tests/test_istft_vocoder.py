@@ -162,7 +162,7 @@ def test_recipe_trains_then_cli_synthesizes_exports_and_evaluates(tmp_path, caps
 
     import soundfile as sf
 
-    from audiogen_tf.cli import main
+    from audiogen_cli import main
     from training.recipes import load_recipe
     from training.run import train
 

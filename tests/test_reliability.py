@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audiogen_tf.cli import main
+from audiogen_cli import main
 from test_fault_injection import write_corpus, write_recipe
 
 
@@ -263,7 +263,7 @@ def test_15_png_renamed_mp3_and_symlink_loop(tmp_path, capfd):
 
 
 def test_16_synthesize_help_example_exists_and_overrides_are_blamed(tmp_path, capsys):
-    from audiogen_tf.cli.synthesize import EXAMPLE
+    from audiogen_cli.synthesize import EXAMPLE
     from audiogen_tf.datasets.notes import make_notes
 
     example = EXAMPLE.split("--input ")[1].split()[0]

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from audiogen_tf.cli.export import build_preset
+from audiogen_cli.export import build_preset
 from tflite_export.export import export_tflite
 from tflite_export.runtime import TFLiteRunner
 from tflite_export.streaming import (

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audiogen_tf.cli.export import build_preset
+from audiogen_cli.export import build_preset
 from tflite_export.export import export_tflite
 from tflite_export.runtime import ModelFileError
 from tflite_export.streaming import LOG_FLOOR, keras_endpoint_fn

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import yaml
 
-from audiogen_tf.cli import main
+from audiogen_cli import main
 from audiogen_tf.torch_checkpoint import CheckpointFormatError, UnsafeCheckpointError, load_torch_checkpoint
 from audiogen_tf.torch_import import ImportMismatchError
 from tflite_export.export import contains_flex_ops, export_tflite, list_tflite_ops

@@ -107,7 +107,7 @@ def test_evaluate_folder_without_judge_reports_skipped(folders, monkeypatch):
 
 
 def test_cli_evaluate_with_text_manifest(folders, tmp_path, capsys):
-    from audiogen_tf.cli import main
+    from audiogen_cli import main
 
     ref, gen = folders
     texts = tmp_path / "texts.jsonl"

@@ -30,7 +30,7 @@ def align_command(args) -> list[str]:
 
     from audiogen_tf import audio as audio_io
     from audiogen_tf.atomic import atomic_write_text
-    from audiogen_tf.cli.models import import_zoo
+    from audiogen_cli.models import import_zoo
     from audiogen_tf.errors import ConfigError
     from audiogen_tf.plotting import save_spectrogram_png
 

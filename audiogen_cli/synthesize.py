@@ -65,7 +65,7 @@ def _load(path):
         from training.run import load_run
 
         return load_run(path)
-    from audiogen_tf.cli.models import import_zoo
+    from audiogen_cli.models import import_zoo
     from audiogen_tf.errors import ModelFileError
     from audiogen_tf.model_files import load_keras_model
 

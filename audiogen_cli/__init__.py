@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error (also accepted after the subcommand)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="let TensorFlow's C++ log lines through (also accepted after the subcommand)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser(
@@ -93,17 +95,17 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", default=None, help="output prefix (default: GENERATED/evaluation)")
     evaluate.add_argument("--force", action="store_true",
                           help="replace existing report files (the old ones are kept as .bak)")
-    from audiogen_tf.cli import synthesize as synthesize_cli, train as train_cli
+    from audiogen_cli import synthesize as synthesize_cli, train as train_cli
 
     train_cli.add_parser(sub)
     synthesize_cli.add_parser(sub)
-    from audiogen_tf.cli import export as export_cli
+    from audiogen_cli import export as export_cli
 
     export_cli.add_parser(sub)
-    from audiogen_tf.cli import import_checkpoint as import_cli
+    from audiogen_cli import import_checkpoint as import_cli
 
     import_cli.add_parser(sub)
-    from audiogen_tf.cli import align as align_cli
+    from audiogen_cli import align as align_cli
 
     align_cli.add_parser(sub)
     return parser
@@ -141,42 +143,42 @@ def _is_user_error(err) -> bool:
 
 def _dispatch(args) -> int:
     if args.command == "demo":
-        from audiogen_tf.cli.demo import run_demo
+        from audiogen_cli.demo import run_demo
 
         run_demo(
             out_dir=args.out, data_dir=args.data, train_seconds=args.train_seconds,
             num_examples=args.examples, train_vocoder=not args.skip_vocoder,
         )
     elif args.command == "models":
-        from audiogen_tf.cli.models import list_models
+        from audiogen_cli.models import list_models
 
         list_models(count=not args.no_count)
     elif args.command == "data":
-        from audiogen_tf.cli.data import build_data
+        from audiogen_cli.data import build_data
 
         build_data(args)
     elif args.command == "evaluate":
-        from audiogen_tf.cli.evaluate import evaluate_command
+        from audiogen_cli.evaluate import evaluate_command
 
         evaluate_command(args)
     elif args.command == "train":
-        from audiogen_tf.cli.train import train_command
+        from audiogen_cli.train import train_command
 
         return train_command(args)
     elif args.command == "synthesize":
-        from audiogen_tf.cli.synthesize import synthesize_command
+        from audiogen_cli.synthesize import synthesize_command
 
         synthesize_command(args)
     elif args.command == "export":
-        from audiogen_tf.cli.export import export_command
+        from audiogen_cli.export import export_command
 
         export_command(args)
     elif args.command == "import":
-        from audiogen_tf.cli.import_checkpoint import import_command
+        from audiogen_cli.import_checkpoint import import_command
 
         import_command(args)
     elif args.command == "align":
-        from audiogen_tf.cli.align import align_command
+        from audiogen_cli.align import align_command
 
         align_command(args)
     return 0
@@ -188,13 +190,16 @@ def main(argv=None) -> int:
     The error boundary: any audiogen-tf error, ``OSError``, TensorFlow I/O error or model-loading error becomes
     one line ``audiogen: error: FILE: problem`` on stderr and exit code 2; Ctrl-C exits with 130 and a hint.
     ``--debug`` (anywhere on the line, or ``AUDIOGEN_DEBUG=1``) lets the traceback through instead.
+    TensorFlow's C++ log lines stay off stderr unless ``--verbose`` is given (see :mod:`audiogen_cli.quiet`).
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from audiogen_cli.quiet import quiet_tensorflow, remove_finder
+
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("AUDIOGEN_DEBUG", "") not in ("", "0")
-    argv = [a for a in argv if a != "--debug"]
-    args = _parser().parse_args(argv)
+    quiet_tensorflow(verbose="--verbose" in argv)
+    argv = [a for a in argv if a not in ("--debug", "--verbose")]
     try:
+        args = _parser().parse_args(argv)
         return _dispatch(args)
     except KeyboardInterrupt:
         if debug:
@@ -206,6 +211,8 @@ def main(argv=None) -> int:
             raise
         print(f"audiogen: error: {error_line(err)}", file=sys.stderr)
         return 2
+    finally:
+        remove_finder()
 
 
 if __name__ == "__main__":

@@ -99,7 +99,7 @@ def run_demo(out_dir="out", data_dir="data", train_seconds=240.0, num_examples=4
         rec["note"] = f"MR-STFT distance to original: {np.mean(distances):.3f}"
 
     if train_vocoder:
-        from audiogen_tf.cli.demo_vocoder import vocoder_stages
+        from audiogen_cli.demo_vocoder import vocoder_stages
 
         vocoder_stages(stages, mel_config, manifest_path, clips, out_dir, train_seconds)
 

@@ -33,7 +33,7 @@ def exportable_presets(tiny_only: bool = False) -> list[tuple[str, str]]:
         True
     """
     from audiogen_tf import registry
-    from audiogen_tf.cli.models import import_zoo
+    from audiogen_cli.models import import_zoo
 
     import_zoo()
     rows = []
@@ -47,7 +47,7 @@ def exportable_presets(tiny_only: bool = False) -> list[tuple[str, str]]:
 def build_preset(class_name: str, preset: str, **overrides):
     """Build ``class_name.from_preset(preset)`` with :data:`EXPORT_OVERRIDES` applied (e.g. builtin-ops mel front end)."""
     from audiogen_tf import registry
-    from audiogen_tf.cli.models import import_zoo
+    from audiogen_cli.models import import_zoo
 
     import_zoo()
     kwargs = dict(EXPORT_OVERRIDES.get(class_name, {}))
@@ -64,7 +64,7 @@ def resolve_model(spec: str):
         ConfigError: unknown preset (the message lists the exportable ones) or an ambiguous name.
     """
     from audiogen_tf import registry
-    from audiogen_tf.cli.models import import_zoo
+    from audiogen_cli.models import import_zoo
     from audiogen_tf.errors import ConfigError
 
     import_zoo()

@@ -6,7 +6,7 @@ after warm-up calls; TensorFlow results are forced to host memory with ``.numpy(
 timed region so asynchronous execution cannot hide work.
 
 Example:
-    >>> from audiogen_tf import benchmark_utils as bu
+    >>> import bench_utils as bu   # benchmarks/ on sys.path, as each benchmark script puts it
     >>> t = bu.time_call(sum, range(1000), repeats=3, warmup=1)
     >>> t.best <= t.median
     True

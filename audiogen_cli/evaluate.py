@@ -36,14 +36,14 @@ def evaluate_command(args) -> tuple[str, str]:
             keep_or_replace(prefix + ext, force=False)  # refuse before the (slow) evaluation
     encoder = None
     if args.encoder:
-        from audiogen_tf.cli.models import import_zoo
+        from audiogen_cli.models import import_zoo
         from audiogen_tf.model_files import load_keras_model
 
         import_zoo()  # registers the zoo classes so the .keras file loads with safe_mode
         encoder = load_keras_model(args.encoder)
     recognizer = None
     if getattr(args, "recognizer", None):
-        from audiogen_tf.cli.models import import_zoo
+        from audiogen_cli.models import import_zoo
         from audiogen_tf.model_files import load_keras_model
 
         import_zoo()

@@ -1,13 +1,15 @@
-"""Tests of audiogen_tf.benchmark_utils: timing, matmul peak, tables, TFLite interpreter."""
+"""Tests of benchmarks/bench_utils.py (the benchmarks' helpers): timing, matmul peak, tables, TFLite interpreter."""
 
 import math
 import os
+import sys
 import time
 
 import numpy as np
 import pytest
 
-from audiogen_tf import benchmark_utils as bu
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+import bench_utils as bu  # noqa: E402
 
 
 class _Lazy:

@@ -1,0 +1,5 @@
+import sys
+
+from audiogen_cli import main
+
+sys.exit(main())

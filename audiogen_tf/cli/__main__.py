@@ -1,5 +1,0 @@
-import sys
-
-from audiogen_tf.cli import main
-
-sys.exit(main())
