@@ -9,7 +9,7 @@ Example:
     >>> import numpy as np, tempfile, os
     >>> from audiogen_tf import audio
     >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
-    >>> audio.save(path, 0.5 * np.sin(np.arange(16000) / 10.0), 16000)
+    >>> _ = audio.save(path, 0.5 * np.sin(np.arange(16000) / 10.0), 16000)
     >>> x, sr = audio.load(path, sr=8000)
     >>> x.shape, sr
     ((8000,), 8000)

@@ -238,7 +238,7 @@ def write_markdown_table(
         The markdown text written.
 
     Example:
-        >>> write_markdown_table("out/bench.md", [{"model": "hifigan_tiny", "rtf": 0.05}],
+        >>> write_markdown_table("out/bench.md", [{"model": "hifigan_tiny", "rtf": 0.05}],  # doctest: +SKIP
         ...                      "Vocoder speed", "python benchmarks/vocoder_speed.py", peak_gflops=200.0)
     """
     info = machine_info(peak_gflops)
@@ -275,8 +275,8 @@ def tflite_interpreter(path_or_bytes, num_threads: int = 2, allocate: bool = Tru
         allocate: call ``allocate_tensors()`` before returning.
 
     Example:
-        >>> interp = tflite_interpreter("model.tflite", num_threads=2)
-        >>> runner = interp.get_signature_runner()
+        >>> interp = tflite_interpreter("model.tflite", num_threads=2)  # doctest: +SKIP
+        >>> runner = interp.get_signature_runner()  # doctest: +SKIP
     """
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 

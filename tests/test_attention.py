@@ -11,11 +11,8 @@ import tensorflow as tf  # noqa: E402
 from keras import ops  # noqa: E402
 
 from audiogen_tf.layers.attention import (  # noqa: E402
-    AdditiveAttention,
     DynamicConvolutionAttention,
     LocationSensitiveAttention,
-    MultiHeadSelfAttention,
-    SinusoidalPositionEmbedding,
     beta_binomial_pmf,
     masked_softmax,
 )
@@ -46,64 +43,6 @@ def test_masked_softmax_uniform_and_exact_zeros():
     np.testing.assert_allclose(w[0], [1 / 3] * 3, atol=1e-7)
     np.testing.assert_allclose(w[1], [0.5, 0.5, 0.0], atol=1e-7)
     assert w[1, 2] == 0.0
-
-
-# ------------------------------------------------------------------------------ additive
-def _set_additive(att, W, V, b, v):
-    att.query_dense.kernel.assign(W)
-    att.memory_dense.kernel.assign(V)
-    att.memory_dense.bias.assign(b)
-    att.v.assign(v)
-
-
-def test_additive_hand_computed_toy():
-    """2x3 toy memory, 2-d attention: weights equal the hand-written formula v . tanh(W q + V m + b)."""
-    att = AdditiveAttention(units=2)
-    query = np.array([[1.0, -1.0]], "float32")
-    memory = np.array([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]], "float32")  # (1, 3, 2)
-    att(query, memory)
-    W = np.array([[0.5, 0.0], [0.0, 0.5]], "float32")
-    V = np.array([[1.0, 0.0], [0.0, -1.0]], "float32")
-    b = np.array([0.0, 0.25], "float32")
-    v = np.array([1.0, 2.0], "float32")
-    _set_additive(att, W, V, b, v)
-    ctx, w = att(query, memory)
-    # by hand: W q = [0.5, -0.5]; V m_j + b = [1, .25], [0, -.75], [1, -.75]
-    e = np.tanh([1.5, 0.5, 1.5]) + 2 * np.tanh([-0.25, -1.25, -1.25])
-    want = np.exp(e) / np.exp(e).sum()
-    np.testing.assert_allclose(_np(w)[0], want, atol=1e-6)
-    np.testing.assert_allclose(_np(ctx)[0], want @ memory[0], atol=1e-6)
-    # v = 0: uniform energies -> uniform weights, context = mean; with a mask -> mean of the valid frames
-    att.v.assign(np.zeros(2, "float32"))
-    ctx, w = att(query, memory)
-    np.testing.assert_allclose(_np(w), [[1 / 3] * 3], atol=1e-7)
-    np.testing.assert_allclose(_np(ctx), memory.mean(1), atol=1e-6)
-    ctx, w = att(query, memory, np.array([[True, True, False]]))
-    np.testing.assert_allclose(_np(w), [[0.5, 0.5, 0.0]], atol=1e-7)
-    np.testing.assert_allclose(_np(ctx), memory[:, :2].mean(1), atol=1e-6)
-
-
-def test_additive_mask_step_and_batched_queries():
-    memory, mask = _memory()
-    queries = RNG.normal(size=(2, 4, 3)).astype("float32")
-    att = AdditiveAttention(units=8)
-    ctx, w = att(queries, memory, mask)
-    w = _np(w)
-    assert w.shape == (2, 4, 9) and _np(ctx).shape == (2, 4, 5)
-    np.testing.assert_allclose(w.sum(-1), 1.0, atol=1e-6)
-    assert np.all(w[1, :, 6:] == 0.0)
-    # padded memory values do not matter
-    other = memory.copy()
-    other[1, 6:] = 1e3
-    ctx2, w2 = att(queries, other, mask)
-    np.testing.assert_allclose(_np(ctx2), _np(ctx), atol=1e-6)
-    # step == batched
-    proj = att.precompute_memory(memory)
-    for s in range(4):
-        c_s, w_s, state = att.step(queries[:, s], proj, memory, mask, state=None)
-        assert state is None
-        np.testing.assert_allclose(_np(w_s), w[:, s], atol=1e-6)
-        np.testing.assert_allclose(_np(c_s), _np(ctx)[:, s], atol=1e-5)
 
 
 # ------------------------------------------------------------------------------ location-sensitive
@@ -220,69 +159,6 @@ def test_dca_prior_only_is_a_forward_shift():
         prev = want
 
 
-# ------------------------------------------------------------------------------ positions / self-attention
-def test_sinusoidal_position_embedding():
-    x = np.zeros((2, 6, 8), "float32")
-    pe = _np(SinusoidalPositionEmbedding()(x))
-    pos = np.arange(6)[:, None]
-    inv = 10000.0 ** (-np.arange(4) * 2 / 8)
-    np.testing.assert_allclose(pe[0], np.concatenate([np.sin(pos * inv), np.cos(pos * inv)], -1), atol=1e-5)
-    np.testing.assert_array_equal(pe[0], pe[1])
-    tail = _np(SinusoidalPositionEmbedding()(x[:, :2], start_index=ops.convert_to_tensor(4)))
-    np.testing.assert_allclose(tail[0], pe[0, 4:], atol=1e-5)
-
-
-def _mhsa_numpy(layer, x, mask):
-    """NumPy reference of Shaw et al. relative multi-head attention; mask (batch, tq, tk) bool."""
-    H, d, k = layer.num_heads, layer.key_dim, layer.max_relative_position
-
-    def dense(lyr, a):
-        return a @ _np(lyr.kernel) + _np(lyr.bias)
-
-    def heads(a):
-        return a.reshape(a.shape[0], a.shape[1], H, d).transpose(0, 2, 1, 3)
-
-    q, kk, v = heads(dense(layer.query_dense, x)), heads(dense(layer.key_dense, x)), heads(dense(layer.value_dense, x))
-    t = x.shape[1]
-    idx = np.clip(np.arange(t)[None] - np.arange(t)[:, None], -k, k) + k
-    ak, av = _np(layer.relative_key)[idx], _np(layer.relative_value)[idx]
-    logits = (np.einsum("bhid,bhjd->bhij", q, kk) + np.einsum("bhid,ijd->bhij", q, ak)) / np.sqrt(d)
-    w = _softmax(logits, mask[:, None])
-    out = np.einsum("bhij,bhjd->bhid", w, v) + np.einsum("bhij,ijd->bhid", w, av)
-    out = out.transpose(0, 2, 1, 3).reshape(x.shape[0], t, H * d)
-    return dense(layer.output_dense, out)
-
-
-def test_mhsa_relative_matches_numpy_and_padding():
-    x = RNG.normal(size=(2, 7, 8)).astype("float32")
-    pad = np.arange(7)[None] < np.array([[7], [4]])
-    layer = MultiHeadSelfAttention(2, 4, max_relative_position=2)
-    y = _np(layer(x, padding_mask=pad))
-    ref = _mhsa_numpy(layer, x.astype("float64"), np.broadcast_to(pad[:, None, :], (2, 7, 7)))
-    np.testing.assert_allclose(y, ref, atol=1e-5)
-    other = x.copy()
-    other[1, 4:] = 7.0
-    y2 = _np(layer(other, padding_mask=pad))
-    np.testing.assert_allclose(y2[1, :4], y[1, :4], atol=1e-5)
-    np.testing.assert_allclose(y2[0], y[0], atol=1e-6)
-
-
-def test_mhsa_cached_step_equals_full_causal():
-    x = RNG.normal(size=(2, 6, 8)).astype("float32")
-    layer = MultiHeadSelfAttention(2, 4, causal=True, max_relative_position=3)
-    full = _np(layer(x))
-    causal = np.broadcast_to(np.tril(np.ones((6, 6), bool)), (2, 6, 6))
-    np.testing.assert_allclose(full, _mhsa_numpy(layer, x.astype("float64"), causal), atol=1e-5)
-    future = x.copy()
-    future[:, 4:] = 3.0  # the future does not leak into the past
-    np.testing.assert_allclose(_np(layer(future))[:, :4], full[:, :4], atol=1e-6)
-    cache = layer.get_initial_cache(2, 10)
-    for t in range(6):
-        y_t, cache = layer.step(x[:, t], cache, ops.convert_to_tensor(t, "int32"))
-        np.testing.assert_allclose(_np(y_t), full[:, t], atol=1e-5)
-    assert np.all(_np(cache[0])[:, :, 6:] == 0.0)
-
-
 # ------------------------------------------------------------------------------ config, saving, gradients
 def _functional_models():
     q = keras.Input((4, 6), name="queries")
@@ -290,23 +166,15 @@ def _functional_models():
     m = keras.Input((9,), dtype="bool", name="memory_mask")
     models = {}
     for cls, kw in [
-        (AdditiveAttention, dict(units=8)),
         (LocationSensitiveAttention, dict(units=8, location_filters=3, location_kernel_size=5)),
         (DynamicConvolutionAttention, dict(units=8, dynamic_hidden_units=8, static_kernel_size=5, prior_length=5)),
     ]:
         ctx, w = cls(**kw)(q, mem, memory_mask=m)
         models[cls.__name__] = keras.Model([q, mem, m], [ctx, w])
-    x = keras.Input((7, 8), name="x")
-    pad = keras.Input((7,), dtype="bool", name="padding_mask")
-    h = x + SinusoidalPositionEmbedding()(x)
-    y = MultiHeadSelfAttention(2, 4, causal=True, max_relative_position=2)(h, padding_mask=pad)
-    models["MultiHeadSelfAttention"] = keras.Model([x, pad], y)
     return models
 
 
 def _inputs_for(name):
-    if name == "MultiHeadSelfAttention":
-        return [RNG.normal(size=(2, 7, 8)).astype("float32"), np.arange(7)[None] < np.array([[7], [5]])]
     memory, mask = _memory()
     return [RNG.normal(size=(2, 4, 6)).astype("float32"), memory, mask]
 
@@ -385,40 +253,3 @@ def test_memory_attention_step_exports_to_tflite(cls, tmp_path):
     print(f"{cls.__name__} step: TFLite max abs err {err:.2e}")
     assert err < 1e-4
 
-
-def test_cached_self_attention_step_exports_to_tflite(tmp_path):
-    from tflite_export.endpoints import Endpoint
-
-    B, L, D, H, dk = 1, 12, 8, 2, 4
-    layer = MultiHeadSelfAttention(H, dk, causal=True, max_relative_position=4)
-    layer(np.zeros((B, 3, D), "float32"))
-
-    def step(x, keys, values, index):
-        y, (k, v) = layer.step(x, (keys, values), index)
-        return {"y": y, "keys": k, "values": v}
-
-    specs = [
-        tf.TensorSpec((B, D), tf.float32, name="x"),
-        tf.TensorSpec((B, H, L, dk), tf.float32, name="keys"),
-        tf.TensorSpec((B, H, L, dk), tf.float32, name="values"),
-        tf.TensorSpec((1,), tf.int32, name="index"),  # (1,): LiteRT's signature runner re-shapes 0-d inputs
-    ]
-    rng = np.random.default_rng(1)
-    keys = rng.normal(size=(B, H, L, dk)).astype("float32")
-    values = rng.normal(size=(B, H, L, dk)).astype("float32")
-    inputs = [rng.normal(size=(B, D)).astype("float32"), keys, values, np.array([5], "int32")]
-    err = _export_and_check(Endpoint("step", step, specs), inputs, tmp_path, "mhsa_step")
-    print(f"cached self-attention step: TFLite max abs err {err:.2e}")
-    assert err < 1e-4
-    # decoding with the .tflite step from an empty cache reproduces the full causal Keras forward pass
-    from tflite_export.runtime import TFLiteRunner
-
-    runner = TFLiteRunner(str(tmp_path / "mhsa_step.tflite"))
-    x = rng.normal(size=(B, 6, D)).astype("float32")
-    full = _np(layer(x))
-    keys, values = np.zeros_like(keys), np.zeros_like(values)
-    for t in range(6):
-        feed = {"x": x[:, t], "keys": keys, "values": values, "index": np.array([t], "int32")}
-        out = runner.run(feed, signature="step")
-        keys, values = out["keys"], out["values"]
-        np.testing.assert_allclose(out["y"], full[:, t], atol=1e-4)

@@ -94,9 +94,9 @@ def sample_inputs(model, endpoint, seed: int = 0, dynamic_frames: int = 16) -> l
         dynamic_frames: size of dynamic non-batch dimensions.
 
     Example:
-        >>> from zoo.wavenet import WaveNet                                  # doctest: +SKIP
-        >>> m = WaveNet.from_preset("wavenet_tiny")                          # doctest: +SKIP
-        >>> [a.shape for a in sample_inputs(m, "step")][:2]                  # doctest: +SKIP
+        >>> from zoo.wavenet import WaveNet
+        >>> m = WaveNet.from_preset("wavenet_tiny")
+        >>> [a.shape for a in sample_inputs(m, "step")][:2]
         [(1,), (1, 1, 256)]
     """
     ep = endpoint if isinstance(endpoint, Endpoint) else endpoint_by_name(model, endpoint)

@@ -115,9 +115,13 @@ class GANTrainer(keras.Model):
         seed: seed of the ``keras.random.SeedGenerator`` that draws noise and WGAN-GP interpolation weights.
 
     Example:
-        >>> trainer = GANTrainer(gen, [disc], mode="unconditional", latent_dim=100)  # doctest: +SKIP
+        >>> import keras
+        >>> from zoo.wavegan import WaveGANDiscriminator, WaveGANGenerator
+        >>> gen = WaveGANGenerator.from_preset("wavegan_tiny")
+        >>> disc = WaveGANDiscriminator.from_preset("wavegan_tiny")
+        >>> trainer = GANTrainer(gen, [disc], mode="unconditional", latent_dim=gen.latent_dim)
         >>> trainer.compile(keras.optimizers.Adam(1e-4, 0.5, 0.9), keras.optimizers.Adam(1e-4, 0.5, 0.9),
-        ...                 adversarial_loss="wgan-gp", gp_weight=10.0, n_critic=5)  # doctest: +SKIP
+        ...                 adversarial_loss="wgan-gp", gp_weight=10.0, n_critic=5)
     """
 
     def __init__(

@@ -54,7 +54,7 @@ def get_strategy(tpu: str | bool | None = None) -> tf.distribute.Strategy:
         or the default strategy.
 
     Example:
-        >>> get_strategy(tpu=False).num_replicas_in_sync  # doctest: +SKIP
+        >>> get_strategy(tpu=False).num_replicas_in_sync
         1
     """
     if tpu is not False:

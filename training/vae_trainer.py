@@ -9,11 +9,13 @@ van den Oord et al. 2017 (VQ-VAE); Zeghidour et al. 2021 (SoundStream: waveform 
 reconstruction losses).
 
 Example:
-    >>> import keras, numpy as np                                                   # doctest: +SKIP
-    >>> from zoo.vae import ConvVAE                                                 # doctest: +SKIP
-    >>> trainer = VAETrainer(ConvVAE.from_preset("vae_mel_tiny"), beta=0.01, kl_warmup_steps=100)  # doctest: +SKIP
-    >>> trainer.compile(optimizer=keras.optimizers.Adam(1e-3))                      # doctest: +SKIP
-    >>> trainer.fit(np.random.randn(32, 16, 16).astype("float32"), batch_size=8)    # doctest: +SKIP
+    >>> import keras, numpy as np
+    >>> from zoo.vae import ConvVAE
+    >>> trainer = VAETrainer(ConvVAE.from_preset("vae_mel_tiny"), beta=0.01, kl_warmup_steps=100)
+    >>> trainer.compile(optimizer=keras.optimizers.Adam(1e-3))
+    >>> history = trainer.fit(np.random.randn(16, 16, 16).astype("float32"), batch_size=8, verbose=0)
+    >>> sorted(history.history)
+    ['beta', 'kl_loss', 'loss', 'reconstruction_loss']
 """
 
 from __future__ import annotations
@@ -188,7 +190,8 @@ class VQVAETrainer(_TrainerBase):
     used in the batch).
 
     Example:
-        >>> trainer = VQVAETrainer(AudioCodec.from_preset("codec_tiny"), reconstruction="waveform")  # doctest: +SKIP
+        >>> from zoo.vqvae import AudioCodec
+        >>> trainer = VQVAETrainer(AudioCodec.from_preset("codec_tiny"), reconstruction="waveform")
     """
 
     def __init__(self, model, reconstruction="mse", stft_resolutions=DEFAULT_STFT_RESOLUTIONS, l1_weight=1.0,

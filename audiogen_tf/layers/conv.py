@@ -1,4 +1,4 @@
-"""Weight-normalized convolutions, reflection padding and the residual blocks shared by GAN vocoders.
+"""Weight-normalized convolutions, reflection padding and export-friendly convs for GAN vocoders.
 
 Weight normalization (Salimans & Kingma 2016, "Weight Normalization: A Simple Reparameterization to
 Accelerate Training of Deep Neural Networks") writes each output channel's kernel as
@@ -12,9 +12,9 @@ Network") and :class:`DilatedConv1D` (a dilated conv as the native dilated conv 
 Both compute the same function as the Keras layers they replace and convert to TFLite ops that XNNPACK
 delegates (``CONV_2D``, ``RESHAPE``, ``STRIDED_SLICE``), also with a dynamic input length.
 
-The block builders (:func:`hifigan_resblock1`, :func:`hifigan_resblock2`, :func:`melgan_resblock`) wire
-tensors of a functional graph; they create only plain Keras layers and the layers of this module, with
-explicit names, so models built from them save with ``safe_mode=True`` and fold by layer name.
+Family blocks built from these layers live with their family (``zoo/hifigan/hifigan_blocks.py``,
+``zoo/melgan/melgan_blocks.py``), and so does the vocoder mixin that exports them
+(``zoo/weight_norm_vocoder.py``); :func:`discriminator_conv_stack` stays here, shared by several families.
 
 Example:
     >>> import keras, numpy as np
@@ -493,70 +493,6 @@ def conv2d(filters, kernel_size, *, weight_norm=True, name=None, **kwargs):
     return cls(filters, kernel_size, name=name, **kwargs)
 
 
-def hifigan_resblock1(x, channels, kernel_size, dilations=(1, 3, 5), *, slope=0.1, weight_norm=True,
-                      export_layers=False, name="rb"):
-    """HiFi-GAN ResBlock1: per dilation d, ``x += conv_1(lrelu(conv_d(lrelu(x))))`` (Kong et al. 2020).
-
-    Args:
-        x: tensor (batch, time, channels).
-        channels, kernel_size: width and (odd) kernel of every conv; dilations: one pair of convs each.
-
-    Example:
-        >>> x = keras.Input((None, 8)); tuple(hifigan_resblock1(x, 8, 3).shape)
-        (None, None, 8)
-    """
-    for j, d in enumerate(dilations):
-        h = keras.layers.LeakyReLU(slope, name=f"{name}_act{j}a")(x)
-        h = conv1d(channels, kernel_size, dilation_rate=d, padding="same", weight_norm=weight_norm,
-                   export_layers=export_layers, name=f"{name}_conv{j}a")(h)
-        h = keras.layers.LeakyReLU(slope, name=f"{name}_act{j}b")(h)
-        h = conv1d(channels, kernel_size, padding="same", weight_norm=weight_norm, export_layers=export_layers,
-                   name=f"{name}_conv{j}b")(h)
-        x = keras.layers.Add(name=f"{name}_add{j}")([x, h])
-    return x
-
-
-def hifigan_resblock2(x, channels, kernel_size, dilations=(1, 3), *, slope=0.1, weight_norm=True,
-                      export_layers=False, name="rb"):
-    """HiFi-GAN ResBlock2: per dilation d, ``x += conv_d(lrelu(x))`` (Kong et al. 2020, V3).
-
-    Args:
-        x: tensor (batch, time, channels).
-
-    Example:
-        >>> x = keras.Input((None, 8)); tuple(hifigan_resblock2(x, 8, 3).shape)
-        (None, None, 8)
-    """
-    for j, d in enumerate(dilations):
-        h = keras.layers.LeakyReLU(slope, name=f"{name}_act{j}")(x)
-        h = conv1d(channels, kernel_size, dilation_rate=d, padding="same", weight_norm=weight_norm,
-                   export_layers=export_layers, name=f"{name}_conv{j}")(h)
-        x = keras.layers.Add(name=f"{name}_add{j}")([x, h])
-    return x
-
-
-def melgan_resblock(x, channels, dilation, *, kernel_size=3, slope=0.2, weight_norm=True, export_layers=False,
-                    name="rb"):
-    """MelGAN residual block: ``conv1x1(x) + conv1x1(lrelu(conv_k,d(reflect_pad(lrelu(x)))))`` (Kumar et al. 2019).
-
-    Args:
-        x: tensor (batch, time, channels); dilation of the kernel-3 conv.
-
-    Example:
-        >>> x = keras.Input((None, 8)); tuple(melgan_resblock(x, 8, 3).shape)
-        (None, None, 8)
-    """
-    pad = dilation * (kernel_size - 1) // 2
-    h = keras.layers.LeakyReLU(slope, name=f"{name}_act0")(x)
-    h = ReflectionPad1D(pad, name=f"{name}_pad")(h)
-    h = conv1d(channels, kernel_size, dilation_rate=dilation, weight_norm=weight_norm, export_layers=export_layers,
-               name=f"{name}_conv0")(h)
-    h = keras.layers.LeakyReLU(slope, name=f"{name}_act1")(h)
-    h = conv1d(channels, 1, weight_norm=weight_norm, export_layers=export_layers, name=f"{name}_conv1")(h)
-    s = conv1d(channels, 1, weight_norm=weight_norm, export_layers=export_layers, name=f"{name}_shortcut")(x)
-    return keras.layers.Add(name=f"{name}_add")([s, h])
-
-
 # ----------------------------------------------------------------------------------------------------------
 # Folding
 # ----------------------------------------------------------------------------------------------------------
@@ -627,64 +563,6 @@ def fold_weight_norm(model, export_layers=False):
             continue
         _copy_weights(layer, plain.get_layer(layer.name))
     return plain
-
-
-class WeightNormModelMixin:
-    """Adds ``remove_weight_norm()`` and vocoder export endpoints to a functional generator.
-
-    The model must have the constructor arguments ``weight_norm``, ``export_layers`` and ``n_mels`` and an
-    attribute ``hop_length`` (audio samples per mel frame).
-    """
-
-    def remove_weight_norm(self, export_layers=False):
-        """An equivalent model of the same class with plain convs (see :func:`fold_weight_norm`).
-
-        Args:
-            export_layers: ``False``: Keras ``Conv1D`` / ``Conv1DTranspose``; ``True``: the export-friendly
-                :class:`PhaseConv1DTranspose` / :class:`DilatedConv1D` (what :meth:`export_endpoints` exports).
-        """
-        config = self.get_config()
-        if not config.get("weight_norm", False) and bool(config.get("export_layers", False)) == bool(export_layers):
-            return self
-        return fold_weight_norm(self, export_layers=export_layers)
-
-    def count_params_folded(self) -> int:
-        """Parameter count as plain convolutions (weight-norm ``g`` vectors not counted)."""
-        return count_params_folded(self)
-
-    def export_endpoints(self, chunk_frames=32, context_frames=8):
-        """``[(name, function, input_specs)]`` for export, computed on ``remove_weight_norm(export_layers=True)``.
-
-        Transposed convs run as :class:`PhaseConv1DTranspose`, dilated convs as :class:`DilatedConv1D` and
-        reflection padding as concatenated slices, so a float32 ``.tflite`` is one XNNPACK partition even with
-        the dynamic-length ``"synthesize"`` signature.
-
-        - ``"synthesize"``: mel (1, None, n_mels) -> audio (1, frames * hop_length, 1).
-        - ``"chunk"``: mel (1, chunk_frames + 2 * context_frames, n_mels) -> audio of the central
-          ``chunk_frames`` frames, (1, chunk_frames * hop_length, 1). Stream by sliding the window by
-          ``chunk_frames`` frames and padding the utterance with ``context_frames`` frames at both ends.
-
-        Example:
-            >>> # [name for name, fn, specs in model.export_endpoints()] == ["synthesize", "chunk"]
-        """
-        plain = self.remove_weight_norm(export_layers=True)
-        n_mels, hop = self.n_mels, self.hop_length
-        start, stop = context_frames * hop, (context_frames + chunk_frames) * hop
-
-        def synthesize(mel):
-            return plain(mel, training=False)
-
-        def chunk(mel):
-            return plain(mel, training=False)[:, start:stop, :]
-
-        return [
-            ("synthesize", synthesize, [keras.InputSpec(shape=(1, None, n_mels), dtype="float32", name="mel")]),
-            (
-                "chunk",
-                chunk,
-                [keras.InputSpec(shape=(1, chunk_frames + 2 * context_frames, n_mels), dtype="float32", name="mel")],
-            ),
-        ]
 
 
 def discriminator_conv_stack(x, specs, *, slope=0.1, weight_norm=True, spectral_norm=False,

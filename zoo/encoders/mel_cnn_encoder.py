@@ -14,7 +14,7 @@ import numpy as np
 
 from audiogen_tf.layers.conv_blocks import conv2d_block
 from audiogen_tf.layers.spectral import MelSpectrogram
-from audiogen_tf.registry import PresetMixin
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 
 
@@ -63,7 +63,7 @@ def _pool_head(x, pooling: str, name: str):
 
 
 @register
-class MelCNNEncoder(EncoderMixin, PresetMixin, keras.Model):
+class MelCNNEncoder(ConstructorConfigMixin, EncoderMixin, PresetMixin, keras.Model):
     """Audio classifier / embedder: audio (batch, time) -> class logits (batch, num_classes).
 
     Log-mel (``MelSpectrogram`` layer) -> BatchNorm over mel bands -> one VGG block per entry of ``filters``
@@ -128,40 +128,9 @@ class MelCNNEncoder(EncoderMixin, PresetMixin, keras.Model):
         logits = keras.layers.Dense(num_classes, name="logits")(h)
         super().__init__(inputs=audio, outputs=logits, **kwargs)
 
-        self.num_classes = int(num_classes)
-        self.sample_rate = int(sample_rate)
-        self.num_samples = None if num_samples is None else int(num_samples)
-        self.n_fft = int(n_fft)
-        self.hop_length = int(hop_length)
-        self.n_mels = int(n_mels)
-        self.fmin = float(fmin)
-        self.fmax = None if fmax is None else float(fmax)
-        self.filters = [int(f) for f in filters]
-        self.convs_per_block = int(convs_per_block)
-        self.embedding_dim = int(embedding_dim)
-        self.pooling = pooling
-        self.dropout = float(dropout)
-        self.tflite_compatible = bool(tflite_compatible)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "num_classes": self.num_classes,
-            "sample_rate": self.sample_rate,
-            "num_samples": self.num_samples,
-            "n_fft": self.n_fft,
-            "hop_length": self.hop_length,
-            "n_mels": self.n_mels,
-            "fmin": self.fmin,
-            "fmax": self.fmax,
-            "filters": list(self.filters),
-            "convs_per_block": self.convs_per_block,
-            "embedding_dim": self.embedding_dim,
-            "pooling": self.pooling,
-            "dropout": self.dropout,
-            "tflite_compatible": self.tflite_compatible,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        self.keep_config(num_classes=int(num_classes), sample_rate=int(sample_rate),
+                         num_samples=None if num_samples is None else int(num_samples), n_fft=int(n_fft),
+                         hop_length=int(hop_length), n_mels=int(n_mels), fmin=float(fmin),
+                         fmax=None if fmax is None else float(fmax), filters=[int(f) for f in filters],
+                         convs_per_block=int(convs_per_block), embedding_dim=int(embedding_dim), pooling=pooling,
+                         dropout=float(dropout), tflite_compatible=bool(tflite_compatible))

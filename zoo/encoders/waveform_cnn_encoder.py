@@ -10,13 +10,13 @@ from __future__ import annotations
 import keras
 
 from audiogen_tf.layers.conv_blocks import SincConv1D, conv1d_block
-from audiogen_tf.registry import PresetMixin
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 from zoo.encoders.mel_cnn_encoder import EncoderMixin, _pool_head
 
 
 @register
-class WaveformCNNEncoder(EncoderMixin, PresetMixin, keras.Model):
+class WaveformCNNEncoder(ConstructorConfigMixin, EncoderMixin, PresetMixin, keras.Model):
     """Audio classifier / embedder on the raw waveform: audio (batch, time) -> class logits (batch, num_classes).
 
     Front end (``"sinc"``: :class:`SincConv1D` learnable band-pass filters; ``"conv"``: a learned ``Conv1D``)
@@ -89,42 +89,10 @@ class WaveformCNNEncoder(EncoderMixin, PresetMixin, keras.Model):
         logits = keras.layers.Dense(num_classes, name="logits")(h)
         super().__init__(inputs=audio, outputs=logits, **kwargs)
 
-        self.num_classes = int(num_classes)
-        self.sample_rate = int(sample_rate)
-        self.num_samples = None if num_samples is None else int(num_samples)
-        self.frontend = frontend
-        self.frontend_filters = int(frontend_filters)
-        self.frontend_kernel = int(frontend_kernel)
-        self.frontend_stride = int(frontend_stride)
-        self.frontend_pool = int(frontend_pool)
-        self.filters = [int(f) for f in filters]
-        self.kernel_size = int(kernel_size)
-        self.convs_per_block = int(convs_per_block)
-        self.block_pool = int(block_pool)
-        self.embedding_dim = int(embedding_dim)
-        self.pooling = pooling
-        self.dropout = float(dropout)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "num_classes": self.num_classes,
-            "sample_rate": self.sample_rate,
-            "num_samples": self.num_samples,
-            "frontend": self.frontend,
-            "frontend_filters": self.frontend_filters,
-            "frontend_kernel": self.frontend_kernel,
-            "frontend_stride": self.frontend_stride,
-            "frontend_pool": self.frontend_pool,
-            "filters": list(self.filters),
-            "kernel_size": self.kernel_size,
-            "convs_per_block": self.convs_per_block,
-            "block_pool": self.block_pool,
-            "embedding_dim": self.embedding_dim,
-            "pooling": self.pooling,
-            "dropout": self.dropout,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        self.keep_config(num_classes=int(num_classes), sample_rate=int(sample_rate),
+                         num_samples=None if num_samples is None else int(num_samples), frontend=frontend,
+                         frontend_filters=int(frontend_filters), frontend_kernel=int(frontend_kernel),
+                         frontend_stride=int(frontend_stride), frontend_pool=int(frontend_pool),
+                         filters=[int(f) for f in filters], kernel_size=int(kernel_size),
+                         convs_per_block=int(convs_per_block), block_pool=int(block_pool),
+                         embedding_dim=int(embedding_dim), pooling=pooling, dropout=float(dropout))

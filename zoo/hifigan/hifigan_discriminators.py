@@ -14,7 +14,7 @@ import keras
 from keras import ops
 
 from audiogen_tf.layers.conv import conv2d, discriminator_conv_stack
-from audiogen_tf.registry import PresetMixin
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 
 _MPD_CHANNELS = (32, 128, 512, 1024, 1024)
@@ -112,17 +112,8 @@ def _scale_discriminators(audio, num_scales, width, weight_norm, slope, name, pa
     return results
 
 
-class _DiscriminatorBase(PresetMixin, keras.Model):
-    def get_config(self):
-        return {**self._config, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-
 @register
-class MultiPeriodDiscriminator(_DiscriminatorBase):
+class MultiPeriodDiscriminator(ConstructorConfigMixin, PresetMixin, keras.Model):
     """HiFi-GAN multi-period discriminator: audio folded with each period, 2-D convs with (5, 1) kernels.
 
     Args:
@@ -150,12 +141,12 @@ class MultiPeriodDiscriminator(_DiscriminatorBase):
         outputs = [_period_discriminator(audio, p, width, weight_norm, leaky_relu_slope, f"p{p}", padding)
                    for p in periods]
         super().__init__(inputs=audio, outputs=outputs, name=name, **kwargs)
-        self._config = {"periods": periods, "width": float(width), "leaky_relu_slope": float(leaky_relu_slope),
-                        "weight_norm": bool(weight_norm), "padding": padding}
+        self.keep_config(periods=periods, width=float(width), leaky_relu_slope=float(leaky_relu_slope),
+                         weight_norm=bool(weight_norm), padding=padding)
 
 
 @register
-class MultiScaleDiscriminator(_DiscriminatorBase):
+class MultiScaleDiscriminator(ConstructorConfigMixin, PresetMixin, keras.Model):
     """HiFi-GAN multi-scale discriminator: grouped strided 1-D convs on audio average-pooled 1x, 2x, 4x.
 
     The first sub-discriminator (raw audio) uses spectral normalization, the others weight normalization.
@@ -183,13 +174,12 @@ class MultiScaleDiscriminator(_DiscriminatorBase):
         audio = keras.Input((None, 1), name="audio")
         outputs = _scale_discriminators(audio, int(num_scales), width, weight_norm, leaky_relu_slope, "s", padding)
         super().__init__(inputs=audio, outputs=outputs, name=name, **kwargs)
-        self._config = {"num_scales": int(num_scales), "width": float(width),
-                        "leaky_relu_slope": float(leaky_relu_slope), "weight_norm": bool(weight_norm),
-                        "padding": padding}
+        self.keep_config(num_scales=int(num_scales), width=float(width), leaky_relu_slope=float(leaky_relu_slope),
+                         weight_norm=bool(weight_norm), padding=padding)
 
 
 @register
-class HiFiGANDiscriminator(_DiscriminatorBase):
+class HiFiGANDiscriminator(ConstructorConfigMixin, PresetMixin, keras.Model):
     """MPD and MSD in one model: the output list holds the period sub-discriminators, then the scale ones.
 
     Args:
@@ -211,6 +201,5 @@ class HiFiGANDiscriminator(_DiscriminatorBase):
                    for p in periods]
         outputs += _scale_discriminators(audio, int(num_scales), width, weight_norm, leaky_relu_slope, "s", padding)
         super().__init__(inputs=audio, outputs=outputs, name=name, **kwargs)
-        self._config = {"periods": periods, "num_scales": int(num_scales), "width": float(width),
-                        "leaky_relu_slope": float(leaky_relu_slope), "weight_norm": bool(weight_norm),
-                        "padding": padding}
+        self.keep_config(periods=periods, num_scales=int(num_scales), width=float(width),
+                         leaky_relu_slope=float(leaky_relu_slope), weight_norm=bool(weight_norm), padding=padding)

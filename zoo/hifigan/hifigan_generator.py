@@ -11,14 +11,13 @@ import math
 import keras
 
 from audiogen_tf.layers.conv import (
-    WeightNormModelMixin,
     conv1d,
     conv1d_transpose,
-    hifigan_resblock1,
-    hifigan_resblock2,
 )
 from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
+from zoo.hifigan.hifigan_blocks import hifigan_resblock1, hifigan_resblock2
+from zoo.weight_norm_vocoder import WeightNormModelMixin
 
 
 @register

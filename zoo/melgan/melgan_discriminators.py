@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 
 from audiogen_tf.layers.conv import discriminator_conv_stack
-from audiogen_tf.registry import PresetMixin
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 
 _SPECS = (  # (filters, kernel, stride, groups)
@@ -25,7 +25,7 @@ _SPECS = (  # (filters, kernel, stride, groups)
 
 
 @register
-class MelGANMultiScaleDiscriminator(PresetMixin, keras.Model):
+class MelGANMultiScaleDiscriminator(ConstructorConfigMixin, PresetMixin, keras.Model):
     """MelGAN discriminator block repeated on average-pooled audio (pool 4, stride 2).
 
     Args:
@@ -51,12 +51,5 @@ class MelGANMultiScaleDiscriminator(PresetMixin, keras.Model):
             outputs.append(discriminator_conv_stack(x, specs, slope=leaky_relu_slope, weight_norm=weight_norm,
                                                     reflect_first=True, name=f"d{i}"))
         super().__init__(inputs=audio, outputs=outputs, name=name, **kwargs)
-        self._config = {"num_scales": int(num_scales), "width": float(width),
-                        "leaky_relu_slope": float(leaky_relu_slope), "weight_norm": bool(weight_norm)}
-
-    def get_config(self):
-        return {**self._config, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        self.keep_config(num_scales=int(num_scales), width=float(width), leaky_relu_slope=float(leaky_relu_slope),
+                         weight_norm=bool(weight_norm))

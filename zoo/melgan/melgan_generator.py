@@ -10,9 +10,11 @@ import math
 
 import keras
 
-from audiogen_tf.layers.conv import ReflectionPad1D, WeightNormModelMixin, conv1d, conv1d_transpose, melgan_resblock
+from audiogen_tf.layers.conv import ReflectionPad1D, conv1d, conv1d_transpose
 from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
+from zoo.melgan.melgan_blocks import melgan_resblock
+from zoo.weight_norm_vocoder import WeightNormModelMixin
 
 
 def melgan_stack(mel, *, channels, upsample_rates, residual_dilations, out_channels, leaky_relu_slope, weight_norm,

@@ -10,11 +10,11 @@ import math
 
 import keras
 
-from audiogen_tf.layers.conv import WeightNormModelMixin
 from audiogen_tf.layers.pqmf import PQMF
 from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 from zoo.melgan.melgan_generator import melgan_stack
+from zoo.weight_norm_vocoder import WeightNormModelMixin
 
 
 @register

@@ -30,14 +30,14 @@ import tensorflow as tf
 from keras import ops
 
 from audiogen_tf.layers.recurrent import RecurrentStack, explicit_state_step
-from audiogen_tf.registry import PresetMixin
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 
 _COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 @register
-class FrameRNN(PresetMixin, keras.Model):
+class FrameRNN(ConstructorConfigMixin, PresetMixin, keras.Model):
     """Next-frame predictor: frames (batch, time, n_mels) -> predicted next frames (batch, time, n_mels).
 
     Output ``t`` estimates frame ``t + 1`` from frames ``0..t``. Inputs are the frames tensor, or a dict with
@@ -118,41 +118,11 @@ class FrameRNN(PresetMixin, keras.Model):
             y = keras.layers.Add(name="next_frame")([frames, y])
         super().__init__(inputs=inputs if len(inputs) > 1 else frames, outputs=y, name=name, **kwargs)
 
-        self.n_mels = n_mels
-        self.units = units
-        self.num_layers = num_layers
-        self.cell_type = cell_type
-        self.prenet_units = prenet_units
-        self.num_classes = num_classes
-        self.class_dim = class_dim
-        self.condition_dim = condition_dim
-        self.residual_output = bool(residual_output)
-        self.feature_mean = float(feature_mean)
-        self.feature_std = float(feature_std)
-        self.silence_value = float(silence_value)
-        self.mel_config = dict(mel_config) if mel_config else None
-
-    def get_config(self):
-        return {
-            "n_mels": self.n_mels,
-            "units": self.units,
-            "num_layers": self.num_layers,
-            "cell_type": self.cell_type,
-            "prenet_units": self.prenet_units,
-            "num_classes": self.num_classes,
-            "class_dim": self.class_dim,
-            "condition_dim": self.condition_dim,
-            "residual_output": self.residual_output,
-            "feature_mean": self.feature_mean,
-            "feature_std": self.feature_std,
-            "silence_value": self.silence_value,
-            "mel_config": self.mel_config,
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        self.keep_config(n_mels=n_mels, units=units, num_layers=num_layers, cell_type=cell_type,
+                         prenet_units=prenet_units, num_classes=num_classes, class_dim=class_dim,
+                         condition_dim=condition_dim, residual_output=bool(residual_output),
+                         feature_mean=float(feature_mean), feature_std=float(feature_std),
+                         silence_value=float(silence_value), mel_config=dict(mel_config) if mel_config else None)
 
     # ---------------------------------------------------------------- single step
     @property

@@ -14,7 +14,7 @@ import math
 import keras
 from keras import ops
 
-from audiogen_tf.registry import PresetMixin
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 
 
@@ -59,7 +59,7 @@ def kl_divergence(mean, log_var):
 
 
 @register
-class ConvVAE(PresetMixin, keras.Model):
+class ConvVAE(ConstructorConfigMixin, PresetMixin, keras.Model):
     """Conv VAE: x (batch, input_length, input_channels) -> {"reconstruction", "z_mean", "z_log_var"}.
 
     ``input_type="mel"``: x is a log-mel clip (batch, frames, n_mels); ``"waveform"``: x is a segment
@@ -160,31 +160,11 @@ class ConvVAE(PresetMixin, keras.Model):
         }
         super().__init__(inputs=inputs if cond else x, outputs=outputs, name=name, **kwargs)
 
-        self.input_type = input_type
-        self.input_length = int(input_length)
-        self.input_channels = int(input_channels)
-        self.channels = channels
-        self.strides = strides
-        self.kernel_size = int(kernel_size)
-        self.latent_dim = int(latent_dim)
-        self.num_classes = int(num_classes)
-        self.class_embedding_dim = int(class_embedding_dim)
-        self.input_shift = float(input_shift)
-        self.input_scale = float(input_scale)
-        self.seed = seed
-
-    def get_config(self):
-        return {
-            "input_type": self.input_type, "input_length": self.input_length, "input_channels": self.input_channels,
-            "channels": list(self.channels), "strides": list(self.strides), "kernel_size": self.kernel_size,
-            "latent_dim": self.latent_dim, "num_classes": self.num_classes,
-            "class_embedding_dim": self.class_embedding_dim, "input_shift": self.input_shift,
-            "input_scale": self.input_scale, "seed": self.seed, "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        self.keep_config(input_type=input_type, input_length=int(input_length), input_channels=int(input_channels),
+                         channels=channels, strides=strides, kernel_size=int(kernel_size),
+                         latent_dim=int(latent_dim), num_classes=int(num_classes),
+                         class_embedding_dim=int(class_embedding_dim), input_shift=float(input_shift),
+                         input_scale=float(input_scale), seed=seed)
 
     # ------------------------------------------------------------------------------ generative API
     def _with_label(self, t, label, n):

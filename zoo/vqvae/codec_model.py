@@ -14,7 +14,7 @@ import math
 import keras
 
 from audiogen_tf.layers.quantizers import ResidualVectorQuantizer
-from audiogen_tf.registry import PresetMixin
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 from zoo.vqvae.vqvae_model import residual_unit
 
@@ -51,7 +51,7 @@ def _codec_decoder(channels, strides, embedding_dim, dilations, name="decoder"):
 
 
 @register
-class AudioCodec(PresetMixin, keras.Model):
+class AudioCodec(ConstructorConfigMixin, PresetMixin, keras.Model):
     """RVQ codec: audio (batch, samples, 1) -> {"audio": (batch, samples, 1), "codes": (batch, samples / hop, n_q) int32}.
 
     ``samples`` must be a multiple of ``hop_length = prod(strides)``. The bitrate is
@@ -96,36 +96,13 @@ class AudioCodec(PresetMixin, keras.Model):
         outputs = {"audio": keras.layers.Identity(name="audio_out")(y),
                    "codes": keras.layers.Identity(name="codes")(codes)}
         super().__init__(inputs=x, outputs=outputs, name=name, **kwargs)
-        self.sample_rate = int(sample_rate)
-        self.channels = int(channels)
-        self.strides = strides
-        self.embedding_dim = int(embedding_dim)
-        self.num_quantizers = int(num_quantizers)
-        self.codebook_size = int(codebook_size)
-        self.dilations = dilations
-        self.commitment_cost = float(commitment_cost)
-        self.decay = float(decay)
-        self.epsilon = float(epsilon)
-        self.dead_code_threshold = float(dead_code_threshold)
-        self.seed = seed
-        self.restart_warmup_steps = int(restart_warmup_steps)
-        self.quantizer_dropout = float(quantizer_dropout)
+        self.keep_config(sample_rate=int(sample_rate), channels=int(channels), strides=strides,
+                         embedding_dim=int(embedding_dim), num_quantizers=int(num_quantizers),
+                         codebook_size=int(codebook_size), dilations=dilations,
+                         commitment_cost=float(commitment_cost), decay=float(decay), epsilon=float(epsilon),
+                         dead_code_threshold=float(dead_code_threshold), seed=seed,
+                         restart_warmup_steps=int(restart_warmup_steps), quantizer_dropout=float(quantizer_dropout))
         self.hop_length = math.prod(strides)
-
-    def get_config(self):
-        return {
-            "sample_rate": self.sample_rate, "channels": self.channels, "strides": list(self.strides),
-            "embedding_dim": self.embedding_dim, "num_quantizers": self.num_quantizers,
-            "codebook_size": self.codebook_size, "dilations": list(self.dilations),
-            "commitment_cost": self.commitment_cost, "decay": self.decay, "epsilon": self.epsilon,
-            "dead_code_threshold": self.dead_code_threshold, "seed": self.seed,
-            "restart_warmup_steps": self.restart_warmup_steps, "quantizer_dropout": self.quantizer_dropout,
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     @property
     def frame_rate(self) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from audiogen_tf.registry import PresetMixin
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 
 
@@ -29,7 +29,7 @@ def teacher_forcing_pair(codes, codebook_size):
 
 
 @register
-class CodePrior(PresetMixin, keras.Model):
+class CodePrior(ConstructorConfigMixin, PresetMixin, keras.Model):
     """LSTM prior p(c_t | c_<t): tokens (batch, T) int32 (BOS = ``codebook_size``) -> logits (batch, T, codebook_size).
 
     Train with ``compile(loss=SparseCategoricalCrossentropy(from_logits=True))`` on
@@ -58,19 +58,9 @@ class CodePrior(PresetMixin, keras.Model):
             h = keras.layers.LSTM(units, return_sequences=True, name=f"lstm{i}")(h)
         logits = keras.layers.Dense(int(codebook_size), name="logits")(h)
         super().__init__(inputs=tokens, outputs=logits, name=name, **kwargs)
-        self.codebook_size = int(codebook_size)
-        self.embedding_dim = int(embedding_dim)
-        self.units = int(units)
-        self.num_layers = int(num_layers)
+        self.keep_config(codebook_size=int(codebook_size), embedding_dim=int(embedding_dim), units=int(units),
+                         num_layers=int(num_layers))
         self._generate_fns = {}
-
-    def get_config(self):
-        return {"codebook_size": self.codebook_size, "embedding_dim": self.embedding_dim, "units": self.units,
-                "num_layers": self.num_layers, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     # ------------------------------------------------------------------------------ one step
     def initial_state(self, batch_size=1):

@@ -14,7 +14,7 @@ import keras
 from keras import ops
 
 from audiogen_tf.layers.quantizers import VectorQuantizer
-from audiogen_tf.registry import PresetMixin
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 
 
@@ -63,7 +63,7 @@ def build_conv_decoder(in_dim, channels, strides, output_channels, num_res_block
 
 
 @register
-class VQVAE(PresetMixin, keras.Model):
+class VQVAE(ConstructorConfigMixin, PresetMixin, keras.Model):
     """VQ-VAE: x (batch, time, input_channels) -> {"reconstruction": same shape, "codes": (batch, time / hop) int32}.
 
     ``input_type="mel"``: x is log-mel (batch, frames, n_mels), standardized inside the model by
@@ -115,37 +115,13 @@ class VQVAE(PresetMixin, keras.Model):
         outputs = {"reconstruction": keras.layers.Identity(name="reconstruction")(recon),
                    "codes": keras.layers.Identity(name="codes")(codes)}
         super().__init__(inputs=x, outputs=outputs, name=name, **kwargs)
-        self.input_type = input_type
-        self.input_channels = int(input_channels)
-        self.channels = channels
-        self.strides = strides
-        self.num_res_blocks = int(num_res_blocks)
-        self.embedding_dim = int(embedding_dim)
-        self.codebook_size = int(codebook_size)
-        self.commitment_cost = float(commitment_cost)
-        self.decay = float(decay)
-        self.epsilon = float(epsilon)
-        self.dead_code_threshold = float(dead_code_threshold)
-        self.input_shift = float(input_shift)
-        self.input_scale = float(input_scale)
-        self.seed = seed
-        self.restart_warmup_steps = int(restart_warmup_steps)
+        self.keep_config(input_type=input_type, input_channels=int(input_channels), channels=channels,
+                         strides=strides, num_res_blocks=int(num_res_blocks), embedding_dim=int(embedding_dim),
+                         codebook_size=int(codebook_size), commitment_cost=float(commitment_cost),
+                         decay=float(decay), epsilon=float(epsilon), dead_code_threshold=float(dead_code_threshold),
+                         input_shift=float(input_shift), input_scale=float(input_scale), seed=seed,
+                         restart_warmup_steps=int(restart_warmup_steps))
         self.hop = math.prod(strides)
-
-    def get_config(self):
-        return {
-            "input_type": self.input_type, "input_channels": self.input_channels, "channels": list(self.channels),
-            "strides": list(self.strides), "num_res_blocks": self.num_res_blocks,
-            "embedding_dim": self.embedding_dim, "codebook_size": self.codebook_size,
-            "commitment_cost": self.commitment_cost, "decay": self.decay, "epsilon": self.epsilon,
-            "dead_code_threshold": self.dead_code_threshold, "input_shift": self.input_shift,
-            "input_scale": self.input_scale, "seed": self.seed, "restart_warmup_steps": self.restart_warmup_steps,
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     @property
     def quantizer(self):

@@ -56,7 +56,7 @@ def spectrogram_moments(audio, n_fft: int = 256, hop_length: int = 128, spec_siz
 
 
 @register
-class SpecGANGenerator(PresetMixin, keras.Model):
+class SpecGANGenerator(ConstructorConfigMixin, PresetMixin, keras.Model):
     """SpecGAN generator: z (batch, latent_dim) [+ label] -> normalized spectrogram (batch, S, S, channels) in [-1, 1].
 
     Dense to (4, 4, 16d), ReLU, then k transposed 2-D convs (5x5, stride 2; ReLU, tanh last) with
@@ -129,18 +129,10 @@ class SpecGANGenerator(PresetMixin, keras.Model):
             )(h)
         super().__init__(inputs=inputs, outputs=h, **kwargs)
 
-        self.latent_dim = latent_dim
-        self.model_dim = model_dim
-        self.spec_size = spec_size
-        self.channels = channels
-        self.kernel_size = kernel_size
-        self.stride = stride
-        self.num_classes = num_classes
-        self.label_embedding_dim = label_embedding_dim
-        self.sample_rate = sample_rate
-        self.n_fft = n_fft
-        self.hop_length = hop_length
-        self.clip_std = clip_std
+        self.keep_config(latent_dim=latent_dim, model_dim=model_dim, spec_size=spec_size, channels=channels,
+                         kernel_size=kernel_size, stride=stride, num_classes=num_classes,
+                         label_embedding_dim=label_embedding_dim, sample_rate=sample_rate, n_fft=n_fft,
+                         hop_length=hop_length, spec_mean=None, spec_std=None, clip_std=clip_std)
         self.slice_length = spec_size * hop_length
         self.set_normalization(spec_mean, spec_std)
 
@@ -152,29 +144,7 @@ class SpecGANGenerator(PresetMixin, keras.Model):
         if mean.shape != (size,) or std.shape != (size,):
             raise ConfigError(f"spec_mean / spec_std must have shape ({size},)")
         self._spec_mean, self._spec_std = mean, std
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "latent_dim": self.latent_dim,
-            "model_dim": self.model_dim,
-            "spec_size": self.spec_size,
-            "channels": self.channels,
-            "kernel_size": self.kernel_size,
-            "stride": self.stride,
-            "num_classes": self.num_classes,
-            "label_embedding_dim": self.label_embedding_dim,
-            "sample_rate": self.sample_rate,
-            "n_fft": self.n_fft,
-            "hop_length": self.hop_length,
-            "spec_mean": self._spec_mean.tolist(),
-            "spec_std": self._spec_std.tolist(),
-            "clip_std": self.clip_std,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        self.spec_mean, self.spec_std = mean.tolist(), std.tolist()  # the config's values
 
     def normalize(self, log_mag):
         """Log-magnitude (batch, S, S) -> normalized spectrogram (batch, S, S, 1) in [-1, 1]."""

@@ -177,7 +177,9 @@ def generate(model, num_samples=None, batch_size=1, global_id=None, mel=None, te
         int32 ids (batch, num_samples) [, outputs]; :meth:`WaveNet.ids_to_audio` turns ids into a waveform.
 
     Example:
-        >>> ids = generate(WaveNet.from_preset("wavenet_tiny"), 32, seed=1)   # doctest: +SKIP
+        >>> from zoo.wavenet import WaveNet
+        >>> generate(WaveNet.from_preset("wavenet_tiny"), 16, seed=1).shape
+        TensorShape([1, 16])
     """
     if method not in ("cached", "naive"):
         raise ValueError(f"method must be 'cached' or 'naive', got {method!r}")
