@@ -21,6 +21,7 @@ EXAMPLES = {
     "synthesize": "audiogen synthesize runs/hifigan --input clip.wav --out out/synth  # WAV + spectrogram PNG",
     "export": "audiogen export hifigan_tiny --format tflite --quantization float16 --out hifigan.tflite",
     "import": "audiogen import g_02500000 --arch hifigan_v1 --out hifigan_v1.keras  # PyTorch checkpoint, no torch",
+    "say": 'audiogen say "The train leaves at seven." -o out/say.wav   # speak with the shipped voice, offline',
     "align": 'audiogen align speech.wav "Hello." --model runs/ctc_tts/model.keras --out out/align  # durations + PNG',
 }
 
@@ -108,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     from audiogen_cli import align as align_cli
 
     align_cli.add_parser(sub)
+    from audiogen_cli import say as say_cli
+
+    say_cli.add_parser(sub)
     return parser
 
 
@@ -177,6 +181,10 @@ def _dispatch(args) -> int:
         from audiogen_cli.import_checkpoint import import_command
 
         import_command(args)
+    elif args.command == "say":
+        from audiogen_cli.say import say_command
+
+        say_command(args)
     elif args.command == "align":
         from audiogen_cli.align import align_command
 

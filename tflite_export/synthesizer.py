@@ -260,7 +260,7 @@ class Synthesizer:
 
         Returns:
             ``{"mel": (frames, n_mels) after the post-net, "mel_before", "stop_probabilities" (steps,),
-            "steps": int}``.
+            "steps": int, "alignment": (steps, text symbols)}``.
         """
         if self.tacotron2 is None and self.ctc_tts is not None:
             return self.ctc_text_to_mel(text)
@@ -285,7 +285,7 @@ class Synthesizer:
         previous = np.zeros((1, m), np.float32)
         steps = int(max_decoder_steps or cfg["max_decoder_steps"])
         threshold = float(cfg["stop_threshold"] if stop_threshold is None else stop_threshold)
-        frames, stops = [], []
+        frames, stops, alignment = [], [], []
         for _ in range(steps):
             feed = {"previous_frame": previous, **state, "memory": enc["memory"],
                     "memory_projection": enc["memory_projection"], "memory_mask": enc["memory_mask"]}
@@ -295,6 +295,7 @@ class Synthesizer:
                     else np.ones(shape, np.float32)
             out = run.run(feed, signature="decoder_step")
             state = {s: out[s] for s in STATE_NAMES}
+            alignment.append(np.asarray(out["attention_weights"][0]))
             frames.append(out["frames"][0])
             previous = out["frames"][:, -1]
             prob = 1.0 / (1.0 + np.exp(-float(np.asarray(out["stop_logit"]).reshape(-1)[0])))
@@ -304,7 +305,9 @@ class Synthesizer:
         mel_before = np.concatenate(frames, axis=0).reshape(-1, m)[None]
         mel = run.run({"mel": mel_before}, signature="postnet")
         mel = next(iter(mel.values()))[0]
-        return {"mel": mel, "mel_before": mel_before[0], "stop_probabilities": np.asarray(stops), "steps": len(stops)}
+        length = max(ids.size, 1)
+        return {"mel": mel, "mel_before": mel_before[0], "stop_probabilities": np.asarray(stops), "steps": len(stops),
+                "alignment": np.stack(alignment)[:, :length]}
 
     def text_to_speech(self, text: str, **kwargs) -> np.ndarray:
         """Text -> waveform: :meth:`text_to_mel` then :meth:`mel_to_audio`; ``last_stats`` has both timings."""

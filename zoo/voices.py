@@ -42,6 +42,29 @@ VOICES: dict[str, dict] = {
 }
 
 
+#: the voice ``audiogen say`` uses when none is named
+DEFAULT_VOICE = "test_tiny"
+
+
+def voice_fingerprint(name: str) -> str:
+    """sha256 over a voice's presets (with their weight files' sha256): names a cached export of exactly them."""
+    import hashlib
+    import importlib
+    import json
+
+    from audiogen_tf.registry import get_preset
+
+    if name not in VOICES:
+        raise ConfigError(f"unknown voice {name!r}; voices: {', '.join(sorted(VOICES))}")
+    parts = []
+    for role in ("tts", "vocoder"):
+        if VOICES[name].get(role):
+            family, class_name, preset = VOICES[name][role]
+            cls = getattr(importlib.import_module(f"zoo.{family}"), class_name)
+            parts.append([role, class_name, preset, get_preset(cls, preset)])
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def list_voices() -> dict[str, str]:
     """``{name: description}`` of the registered voices."""
     return {name: spec.get("description", "") for name, spec in VOICES.items()}
@@ -108,33 +131,59 @@ class Voice:
         """Sentences of ``text`` to speak; ``ConfigError`` with a user message when nothing can be spoken."""
         if not isinstance(text, str) or not text.strip():
             raise ConfigError("Text is empty: give at least one word to say.")
-        sentences = split_sentences(text, self.max_chars)
+        sentences = [piece for s in split_sentences(text, self.max_chars) for piece in self._fit(s)]
         speakable = [s for s in sentences if self._known_symbols(s)]
         if not speakable:
             raise ConfigError(f"Nothing to say in {text[:60]!r}: it has no letter or digit this voice can speak "
                               "(English letters, digits and punctuation).")
         return speakable
 
-    def _known_symbols(self, sentence: str) -> bool:
+    def _fit(self, sentence: str) -> list[str]:
+        """``sentence``, or its halves (at clause, then word boundaries) until each encodes within the limit:
+        normalization can lengthen text (``101`` -> ``one hundred one``)."""
+        if len(sentence) < 8 or not self._too_long(sentence):
+            return [sentence]
+        halves = split_sentences(sentence, max_chars=max(4, (len(sentence) + 1) // 2))
+        if len(halves) < 2:
+            return [sentence]
+        return [piece for half in halves for piece in self._fit(half)]
+
+    def _too_long(self, sentence: str) -> bool:
         try:
             self.tts.frontend.encode(sentence)
         except ConfigError as err:
-            if "too long" in str(err):
-                return True
+            return "too long" in str(err)
+        return False
+
+    def _known_symbols(self, sentence: str) -> bool:
+        try:
+            self.tts.frontend.encode(sentence)
+        except ConfigError:
             return False
         return True
 
-    def speak(self, text: str, seed: int = 0, griffin_lim_iters: int = 32):
-        """Yield a :class:`SpokenChunk` per sentence of ``text``, in order."""
+    def synthesize_sentence(self, sentence: str, seed: int = 0, griffin_lim_iters: int = 32) -> dict:
+        """One sentence with the Keras models: ``{"audio", "mel", "alignment"}`` (pre-net dropout off:
+        deterministic, and what the TFLite bundle runs)."""
+        return self.tts.synthesize(text=sentence, vocoder=self.vocoder, griffin_lim_iters=griffin_lim_iters,
+                                   seed=seed, prenet_dropout=False)
+
+    def speak(self, text: str, seed: int = 0, engine=None):
+        """Yield a :class:`SpokenChunk` per sentence of ``text``, in order.
+
+        Args:
+            engine: ``sentence -> {"audio", "mel", "alignment"}`` (default :meth:`synthesize_sentence`, Keras);
+                the CLI passes the TFLite bundle's.
+        """
+        engine = engine or (lambda sentence: self.synthesize_sentence(sentence, seed=seed))
         for sentence in self.check_text(text):
             start = time.perf_counter()
-            out = self.tts.synthesize(text=sentence, vocoder=self.vocoder, griffin_lim_iters=griffin_lim_iters,
-                                      seed=seed)
+            out = engine(sentence)
             audio = np.clip(np.asarray(out["audio"], np.float32).reshape(-1), -1.0, 1.0)
             yield SpokenChunk(sentence, audio, np.asarray(out["mel"]), out.get("alignment"),
                               time.perf_counter() - start)
 
-    def say_to_file(self, text: str, path, seed: int = 0, on_chunk=None) -> dict:
+    def say_to_file(self, text: str, path, seed: int = 0, on_chunk=None, engine=None) -> dict:
         """Speak ``text`` into the WAV ``path`` sentence by sentence (temporary file, renamed when complete).
 
         Returns:
@@ -153,7 +202,7 @@ class Voice:
         first, samples, sentences, synth = None, 0, 0, 0.0
         with atomic_path(path, suffix=".wav") as tmp:
             with sf.SoundFile(tmp, "w", samplerate=sr, channels=1, subtype="PCM_16", format="WAV") as fh:
-                for chunk in self.speak(text, seed=seed):
+                for chunk in self.speak(text, seed=seed, engine=engine):
                     if first is None:
                         first = time.perf_counter() - start
                     elif len(pause):

@@ -1,0 +1,146 @@
+"""``audiogen say "TEXT" -o out.wav``: speak with a shipped voice, offline, with no training and no data.
+
+Keras runs the voice's presets (:mod:`zoo.voices`); ``--tflite`` exports the voice once to a TFLite bundle
+(float16, cached beside the output or in ``--bundle``) and speaks through :class:`tflite_export.Synthesizer`, which
+uses LiteRT alone. Long text is split at sentence boundaries and streamed to the WAV sentence by sentence; ``--png``
+writes the mel of the whole text and the attention alignment of each sentence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+EXAMPLE = 'audiogen say "The train leaves at seven." -o out/say.wav --tflite --png'
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "say", help="speak text with a shipped voice (offline, no training)",
+        epilog="Example:\n  " + EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("text", nargs="?", default=None, help="the text ('-' or --file: read it from stdin or a file)")
+    p.add_argument("-o", "--out", default="say.wav", help="WAV to write (default: say.wav)")
+    p.add_argument("--file", default=None, help="read the text from this UTF-8 file")
+    p.add_argument("--voice", default=None, help="a voice of `audiogen say --list` (default: the shipped voice)")
+    p.add_argument("--list", action="store_true", help="list the voices and exit")
+    p.add_argument("--tflite", action="store_true", help="speak through the exported TFLite bundle (LiteRT only)")
+    p.add_argument("--bundle", default=None,
+                   help="--tflite: folder of the bundle (default: a cache folder under ~/.cache/audiogen)")
+    p.add_argument("--png", action="store_true", help="also write OUT_mel.png and OUT_alignment.png")
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def default_voice() -> str:
+    from zoo.voices import DEFAULT_VOICE
+
+    return DEFAULT_VOICE
+
+
+def _read_text(args) -> str:
+    from audiogen_tf.errors import ConfigError
+
+    if args.file:
+        try:
+            with open(args.file, encoding="utf-8") as fh:
+                return fh.read()
+        except UnicodeDecodeError:
+            raise ConfigError(f"{args.file}: not UTF-8 text") from None
+    if args.text == "-":
+        return sys.stdin.read()
+    if args.text is None:
+        raise ConfigError('say needs the text: audiogen say "Hello there." -o out.wav (or --file FILE)')
+    return args.text
+
+
+def bundle_folder(voice_name: str, args) -> str:
+    """``--bundle`` or ``~/.cache/audiogen/voices/<voice>-<sha of its weights>`` (a new weight file, a new folder)."""
+    if args.bundle:
+        return args.bundle
+    from zoo.voices import voice_fingerprint
+
+    cache = os.environ.get("AUDIOGEN_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "audiogen")
+    return os.path.join(cache, "voices", f"{voice_name}-{voice_fingerprint(voice_name)[:12]}")
+
+
+def tflite_engine(voice, folder: str, log=print):
+    """Export ``voice`` to a float16 bundle in ``folder`` unless one is there; returns ``(engine, synthesizer)``."""
+    from tflite_export.synthesizer import BUNDLE_FILE, Synthesizer, export_bundle
+
+    if not os.path.exists(os.path.join(folder, BUNDLE_FILE)):
+        start = time.perf_counter()
+        log(f"exporting voice '{voice.name}' to a TFLite bundle in {folder} (once) ...")
+        tmp = folder.rstrip("/") + f".tmp{os.getpid()}"
+        export_bundle(tmp, vocoder=voice.vocoder, tacotron2=voice.tts, quantization="float16")
+        os.makedirs(os.path.dirname(os.path.abspath(folder)), exist_ok=True)
+        if os.path.exists(folder):  # an incomplete folder (no synthesizer.json) from an interrupted export
+            import shutil
+
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+        log(f"  exported in {time.perf_counter() - start:.1f} s")
+    synth = Synthesizer(folder)
+
+    def engine(sentence):
+        out = synth.text_to_mel(sentence)
+        return {"mel": out["mel"], "alignment": out["alignment"], "audio": synth.mel_to_audio(out["mel"])}
+
+    return engine, synth
+
+
+def save_pngs(out_path: str, chunks, voice) -> list[str]:
+    """``OUT_mel.png`` (the whole text) and ``OUT_alignment.png`` (one panel per sentence, at most 6)."""
+    import numpy as np
+
+    from audiogen_tf.plotting import save_spectrogram_png
+
+    stem = os.path.splitext(out_path)[0]
+    cfg = voice.tts.mel_config
+    mel = np.concatenate([c.mel for c in chunks], axis=0)
+    files = [save_spectrogram_png(f"{stem}_mel.png", [mel], [f"log-mel of {len(chunks)} sentence(s)"],
+                                  cfg.sample_rate, cfg.hop_length)]
+    shown = [c for c in chunks if c.alignment is not None][:6]
+    if shown:
+        files.append(save_spectrogram_png(
+            f"{stem}_alignment.png", [np.asarray(c.alignment) for c in shown],
+            [f"{c.text[:50]}" for c in shown], axis_labels=[("decoder step", "text symbol")] * len(shown)))
+    return files
+
+
+def say_command(args) -> dict | None:
+    from zoo.voices import Voice, list_voices
+
+    if args.list:
+        for name, description in list_voices().items():
+            print(f"{name:14s} {description}")
+        return None
+    text = _read_text(args)
+    name = args.voice or default_voice()
+    t0 = time.perf_counter()
+    voice = Voice.from_name(name)
+    voice.check_text(text)  # a clear message before any export or synthesis
+    loaded = time.perf_counter() - t0
+    engine, how = None, "Keras"
+    if args.tflite:
+        engine, _ = tflite_engine(voice, bundle_folder(name, args))
+        how = "TFLite (LiteRT)"
+    chunks = []  # mel and alignment only (for --png): the audio streams to the file
+
+    def keep(chunk):
+        chunk.audio = None
+        chunks.append(chunk)
+
+    report = voice.say_to_file(text, args.out, seed=args.seed, engine=engine, on_chunk=keep if args.png else None)
+    print(f"voice '{name}' through {how}: {report['sentences']} sentence(s), {report['seconds']:.2f} s of audio")
+    print(f"  time to first audio {report['first_audio_seconds']:.2f} s (after {loaded:.1f} s loading), "
+          f"real-time factor {report['real_time_factor']:.3f}")
+    files = [report["path"]]
+    if args.png:
+        files += save_pngs(args.out, chunks, voice)
+    for f in files:
+        print(f"  wrote {f}")
+    report["files"] = files
+    return report

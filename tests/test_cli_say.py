@@ -1,0 +1,76 @@
+"""`audiogen say`: text to a WAV with a voice, Keras or the TFLite bundle, and one-line messages for bad text.
+
+Runs the untrained ``test_tiny`` voice (the shipped voice's checks are in its model card's tests and benchmark page).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audiogen_cli import main
+
+
+def _say(tmp_path, *args):
+    return main(["say", *args, "--voice", "test_tiny"])
+
+
+def test_say_writes_wav_and_pictures(tmp_path, capsys):
+    out = tmp_path / "hello.wav"
+    assert _say(tmp_path, "Hello there. How are you?", "-o", str(out), "--png") == 0
+    printed = capsys.readouterr().out
+    assert "2 sentence(s)" in printed and "time to first audio" in printed and "real-time factor" in printed
+    for name in ("hello.wav", "hello_mel.png", "hello_alignment.png"):
+        assert (tmp_path / name).stat().st_size > 0 and name in printed
+    audio, sr = sf.read(out)
+    assert sr == 22050 and len(audio) > 0 and np.isfinite(audio).all()
+
+
+def test_say_tflite_bundle_is_made_once_and_reused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("AUDIOGEN_CACHE", str(tmp_path / "cache"))
+    assert _say(tmp_path, "Hello.", "-o", str(tmp_path / "a.wav"), "--tflite") == 0
+    first = capsys.readouterr().out
+    assert "exporting voice" in first and "TFLite (LiteRT)" in first
+    assert _say(tmp_path, "Hello.", "-o", str(tmp_path / "b.wav"), "--tflite") == 0
+    assert "exporting voice" not in capsys.readouterr().out
+    assert sf.info(str(tmp_path / "b.wav")).samplerate == 22050
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "Text is empty"),
+    ("   ", "Text is empty"),
+    ("日本語 ©", "Nothing to say"),
+])
+def test_text_with_nothing_to_say_is_one_line(tmp_path, capsys, text, message):
+    out = tmp_path / "x.wav"
+    assert _say(tmp_path, text, "-o", str(out)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("audiogen: error:") and message in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_digits_symbols_accents_and_long_text_are_spoken(tmp_path, capsys):
+    long_text = ("The meeting moved to 3:45 on May 2nd; bring $20, 50% of the notes & a pen! " * 22)[:1800]
+    for i, text in enumerate(["42", "Room 101, 7.5 kg & 3 % @ noon", "Café über naïve.", long_text]):
+        out = tmp_path / f"t{i}.wav"
+        assert _say(tmp_path, text, "-o", str(out)) == 0, capsys.readouterr().err
+        assert sf.info(str(out)).frames > 0
+    assert "sentence(s)" in capsys.readouterr().out
+
+
+def test_text_from_file_and_missing_text(tmp_path, capsys):
+    path = tmp_path / "text.txt"
+    path.write_text("From a file.", encoding="utf-8")
+    assert _say(tmp_path, "--file", str(path), "-o", str(tmp_path / "f.wav")) == 0
+    assert _say(tmp_path, "-o", str(tmp_path / "g.wav")) == 2
+    assert "say needs the text" in capsys.readouterr().err
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe\x00bad")
+    assert _say(tmp_path, "--file", str(bad), "-o", str(tmp_path / "h.wav")) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+
+
+def test_list_voices(capsys):
+    assert main(["say", "--list"]) == 0
+    assert "test_tiny" in capsys.readouterr().out
