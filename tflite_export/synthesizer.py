@@ -389,7 +389,8 @@ def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "no
                              "max_frames": int(ctc_tts.max_frames), "frontend": ctc_tts.frontend.get_config(),
                              "sample_rate": int(sample_rate), "mel_config": mc.to_dict()}
     if vocoder is not None:
-        sample_rate = sample_rate or int(getattr(vocoder, "sample_rate", 22050))
+        carried = vocoder.feature_settings if getattr(vocoder, "has_features", False) else None
+        sample_rate = sample_rate or (carried.sample_rate if carried else int(getattr(vocoder, "sample_rate", 22050)))
         if context_frames is None:
             context_frames = vocoder.receptive_field_frames() if hasattr(vocoder, "receptive_field_frames") else 8
         eps = [_as_ep(e) for e in vocoder.export_endpoints(chunk_frames=chunk_frames, context_frames=context_frames)]
@@ -405,7 +406,7 @@ def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "no
             "file": "vocoder.tflite", "model": type(vocoder).__name__, "chunk_frames": int(chunk_frames),
             "context_frames": int(context_frames), "hop_length": int(vocoder.hop_length),
             "n_mels": int(vocoder.n_mels), "sample_rate": int(sample_rate), "pad_value": LOG_FLOOR,
-            "quantization": quantization,
+            "quantization": quantization, **({"mel_config": carried.to_dict()} if carried else {}),
         }
     if len(config) == 1:
         raise ValueError("export_bundle needs a vocoder and/or a tacotron2 or ctc_tts model")
