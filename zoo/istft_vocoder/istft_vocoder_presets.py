@@ -7,6 +7,7 @@ floor 1e-5), so they drop in behind Tacotron 2, the CLI and the ``Synthesizer`` 
 from audiogen_tf.features import MelConfig
 from audiogen_tf.registry import register_presets
 
+from zoo.istft_vocoder.istft_vocoder_discriminators import ISTFTVocoderDiscriminator
 from zoo.istft_vocoder.istft_vocoder_model import ISTFTVocoder
 
 HIFIGAN_MEL = MelConfig(sample_rate=22050, n_fft=1024, hop_length=256, win_length=1024, n_mels=80, fmin=0.0,
@@ -21,4 +22,10 @@ PRESETS = {
     "istft_vocoder_tiny": {"mel_config": HIFIGAN_MEL, "dim": 32, "intermediate_dim": 64, "num_blocks": 2},
 }
 
+DISCRIMINATOR_PRESETS = {
+    "istft_vocoder": {},
+    "istft_vocoder_tiny": {"periods": [2, 3], "resolutions": [[512, 128, 512], [256, 64, 256]], "width": 1.0 / 16},
+}
+
 register_presets(ISTFTVocoder, PRESETS)
+register_presets(ISTFTVocoderDiscriminator, DISCRIMINATOR_PRESETS)
