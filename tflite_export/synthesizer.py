@@ -164,6 +164,7 @@ class Synthesizer:
         if self.vocoder is not None and int(self.voc["n_mels"]) != m:
             raise ModelFileError(runner.path, "wrong_input_shape",
                                  f"Tacotron 2 makes {m} mel bands, the vocoder takes {self.voc['n_mels']}")
+        self._check_same_features(cfg, runner.path, "Tacotron 2")
         from audiogen_tf.text import TextFrontEnd  # NumPy-only front end
 
         self.frontend = TextFrontEnd.from_config(cfg["frontend"])
@@ -177,11 +178,28 @@ class Synthesizer:
         if self.vocoder is not None and int(self.voc["n_mels"]) != m:
             raise ModelFileError(runner.path, "wrong_input_shape",
                                  f"the CTC TTS makes {m} mel bands, the vocoder takes {self.voc['n_mels']}")
+        self._check_same_features(cfg, runner.path, "the CTC TTS")
         from audiogen_tf.text import TextFrontEnd  # NumPy-only front end
 
         self.ctc_frontend = TextFrontEnd.from_config(cfg["frontend"])
         if self.tacotron2 is None:
             self.tts = self.ctc
+
+    def _check_same_features(self, cfg, path, what):
+        """The text model's mel settings must be the vocoder's (both carried in the bundle since issue 16)."""
+        theirs = cfg.get("mel_config")
+        ours = self.voc.get("mel_config") if self.vocoder is not None else None
+        if theirs and ours and theirs != ours:
+            diff = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+            raise ModelFileError(path, "wrong_model", f"{what} makes mels with other settings than the vocoder "
+                                 f"takes (they differ in {diff})")
+
+    @property
+    def mel_config(self) -> dict | None:
+        """The mel settings the bundle's vocoder (else its text model) was trained with; ``None`` in bundles
+        written before models carried their features."""
+        entry = self.voc if self.vocoder is not None else self.tts
+        return dict(entry["mel_config"]) if entry and entry.get("mel_config") else None
 
     # ------------------------------------------------------------------ mel -> audio
     @property
