@@ -36,7 +36,7 @@ def vocoder_stages(stages, mel_config, manifest_path, clips, out_dir, train_seco
             train, segment_length=32 * hop, batch_size=8, sample_rate=sr, mel_config=mel_config,
             shuffle=True, seed=0, repeat=True,
         )
-        generator = HiFiGANGenerator.from_preset("hifigan_tiny", n_mels=mel_config.n_mels)
+        generator = HiFiGANGenerator.from_preset("hifigan_tiny", mel_config=mel_config.to_dict())  # it carries its mel
         discriminator = HiFiGANDiscriminator.from_preset("hifigan_tiny")
         trainer = GANTrainer(generator, [discriminator], mode="vocoder", mel_config=mel_config, seed=0)
         trainer.compile(

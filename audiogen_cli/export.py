@@ -16,13 +16,11 @@ EXAMPLE = (
     "audiogen export hifigan_tiny --format tflite --quantization float16 --endpoint chunk --out hifigan.tflite"
 )
 
-# Constructor overrides that make a preset exportable with builtin ops only.
-EXPORT_OVERRIDES = {"MelCNNEncoder": {"tflite_compatible": True}}
-
-
 def is_training_only(class_name: str) -> bool:
-    """Discriminators exist to train generators; they are not exported."""
-    return "Discriminator" in class_name
+    """Discriminators exist to train generators; they are not exported (each family names its own)."""
+    from zoo.families import training_only_classes
+
+    return class_name in training_only_classes()
 
 
 def exportable_presets(tiny_only: bool = False) -> list[tuple[str, str]]:
@@ -45,14 +43,18 @@ def exportable_presets(tiny_only: bool = False) -> list[tuple[str, str]]:
 
 
 def build_preset(class_name: str, preset: str, **overrides):
-    """Build ``class_name.from_preset(preset)`` with :data:`EXPORT_OVERRIDES` applied (e.g. builtin-ops mel front end)."""
+    """Build ``class_name.from_preset(preset)`` with its family's ``export_overrides`` (e.g. a builtin-ops mel front
+    end) applied."""
     from audiogen_tf import registry
     from audiogen_cli.models import import_zoo
+    from zoo.families import family_of
 
     import_zoo()
-    kwargs = dict(EXPORT_OVERRIDES.get(class_name, {}))
+    cls = registry.get_model_class(class_name)
+    family = family_of(cls)
+    kwargs = dict(family.export_overrides) if family is not None and cls is family.generator else {}
     kwargs.update(overrides)
-    return registry.get_model_class(class_name).from_preset(preset, **kwargs)
+    return cls.from_preset(preset, **kwargs)
 
 
 def resolve_model(spec: str):

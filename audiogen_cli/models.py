@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 
 def import_zoo() -> list[str]:
-    """Import every ``zoo`` family so that its presets register; returns the family names."""
-    import zoo
+    """Import every ``zoo`` family (each declares itself in ``zoo/<folder>/<folder>_family.py``, registering its
+    presets); returns the family names."""
+    from zoo.families import zoo_families
 
-    names = []
-    for info in pkgutil.iter_modules(zoo.__path__):
-        if info.ispkg:
-            importlib.import_module(f"zoo.{info.name}")
-            names.append(info.name)
-    return names
+    return list(zoo_families())
 
 
 def _tensors(tensors, names=None) -> str:

@@ -21,8 +21,6 @@ EXAMPLE = (
     "  audiogen synthesize runs/tacotron2 --text \"Hello there.\" --out out/tts"
 )
 
-VOCODERS = ("HiFiGANGenerator", "MelGANGenerator", "MultiBandMelGANGenerator", "ISTFTVocoder")
-
 
 def add_parser(sub) -> argparse.ArgumentParser:
     """Register the ``synthesize`` subcommand on an argparse ``sub``-parsers object."""
@@ -75,22 +73,21 @@ def _load(path):
     return None, load_keras_model(path)
 
 
-def _hop_of(model) -> int:
-    cfg = model.get_config()
-    hop = int(np.prod(cfg.get("upsample_rates", [256])))
-    return hop * int(cfg.get("subbands", 1))
-
-
 def _mel_config(recipe, model, sample_rate):
+    """The vocoder's own mel settings; only a model file of an older version (no ``mel_config``) gets the run's
+    recipe or, for a bare file, the documented stand-in below (22050 Hz unless ``--sample-rate``)."""
+    import sys
+
     from audiogen_tf.features import MelConfig
 
-    if hasattr(model, "feature_settings"):  # a model that carries its own features
+    if getattr(model, "has_features", False):
         return model.feature_settings
     if recipe is not None and hasattr(recipe, "mel_config"):
         return recipe.mel_config()
+    print(f"note: this {type(model).__name__} file carries no mel settings (saved by an older version); using "
+          "n_fft = win = 4 x hop, fmax = min(8000, sr / 2) at --sample-rate (default 22050)", file=sys.stderr)
     sr = int(sample_rate or 22050)
-    hop = _hop_of(model)
-    n_mels = int(model.inputs[0].shape[-1])
+    hop, n_mels = int(model.hop_length), int(model.n_mels)
     return MelConfig(sample_rate=sr, n_fft=4 * hop, hop_length=hop, win_length=4 * hop, n_mels=n_mels,
                      fmax=min(8000.0, sr / 2))
 
@@ -107,72 +104,98 @@ def _write(out_dir, stem, audio, sr, spectrograms, titles, hop):
 
 def synthesize_command(args) -> list[str]:
     """Run ``audiogen synthesize``; returns the files written."""
-    import tensorflow as tf
-
-    from audiogen_tf import audio as audio_io
     from audiogen_tf.errors import ConfigError
-    from audiogen_tf.features import MelConfig
+    from zoo.families import family_of
 
     global _FORCE
     _FORCE = bool(getattr(args, "force", False))
     recipe, model = _load(args.model)
     kind = type(model).__name__
+    family = family_of(model)
+    handler = SYNTHESIS.get(family.synthesis if family is not None else None)
+    if handler is None:
+        raise ConfigError(f"{args.model}: a {kind} does not generate audio (synthesize takes vocoders, WaveGAN, "
+                          "SpecGAN, WaveNet, WaveRNN, Tacotron 2, VAE, VQ-VAE, codec and FrameRNN models)")
     os.makedirs(args.out, exist_ok=True)
-    files = []
-    if kind in MODEL_KINDS:
-        return _report(MODEL_KINDS[kind](args, recipe, model))
-    if kind in VOCODERS or kind == "WaveRNN":
-        if not args.input:
-            raise ConfigError("a vocoder needs --input mel .npy or audio files")
-        cfg = _mel_config(recipe, model, args.sample_rate)
-        for path in args.input:
-            stem = os.path.splitext(os.path.basename(path))[0]
-            if path.endswith(".npy"):
-                mel = np.load(path).astype(np.float32)
-                mel = mel[None] if mel.ndim == 2 else mel
-                if mel.ndim != 3 or mel.shape[-1] != cfg.n_mels:
-                    raise ConfigError(f"{path}: expected a mel (frames, {cfg.n_mels}), got shape {mel.shape}")
-            else:
-                x, _ = audio_io.load(path, sr=cfg.sample_rate)
-                mel = cfg.log_mel(tf.constant(x[None, :])).numpy()
-            if kind == "WaveRNN":
-                y = np.asarray(model.ids_to_audio(model.generate(mel, seed=args.seed)))[0]
-            else:
-                y = np.asarray(model(mel, training=False))[0, :, 0]
-            got = cfg.log_mel(tf.constant(y[None, :])).numpy()[0]
-            files += _write(args.out, f"{stem}_synth", y, cfg.sample_rate, [mel[0], got],
-                            [f"{stem}: input mel", f"{stem}: {kind} output"], cfg.hop_length)
-        return _report(files)
-    if kind in ("WaveGANGenerator", "SpecGANGenerator", "WaveNet"):
-        sr = int(getattr(recipe, "sample_rate", None) or args.sample_rate or 16000)
-        n = int(args.num)
-        if kind == "WaveNet":
-            gid = None
-            if model.global_classes:
-                gid = np.full((n,), args.label or 0, np.int32)
-            if model.local_channels:
-                raise ConfigError("this WaveNet is mel-conditioned; synthesize supports unconditional WaveNets")
-            ids = model.generate(int(args.seconds * sr), batch_size=n, global_id=gid, seed=args.seed)
-            clips = np.asarray(model.ids_to_audio(ids))
-        else:
-            labels = _class_ids(args, model, kind, n)
-            clips = np.asarray(model.generate(batch_size=n, labels=labels, seed=args.seed))
-        clips = clips.reshape(n, -1)
-        cfg = MelConfig(sample_rate=sr, n_fft=512, hop_length=128, win_length=512, n_mels=64, fmax=sr / 2)
-        short = max(0, cfg.n_fft + 1 - clips.shape[1])  # the picture's reflect padding needs > n_fft / 2 samples
-        mels = cfg.log_mel(tf.constant(np.pad(clips, [(0, 0), (0, short)]).astype(np.float32))).numpy()
-        tag = f"label{args.label}_" if args.label is not None else ""
-        for i in range(n):
-            files.append(audio_io.save(_guard(os.path.join(args.out, f"{tag}sample_{i:02d}.wav")),
-                                       np.clip(clips[i], -1, 1), sr))
-        from audiogen_tf.plotting import save_spectrogram_png
+    return _report(handler(args, recipe, model))
 
-        files.append(save_spectrogram_png(_guard(os.path.join(args.out, f"{tag}samples.png")), list(mels),
-                                          titles=[f"{kind} sample {i}" for i in range(n)], sample_rate=sr,
-                                          hop_length=cfg.hop_length))
-        return _report(files)
-    raise ConfigError(f"{args.model}: a {kind} does not generate audio (synthesize takes vocoders, WaveGAN, "
-                      "SpecGAN, WaveNet, WaveRNN, Tacotron 2, VAE, VQ-VAE, codec and FrameRNN models)")
+
+def _vocode(args, recipe, model, autoregressive=False) -> list[str]:
+    """Each ``--input`` (a mel .npy or audio, whose mel the model's own settings make) -> ``<stem>_synth.wav`` + PNG."""
+    import tensorflow as tf
+
+    from audiogen_tf import audio as audio_io
+    from audiogen_tf.errors import ConfigError
+
+    kind = type(model).__name__
+    files = []
+    if not args.input:
+        raise ConfigError("a vocoder needs --input mel .npy or audio files")
+    cfg = _mel_config(recipe, model, args.sample_rate)
+    for path in args.input:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        if path.endswith(".npy"):
+            mel = np.load(path).astype(np.float32)
+            mel = mel[None] if mel.ndim == 2 else mel
+            if mel.ndim != 3 or mel.shape[-1] != cfg.n_mels:
+                raise ConfigError(f"{path}: expected a mel (frames, {cfg.n_mels}), got shape {mel.shape}")
+        else:
+            x, _ = audio_io.load(path, sr=cfg.sample_rate)
+            mel = cfg.log_mel(tf.constant(x[None, :])).numpy()
+        if autoregressive:
+            y = np.asarray(model.ids_to_audio(model.generate(mel, seed=args.seed)))[0]
+        else:
+            y = np.asarray(model(mel, training=False))[0, :, 0]
+        got = cfg.log_mel(tf.constant(y[None, :])).numpy()[0]
+        files += _write(args.out, f"{stem}_synth", y, cfg.sample_rate, [mel[0], got],
+                        [f"{stem}: input mel", f"{stem}: {kind} output"], cfg.hop_length)
+    return files
+
+
+def _gan_clips(args, model, n, sr):
+    """(n, samples) drawn by a WaveGAN / SpecGAN generator."""
+    labels = _class_ids(args, model, type(model).__name__, n)
+    return np.asarray(model.generate(batch_size=n, labels=labels, seed=args.seed))
+
+
+def _wavenet_clips(args, model, n, sr):
+    """(n, samples) of ``--seconds`` sampled by an unconditional WaveNet (of ``--label`` with global classes)."""
+    from audiogen_tf.errors import ConfigError
+
+    gid = None
+    if model.global_classes:
+        gid = np.full((n,), args.label or 0, np.int32)
+    if model.local_channels:
+        raise ConfigError("this WaveNet is mel-conditioned; synthesize supports unconditional WaveNets")
+    ids = model.generate(int(args.seconds * sr), batch_size=n, global_id=gid, seed=args.seed)
+    return np.asarray(model.ids_to_audio(ids))
+
+
+def _noise(args, recipe, model, draw=_gan_clips) -> list[str]:
+    """``--num`` clips drawn from noise (WaveGAN, SpecGAN, WaveNet), of ``--label`` for a conditional model."""
+    import tensorflow as tf
+
+    from audiogen_tf import audio as audio_io
+    from audiogen_tf.features import MelConfig
+
+    kind = type(model).__name__
+    files = []
+    sr = int(getattr(recipe, "sample_rate", None) or args.sample_rate or 16000)
+    n = int(args.num)
+    clips = draw(args, model, n, sr).reshape(n, -1)
+    cfg = MelConfig(sample_rate=sr, n_fft=512, hop_length=128, win_length=512, n_mels=64, fmax=sr / 2)
+    short = max(0, cfg.n_fft + 1 - clips.shape[1])  # the picture's reflect padding needs > n_fft / 2 samples
+    mels = cfg.log_mel(tf.constant(np.pad(clips, [(0, 0), (0, short)]).astype(np.float32))).numpy()
+    tag = f"label{args.label}_" if args.label is not None else ""
+    for i in range(n):
+        files.append(audio_io.save(_guard(os.path.join(args.out, f"{tag}sample_{i:02d}.wav")),
+                                   np.clip(clips[i], -1, 1), sr))
+    from audiogen_tf.plotting import save_spectrogram_png
+
+    files.append(save_spectrogram_png(_guard(os.path.join(args.out, f"{tag}samples.png")), list(mels),
+                                      titles=[f"{kind} sample {i}" for i in range(n)], sample_rate=sr,
+                                      hop_length=cfg.hop_length))
+    return files
 
 
 def _gl_iters(args, recipe):
@@ -338,8 +361,18 @@ def _reconstruct(args, recipe, model) -> list[str]:
     return files
 
 
-MODEL_KINDS = {"Tacotron2": _tacotron2, "CTCTTS": _ctc_tts, "ConvVAE": _vae, "FrameRNN": _frame_rnn, "VQVAE": _reconstruct,
-               "AudioCodec": _reconstruct}
+# a zoo family's ``synthesis`` (zoo/<family>/<family>_family.py) -> what synthesize does with its model
+SYNTHESIS = {
+    "vocoder": _vocode,
+    "autoregressive_vocoder": lambda args, recipe, model: _vocode(args, recipe, model, autoregressive=True),
+    "noise": _noise,
+    "autoregressive": lambda args, recipe, model: _noise(args, recipe, model, _wavenet_clips),
+    "tacotron2": _tacotron2,
+    "ctc_tts": _ctc_tts,
+    "latent": _vae,
+    "frames": _frame_rnn,
+    "reconstruct": _reconstruct,
+}
 
 
 def _report(files):

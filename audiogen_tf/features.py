@@ -39,6 +39,8 @@ import tensorflow as tf
 
 __all__ = [
     "CarriesFeatures",
+    "carried_mel_config",
+    "speech_mel_config",
     "MelConfig",
     "complete_mel_config",
     "stft",
@@ -155,13 +157,53 @@ def complete_mel_config(mel_config, owner: str = "the model") -> MelConfig:
     return MelConfig.from_dict(dict(mel_config))
 
 
+def speech_mel_config(**changes) -> dict:
+    """Every field of the HiFi-GAN paper's input mel (22.05 kHz, n_fft 1024, hop 256, 80 Slaney mels, 0-8 kHz,
+    magnitude, log floor 1e-5) with ``changes``: the complete ``mel_config`` that vocoder presets carry."""
+    cfg = MelConfig(sample_rate=22050, n_fft=1024, hop_length=256, win_length=1024, n_mels=80, fmin=0.0,
+                    fmax=8000.0, power=1.0, htk=False, norm="slaney", center=True, log_floor=1e-5).to_dict()
+    return MelConfig.from_dict({**cfg, **changes}).to_dict()
+
+
+def carried_mel_config(mel_config, n_mels, hop_length: int, owner: str):
+    """``(mel_config dict or None, n_mels)`` of a mel-conditioned model whose ``mel_config`` may be absent.
+
+    Given a ``mel_config``, it must name every field (:func:`complete_mel_config`), its ``hop_length`` must equal
+    the model's ``hop_length`` and ``n_mels`` (``None``: taken from it) must agree. Without one (a model file saved
+    before models carried their features) ``n_mels`` defaults to 80 and the model has no feature settings:
+    :attr:`CarriesFeatures.feature_settings` then raises, so nothing falls back to a default ``MelConfig()``.
+    """
+    from audiogen_tf.errors import ConfigError
+
+    if mel_config is None:
+        return None, int(80 if n_mels is None else n_mels)
+    cfg = complete_mel_config(mel_config, owner)
+    if n_mels is not None and int(n_mels) != cfg.n_mels:
+        raise ConfigError(f"{owner}: n_mels={n_mels} differs from mel_config n_mels={cfg.n_mels}")
+    if int(hop_length) != cfg.hop_length:
+        raise ConfigError(f"{owner}: mel_config hop_length={cfg.hop_length} differs from the model's upsampling "
+                          f"{hop_length}")
+    return cfg.to_dict(), cfg.n_mels
+
+
 class CarriesFeatures:
     """Mixin for a model whose config holds ``mel_config`` (a complete dict): its own features, saved with it."""
 
     @property
     def feature_settings(self) -> MelConfig:
-        """The mel settings the model was trained with."""
-        return MelConfig.from_dict(self.mel_config)
+        """The mel settings the model was trained with (``ConfigError`` for a model saved without them)."""
+        cfg = getattr(self, "mel_config", None)
+        if cfg is None:
+            from audiogen_tf.errors import ConfigError
+
+            raise ConfigError(f"this {type(self).__name__} carries no mel settings (mel_config=None: built without "
+                              f"them or saved by an older audiogen-tf); give them explicitly")
+        return cfg if isinstance(cfg, MelConfig) else MelConfig.from_dict(cfg)
+
+    @property
+    def has_features(self) -> bool:
+        """Whether the model carries its mel settings."""
+        return getattr(self, "mel_config", None) is not None
 
     def features_of(self, audio):
         """Log-mel (..., frames, n_mels) of audio (..., samples) with the model's own settings."""
@@ -704,7 +746,7 @@ def griffin_lim(
     return inverse(angles)
 
 
-def log_mel_to_audio(log_mel, config: MelConfig | None = None, n_iter=32, momentum=0.99, length=None, seed=None):
+def log_mel_to_audio(log_mel, config: MelConfig, n_iter=32, momentum=0.99, length=None, seed=None):
     """Griffin-Lim baseline vocoder: log-mel (natural log, ``config``) -> waveform.
 
     ``exp`` -> :func:`mel_to_linear` (NNLS, ``config.power``) -> :func:`griffin_lim` (random init).
@@ -717,7 +759,10 @@ def log_mel_to_audio(log_mel, config: MelConfig | None = None, n_iter=32, moment
         >>> log_mel_to_audio(cfg.log_mel(tf.random.normal([8000]) * 0.1), cfg, n_iter=4, length=8000).shape
         TensorShape([8000])
     """
-    config = config or MelConfig()
+    if config is None:
+        from audiogen_tf.errors import ConfigError
+
+        raise ConfigError("log_mel_to_audio needs the MelConfig the log-mel was made with")
     mel = tf.exp(_as_float(log_mel))
     lin = mel_to_linear(
         mel, config.sample_rate, config.n_fft, config.fmin, config.fmax, config.htk, config.norm, config.power

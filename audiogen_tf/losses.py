@@ -22,6 +22,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from audiogen_tf.errors import ConfigError
 from audiogen_tf.serialization import register
 
 #: (fft_size, hop_size, win_length) of Parallel WaveGAN's full-band multi-resolution STFT loss.
@@ -128,7 +129,7 @@ def mel_l1_loss(y_true, y_pred, mel_config=None):
 
     Args:
         y_true, y_pred: waveforms (batch, time) or (batch, time, 1).
-        mel_config: ``audiogen_tf.features.MelConfig`` or its dict (``None``: the defaults). HiFi-GAN computes
+        mel_config: ``audiogen_tf.features.MelConfig`` or its dict (required). HiFi-GAN computes
             the loss mel with ``fmax=None`` (full band) while its input mel stops at 8 kHz.
 
     Returns:
@@ -146,8 +147,8 @@ def mel_l1_loss(y_true, y_pred, mel_config=None):
     from audiogen_tf.features import MelConfig, log_mel_spectrogram
 
     if mel_config is None:
-        mel_config = MelConfig()
-    elif isinstance(mel_config, dict):
+        raise ConfigError("mel_l1_loss needs mel_config: the MelConfig (or its dict) of the loss mel")
+    if isinstance(mel_config, dict):
         mel_config = MelConfig.from_dict(mel_config)
     kwargs = mel_config.to_dict()
     t = log_mel_spectrogram(_squeeze_channel(y_true), **kwargs)
@@ -502,7 +503,7 @@ class MelL1Loss(keras.losses.Loss):
     """L1 distance between log-mel spectrograms (HiFi-GAN) as a Keras loss.
 
     Args:
-        mel_config: ``MelConfig`` or dict (default ``MelConfig()``).
+        mel_config: ``MelConfig`` or dict (required: no default mel).
 
     Example:
         >>> from audiogen_tf.features import MelConfig
@@ -517,8 +518,8 @@ class MelL1Loss(keras.losses.Loss):
         kwargs.setdefault("reduction", "sum_over_batch_size")
         super().__init__(name=name, **kwargs)
         if mel_config is None:
-            mel_config = MelConfig()
-        elif isinstance(mel_config, dict):
+            raise ConfigError("MelL1Loss needs mel_config: the MelConfig (or its dict) of the loss mel")
+        if isinstance(mel_config, dict):
             mel_config = MelConfig.from_dict(mel_config)
         self.mel_config = mel_config
 

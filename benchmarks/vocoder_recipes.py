@@ -34,7 +34,8 @@ class VocoderRecipe:
         subband_stft_loss_weight: ``GANTrainer.compile`` loss recipe.
         adversarial_fraction: share of the time budget, at its end, trained with the discriminator on (the rest
             is generator warm-up on the reconstruction losses only).
-        sample_rate, n_mels, fmax: the log-mel features (``hop_length`` is the generator's total upsampling).
+        sample_rate, n_mels, fmax, mel: the log-mel features: the generator preset's own ``mel_config`` with these
+            fields (``mel``: any other ``MelConfig`` fields) replaced; the generator carries the result.
 
     Example:
         >>> vocoder_recipe("hifigan_v2").mel_loss_weight
@@ -61,6 +62,7 @@ class VocoderRecipe:
     sample_rate: int = 22050
     n_mels: int = 80
     fmax: float | None = 8000.0
+    mel: dict = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Plain dict of every field."""
@@ -76,29 +78,30 @@ class VocoderRecipe:
         return cls(**d)
 
     def build_generator(self, **overrides):
-        """The generator from its preset (``n_mels`` from the recipe)."""
-        if self.family == "multiband_melgan":
-            from zoo.melgan.multiband_melgan_generator import MultiBandMelGANGenerator as cls
-        elif self.family == "hifigan":
-            from zoo.hifigan.hifigan_generator import HiFiGANGenerator as cls
-        else:
-            raise ConfigError(f"unknown vocoder family {self.family!r}")
-        return cls.from_preset(self.generator_preset, n_mels=self.n_mels, **overrides)
+        """The generator of the family (:mod:`zoo.families`) from its preset, carrying :meth:`mel_config`."""
+        from zoo.families import zoo_family
+
+        cls = zoo_family(self.family).generator
+        return cls.from_preset(self.generator_preset, mel_config=self.mel_config().to_dict(), **overrides)
 
     def build_discriminators(self) -> list:
-        """The discriminators (one multi-scale MelGAN model, or HiFi-GAN's MPD + MSD model)."""
-        if self.family == "multiband_melgan":
-            from zoo.melgan.melgan_discriminators import MelGANMultiScaleDiscriminator as cls
-        else:
-            from zoo.hifigan.hifigan_discriminators import HiFiGANDiscriminator as cls
-        return [cls.from_preset(self.discriminator_preset)]
+        """The family's discriminator (one multi-scale MelGAN model, or HiFi-GAN's MPD + MSD model)."""
+        from zoo.families import zoo_family
 
-    def mel_config(self, hop_length: int):
-        """``MelConfig`` of the recipe with the generator's hop (n_fft = win = 1024)."""
+        return [zoo_family(self.family).discriminator.from_preset(self.discriminator_preset)]
+
+    def mel_config(self, hop_length: int | None = None):
+        """``MelConfig`` of the recipe: the generator preset's ``mel_config`` with the recipe's fields."""
         from audiogen_tf.features import MelConfig
+        from audiogen_tf.registry import get_preset
+        from zoo.families import zoo_family
 
-        return MelConfig(sample_rate=self.sample_rate, n_fft=1024, hop_length=int(hop_length), win_length=1024,
-                         n_mels=self.n_mels, fmax=self.fmax)
+        carried = get_preset(zoo_family(self.family).generator, self.generator_preset)["mel_config"]
+        cfg = MelConfig.from_dict({**carried, "sample_rate": self.sample_rate, "n_mels": self.n_mels,
+                                   "fmax": self.fmax, **self.mel})
+        if hop_length is not None and int(hop_length) != cfg.hop_length:
+            raise ConfigError(f"{self.name}: the generator's hop {hop_length} differs from its mel's {cfg.hop_length}")
+        return cfg
 
     def optimizers(self):
         """``(g_optimizer, d_optimizer)``."""
@@ -131,6 +134,7 @@ RECIPES = {
         name="multiband_melgan", family="multiband_melgan", generator_preset="multiband_melgan",
         discriminator_preset="melgan", g_learning_rate=1e-3, d_learning_rate=1e-3, g_clipnorm=10.0,
         adversarial_loss="lsgan", adversarial_weight=2.5, stft_loss_weight=0.5, subband_stft_loss_weight=0.5,
+        mel={"win_length": 1024, "fmin": 0.0},  # the features this benchmark's tables were measured with
     ),
     "hifigan_v2": VocoderRecipe(
         name="hifigan_v2", family="hifigan", generator_preset="hifigan_v2", discriminator_preset="hifigan",

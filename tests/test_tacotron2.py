@@ -120,7 +120,7 @@ def test_fit_lowers_loss_on_real_utterances():
     keras.utils.set_random_seed(1)
     model = Tacotron2.from_preset("tacotron2_tiny")
     entries = sorted(read_manifest(MANIFEST), key=lambda e: e["duration"])[:3]
-    ds = tacotron2_dataset(entries, model.frontend, 3, shuffle=False)
+    ds = tacotron2_dataset(entries, model.frontend, 3, model.mel_config, shuffle=False)
     x, y = next(iter(ds))
     assert x["mel"].shape[0] == 3 and int(np.max(y["mel_lengths"])) == x["mel"].shape[1]
     result = check_fit_lowers_loss(model, ds, steps=6,

@@ -136,17 +136,28 @@ def is_vocoder(model) -> bool:
     return bool(names & {"synthesize", "chunk"})
 
 
-def vocoder_mel_config(model, sample_rate: int = 16000):
-    """The :class:`~audiogen_tf.features.MelConfig` matching a vocoder: its ``n_mels`` and ``hop_length``,
-    ``n_fft = win = 4 * hop`` (the 256 / 1024 ratio of HiFi-GAN), ``fmax`` = Nyquist."""
+def vocoder_mel_config(model, sample_rate: int | None = None):
+    """The :class:`~audiogen_tf.features.MelConfig` of a vocoder: the settings it carries (``feature_settings``).
+
+    Only a model file saved before models carried their features (``mel_config`` None) gets the documented
+    stand-in: its ``n_mels`` and ``hop_length``, ``n_fft = win = 4 * hop`` (HiFi-GAN's 1024 / 256 ratio),
+    ``fmax`` = Nyquist at ``sample_rate`` (default 16000). ``sample_rate``, given, must match carried settings.
+    """
+    from audiogen_tf.errors import ConfigError
     from audiogen_tf.features import MelConfig
 
+    if getattr(model, "has_features", False):
+        cfg = model.feature_settings
+        if sample_rate is not None and int(sample_rate) != cfg.sample_rate:
+            raise ConfigError(f"{type(model).__name__} works at {cfg.sample_rate} Hz, not {sample_rate}")
+        return cfg
+    sample_rate = int(sample_rate or 16000)
     hop = int(model.hop_length)
     return MelConfig(sample_rate=sample_rate, n_fft=4 * hop, hop_length=hop, win_length=4 * hop,
                      n_mels=int(model.n_mels), fmax=sample_rate / 2)
 
 
-def notes_mel_segments(model, frames: int, count: int = 8, data_dir=None, seed: int = 0, sample_rate: int = 16000):
+def notes_mel_segments(model, frames: int, count: int = 8, data_dir=None, seed: int = 0, sample_rate: int | None = None):
     """``count`` log-mel segments (1, frames, n_mels) and their audio from the built-in notes through ``segment_dataset``.
 
     Args:
@@ -154,6 +165,7 @@ def notes_mel_segments(model, frames: int, count: int = 8, data_dir=None, seed: 
         frames: mel frames per segment.
         count: number of segments.
         data_dir: where the built-in notes are written (default: a folder in the system temp dir, reused).
+        sample_rate: of a model without carried features (see :func:`vocoder_mel_config`).
 
     Returns:
         ``(mels, audios)``: lists of float32 arrays (1, frames, n_mels) and (1, frames * hop).
@@ -161,10 +173,10 @@ def notes_mel_segments(model, frames: int, count: int = 8, data_dir=None, seed: 
     from audiogen_tf.data import segment_dataset
     from audiogen_tf.datasets.notes import make_notes
 
-    data_dir = data_dir or os.path.join(tempfile.gettempdir(), f"audiogen_export_notes_{sample_rate}")
-    manifest = make_notes(data_dir, sample_rate=sample_rate, seconds=1.0, pitches=range(48, 73, 4),
+    cfg = vocoder_mel_config(model, sample_rate)  # the model's own features
+    data_dir = data_dir or os.path.join(tempfile.gettempdir(), f"audiogen_export_notes_{cfg.sample_rate}")
+    manifest = make_notes(data_dir, sample_rate=cfg.sample_rate, seconds=1.0, pitches=range(48, 73, 4),
                           variations=1, progress=False)
-    cfg = vocoder_mel_config(model, sample_rate)
     length = int(frames) * cfg.hop_length
     ds = segment_dataset(manifest, length, batch_size=1, mel_config=cfg, shuffle=True, seed=seed,
                          deterministic=True, repeat=True)

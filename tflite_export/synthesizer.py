@@ -164,6 +164,7 @@ class Synthesizer:
         if self.vocoder is not None and int(self.voc["n_mels"]) != m:
             raise ModelFileError(runner.path, "wrong_input_shape",
                                  f"Tacotron 2 makes {m} mel bands, the vocoder takes {self.voc['n_mels']}")
+        self._check_same_features(cfg, runner.path, "Tacotron 2")
         from audiogen_tf.text import TextFrontEnd  # NumPy-only front end
 
         self.frontend = TextFrontEnd.from_config(cfg["frontend"])
@@ -177,11 +178,28 @@ class Synthesizer:
         if self.vocoder is not None and int(self.voc["n_mels"]) != m:
             raise ModelFileError(runner.path, "wrong_input_shape",
                                  f"the CTC TTS makes {m} mel bands, the vocoder takes {self.voc['n_mels']}")
+        self._check_same_features(cfg, runner.path, "the CTC TTS")
         from audiogen_tf.text import TextFrontEnd  # NumPy-only front end
 
         self.ctc_frontend = TextFrontEnd.from_config(cfg["frontend"])
         if self.tacotron2 is None:
             self.tts = self.ctc
+
+    def _check_same_features(self, cfg, path, what):
+        """The text model's mel settings must be the vocoder's (both carried in the bundle since issue 16)."""
+        theirs = cfg.get("mel_config")
+        ours = self.voc.get("mel_config") if self.vocoder is not None else None
+        if theirs and ours and theirs != ours:
+            diff = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+            raise ModelFileError(path, "wrong_model", f"{what} makes mels with other settings than the vocoder "
+                                 f"takes (they differ in {diff})")
+
+    @property
+    def mel_config(self) -> dict | None:
+        """The mel settings the bundle's vocoder (else its text model) was trained with; ``None`` in bundles
+        written before models carried their features."""
+        entry = self.voc if self.vocoder is not None else self.tts
+        return dict(entry["mel_config"]) if entry and entry.get("mel_config") else None
 
     # ------------------------------------------------------------------ mel -> audio
     @property
@@ -392,7 +410,8 @@ def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "no
                              "max_frames": int(ctc_tts.max_frames), "frontend": ctc_tts.frontend.get_config(),
                              "sample_rate": int(sample_rate), "mel_config": mc.to_dict()}
     if vocoder is not None:
-        sample_rate = sample_rate or int(getattr(vocoder, "sample_rate", 22050))
+        carried = vocoder.feature_settings if getattr(vocoder, "has_features", False) else None
+        sample_rate = sample_rate or (carried.sample_rate if carried else int(getattr(vocoder, "sample_rate", 22050)))
         if context_frames is None:
             context_frames = vocoder.receptive_field_frames() if hasattr(vocoder, "receptive_field_frames") else 8
         eps = [_as_ep(e) for e in vocoder.export_endpoints(chunk_frames=chunk_frames, context_frames=context_frames)]
@@ -408,7 +427,7 @@ def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "no
             "file": "vocoder.tflite", "model": type(vocoder).__name__, "chunk_frames": int(chunk_frames),
             "context_frames": int(context_frames), "hop_length": int(vocoder.hop_length),
             "n_mels": int(vocoder.n_mels), "sample_rate": int(sample_rate), "pad_value": LOG_FLOOR,
-            "quantization": quantization,
+            "quantization": quantization, **({"mel_config": carried.to_dict()} if carried else {}),
         }
     if len(config) == 1:
         raise ValueError("export_bundle needs a vocoder and/or a tacotron2 or ctc_tts model")

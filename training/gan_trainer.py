@@ -277,10 +277,12 @@ class GANTrainer(keras.Model):
             if missing:
                 raise ConfigError(f"amplitude/phase/real-imag/consistency losses need a frame-rate generator with "
                                   f"{missing} (an iSTFT vocoder); {type(self.generator).__name__} has none")
-        if self.mel_loss_weight > 0 and self.mel_config is None:
-            from audiogen_tf.features import MelConfig
-
-            self.mel_config = MelConfig()
+        if self.mode == "vocoder" and self.mel_config is None:
+            if getattr(self.generator, "has_features", False):  # a generator that carries its features
+                self.mel_config = self.generator.feature_settings
+            elif self.mel_loss_weight > 0:
+                raise ConfigError("mel_loss_weight > 0 needs the loss mel: pass GANTrainer(mel_config=...) or a "
+                                  "generator that carries its mel_config")
         kwargs.setdefault("auto_scale_loss", False)  # the players scale their own losses
         super().compile(optimizer=g_optimizer, jit_compile=jit_compile, **kwargs)
         self.g_optimizer.build(self.generator.trainable_variables)
@@ -547,12 +549,9 @@ class GANTrainer(keras.Model):
         real, fake = self._match_length(real, fake)
         t = self._trackers
         if self.mode == "vocoder":
-            cfg = self.mel_config
-            if cfg is None:
-                from audiogen_tf.features import MelConfig
-
-                cfg = MelConfig()
-            t["mel_loss"].update_state(L.mel_l1_loss(real, fake, cfg))
+            if self.mel_config is None:
+                raise ConfigError("evaluating a vocoder needs its mel: pass GANTrainer(mel_config=...)")
+            t["mel_loss"].update_state(L.mel_l1_loss(real, fake, self.mel_config))
             sc, mag = L.multi_resolution_stft_loss(real, fake, self.stft_resolutions)
             t["stft_loss"].update_state(sc + mag)
         real_out = self._discriminate(real, label, training=False)

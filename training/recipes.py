@@ -26,70 +26,44 @@ from typing import Any
 from audiogen_tf.errors import ConfigError
 
 RECIPE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipes")
-
-VOCODER_FAMILIES = ("hifigan", "melgan", "multiband_melgan", "istft_vocoder")
-MODEL_FAMILIES = ("tacotron2", "vae", "vqvae", "codec", "frame_rnn", "wavernn", "ctc_recognizer", "ctc_tts")
-FAMILIES = VOCODER_FAMILIES + ("wavegan", "specgan", "wavenet", "encoder") + MODEL_FAMILIES
 RECONSTRUCTIONS = ("mse", "l1", "waveform")
 ON_NONFINITE = ("skip", "stop")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 ADVERSARIAL_LOSSES = ("lsgan", "hinge", "wgan-gp")
 
-# family -> (generator / model class, discriminator class or None), as "module:Class"
-MODEL_CLASSES = {
-    "hifigan": ("zoo.hifigan.hifigan_generator:HiFiGANGenerator", "zoo.hifigan.hifigan_discriminators:HiFiGANDiscriminator"),
-    "melgan": ("zoo.melgan.melgan_generator:MelGANGenerator", "zoo.melgan.melgan_discriminators:MelGANMultiScaleDiscriminator"),
-    "multiband_melgan": ("zoo.melgan.multiband_melgan_generator:MultiBandMelGANGenerator",
-                         "zoo.melgan.melgan_discriminators:MelGANMultiScaleDiscriminator"),
-    "istft_vocoder": ("zoo.istft_vocoder.istft_vocoder_model:ISTFTVocoder",
-                      "zoo.istft_vocoder.istft_vocoder_discriminators:ISTFTVocoderDiscriminator"),
-    "wavegan": ("zoo.wavegan.wavegan_generator:WaveGANGenerator", "zoo.wavegan.wavegan_discriminator:WaveGANDiscriminator"),
-    "specgan": ("zoo.wavegan.specgan:SpecGANGenerator", "zoo.wavegan.specgan:SpecGANDiscriminator"),
-    "wavenet": ("zoo.wavenet.wavenet_model:WaveNet", None),
-    "encoder": ("zoo.encoders.mel_cnn_encoder:MelCNNEncoder", None),
-    "tacotron2": ("zoo.tacotron2.tacotron2_model:Tacotron2", None),
-    "vae": ("zoo.vae.vae_model:ConvVAE", None),
-    "vqvae": ("zoo.vqvae.vqvae_model:VQVAE", None),
-    "codec": ("zoo.vqvae.codec_model:AudioCodec", None),
-    "frame_rnn": ("zoo.rnn.frame_rnn_model:FrameRNN", None),
-    "wavernn": ("zoo.rnn.wavernn_model:WaveRNN", None),
-    "ctc_recognizer": ("zoo.ctc_recognizer.ctc_recognizer_model:CTCRecognizer", None),
-    "ctc_tts": ("zoo.ctc_tts.ctc_tts_model:CTCTTS", None),
+# The recipe dataclasses of the families live in training/families/<family>.py; they stay importable from here.
+_FAMILY_RECIPES = {
+    "GANVocoderRecipe": "training.families._vocoder", "WaveGANRecipe": "training.families.wavegan",
+    "SpecGANRecipe": "training.families.wavegan", "WaveNetRecipe": "training.families.wavenet",
+    "EncoderRecipe": "training.families.encoders", "Tacotron2Recipe": "training.families.tacotron2",
+    "CTCTTSRecipe": "training.families.ctc_tts", "CTCRecognizerRecipe": "training.families.ctc_recognizer",
+    "VAERecipe": "training.families.vae", "VQVAERecipe": "training.families.vqvae",
+    "FrameRNNRecipe": "training.families.rnn", "WaveRNNRecipe": "training.families.rnn",
 }
-_PRESET_MODULES = {"melgan": "zoo.melgan.melgan_presets", "multiband_melgan": "zoo.melgan.melgan_presets",
-                   "hifigan": "zoo.hifigan.hifigan_presets", "istft_vocoder": "zoo.istft_vocoder.istft_vocoder_presets",
-                   "wavenet": "zoo.wavenet.wavenet_presets",
-                   "encoder": "zoo.encoders.encoder_presets", "tacotron2": "zoo.tacotron2.tacotron2_presets",
-                   "vae": "zoo.vae.vae_presets", "vqvae": "zoo.vqvae.vqvae_presets", "codec": "zoo.vqvae.vqvae_presets",
-                   "frame_rnn": "zoo.rnn.rnn_presets", "wavernn": "zoo.rnn.rnn_presets",
-                   "ctc_recognizer": "zoo.ctc_recognizer.ctc_recognizer_presets", "ctc_tts": "zoo.ctc_tts.ctc_tts_presets"}
 
 
-def import_class(spec: str):
-    """``"module:Class"`` -> the class (imports the module, which registers its presets)."""
-    import importlib
+def __getattr__(name):
+    if name in _FAMILY_RECIPES:
+        import importlib
 
-    module, name = spec.split(":")
-    return getattr(importlib.import_module(module), name)
+        return getattr(importlib.import_module(_FAMILY_RECIPES[name]), name)
+    if name == "FAMILIES":
+        return families()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def families() -> tuple[str, ...]:
+    """The names of every family a recipe can train (from :mod:`training.families`)."""
+    from training.families import train_families
+
+    return tuple(sorted(train_families()))
 
 
 def model_class(family: str, role: str = "generator", preset: str | None = None):
-    """The zoo class of ``family``'s generator (or model) or discriminator; encoders pick by preset name."""
-    import importlib
+    """The zoo class of ``family``'s generator (or model) or discriminator (a preset picks among alternatives)."""
+    from zoo.families import zoo_family
 
-    if family in _PRESET_MODULES:
-        importlib.import_module(_PRESET_MODULES[family])
-    gen, disc = MODEL_CLASSES[family]
-    if family == "encoder":
-        mel = import_class(gen)
-        wave = import_class("zoo.encoders.waveform_cnn_encoder:WaveformCNNEncoder")
-        return wave if preset in wave.presets() else mel
-    spec = gen if role == "generator" else disc
-    return import_class(spec) if spec else None
-
-
-# ----------------------------------------------------------------------------------------------
-# The recipes
+    return zoo_family(family).model_class(role, preset)
 
 
 @dataclasses.dataclass
@@ -97,7 +71,7 @@ class TrainRecipe:
     """Fields every recipe has (see the family dataclasses for the model and loss fields).
 
     Args:
-        family: one of :data:`FAMILIES` (``"hifigan"``, ``"wavegan"``, ``"tacotron2"``, ``"vae"``, ``"codec"``...).
+        family: one of :func:`families` (``"hifigan"``, ``"wavegan"``, ``"tacotron2"``, ``"vae"``, ``"codec"``...).
         name: free text (default: the file name).
         data: manifest, folder or glob of audio (the CLI's ``--data`` overrides it).
         sample_rate: Hz the audio is loaded at.
@@ -147,8 +121,8 @@ class TrainRecipe:
     def check(self) -> list[tuple[str, str]]:
         """``[(key, problem), ...]`` of values out of range (empty when the recipe is valid)."""
         bad = []
-        if self.family not in FAMILIES:
-            bad.append(("family", f"must be one of {FAMILIES}, got {self.family!r}"))
+        if self.family not in families():
+            bad.append(("family", f"must be one of {families()}, got {self.family!r}"))
         for key in ("sample_rate", "batch_size", "segment_length", "steps", "steps_per_epoch", "checkpoint_every",
                     "keep_last", "min_files"):
             if getattr(self, key) < 1:
@@ -171,6 +145,11 @@ class TrainRecipe:
     def check_models(self) -> list[tuple[str, str]]:
         """Problems with the preset names (imports the zoo family)."""
         return []
+
+    def zoo_class(self, role: str = "generator"):
+        """The zoo class the recipe builds for ``role`` (its preset picks among a family's alternatives)."""
+        preset = getattr(self, "model_preset", None) or getattr(self, f"{role}_preset", None)
+        return model_class(self.family, role, preset)
 
 
 def _mel_problems(recipe, hop_of_model=None) -> list[tuple[str, str]]:
@@ -209,216 +188,6 @@ def _length_mismatch(cls, preset, overrides, key, segment_length, what) -> list[
     if value is not None and int(value) != segment_length:
         return [("segment_length", f"{segment_length} differs from the {what}'s {key} {value}")]
     return []
-
-
-@dataclasses.dataclass
-class GANVocoderRecipe(TrainRecipe):
-    """A GAN vocoder (HiFi-GAN, MelGAN, Multi-band MelGAN, iSTFT vocoder): mel (batch, frames, n_mels) -> audio (batch, time, 1).
-
-    Args:
-        generator_preset, generator_overrides: generator preset and constructor overrides.
-        discriminator_preset, discriminator_overrides: the same for the discriminator.
-        mel: ``MelConfig`` fields (``hop_length`` must equal the generator's total upsampling).
-        d_learning_rate: discriminator learning rate (default: ``learning_rate``).
-        adversarial_loss, adversarial_weight, mel_loss_weight, feature_matching_weight,
-        feature_matching_include_score, stft_loss_weight, subband_stft_loss_weight, generator_warmup_steps,
-        g_clipnorm, d_clipnorm: ``GANTrainer.compile``.
-        amplitude_loss_weight, phase_loss_weight, real_imag_loss_weight, consistency_loss_weight: the frame-level
-            losses of a frame-rate (iSTFT) generator (``GANTrainer.compile``; family ``istft_vocoder``).
-    """
-
-    generator_preset: str = ""
-    generator_overrides: dict = dataclasses.field(default_factory=dict)
-    discriminator_preset: str = ""
-    discriminator_overrides: dict = dataclasses.field(default_factory=dict)
-    mel: dict = dataclasses.field(default_factory=dict)
-    d_learning_rate: float | None = None
-    adversarial_loss: str = "lsgan"
-    adversarial_weight: float = 1.0
-    mel_loss_weight: float = 45.0
-    feature_matching_weight: float = 2.0
-    feature_matching_include_score: bool = False
-    stft_loss_weight: float = 0.0
-    subband_stft_loss_weight: float = 0.0
-    generator_warmup_steps: int = 0
-    g_clipnorm: float | None = None
-    d_clipnorm: float | None = None
-    amplitude_loss_weight: float = 0.0
-    phase_loss_weight: float = 0.0
-    real_imag_loss_weight: float = 0.0
-    consistency_loss_weight: float = 0.0
-    weighted_phase_loss_weight: float = 0.0
-
-    def mel_config(self):
-        """The ``MelConfig`` of the features (``sample_rate`` from the recipe unless given)."""
-        from audiogen_tf.features import MelConfig
-
-        return MelConfig.from_dict({"sample_rate": self.sample_rate, **self.mel})
-
-    def check(self):
-        bad = super().check()
-        if self.adversarial_loss not in ADVERSARIAL_LOSSES:
-            bad.append(("adversarial_loss", f"must be one of {ADVERSARIAL_LOSSES}, got {self.adversarial_loss!r}"))
-        for key in ("adversarial_weight", "mel_loss_weight", "feature_matching_weight", "stft_loss_weight",
-                    "subband_stft_loss_weight", "generator_warmup_steps", "amplitude_loss_weight", "phase_loss_weight",
-                    "real_imag_loss_weight", "consistency_loss_weight", "weighted_phase_loss_weight"):
-            if getattr(self, key) < 0:
-                bad.append((key, f"must be >= 0, got {getattr(self, key)}"))
-        if self.subband_stft_loss_weight > 0 and self.family != "multiband_melgan":
-            bad.append(("subband_stft_loss_weight", "needs family multiband_melgan"))
-        return bad + _mel_problems(self)
-
-    def check_models(self):
-        gen, disc = model_class(self.family, "generator"), model_class(self.family, "discriminator")
-        bad = _preset_problems("generator_preset", gen, self.generator_preset, self.generator_overrides)
-        bad += _preset_problems("discriminator_preset", disc, self.discriminator_preset, self.discriminator_overrides)
-        if not bad:
-            from audiogen_tf.registry import get_preset
-
-            kwargs = {**get_preset(gen, self.generator_preset), **self.generator_overrides}
-            if "mel_config" in kwargs:  # a generator that carries its features is given the recipe's mel
-                return bad
-            hop = 1
-            for r in kwargs.get("upsample_rates", []):
-                hop *= int(r)
-            hop *= int(kwargs.get("subbands", 1))
-            bad += [p for p in _mel_problems(self, hop) if p[0] == "mel.hop_length"]
-            n_mels = kwargs.get("n_mels")
-            if n_mels is not None and int(n_mels) != self.mel_config().n_mels:
-                bad.append(("generator_overrides.n_mels", f"{n_mels} differs from mel.n_mels {self.mel_config().n_mels}"))
-        return bad
-
-
-@dataclasses.dataclass
-class WaveGANRecipe(TrainRecipe):
-    """WaveGAN: noise (batch, latent_dim) [+ label (batch,)] -> audio (batch, slice_length, 1), WGAN-GP.
-
-    Args:
-        generator_preset, generator_overrides, discriminator_preset, discriminator_overrides: the pair.
-        label_key: manifest column of the class for a conditional preset (``None``: unconditional).
-        d_learning_rate: critic learning rate (default: ``learning_rate``).
-        adversarial_loss, gp_weight, n_critic: ``GANTrainer.compile`` (paper: WGAN-GP, 10, 5).
-    """
-
-    generator_preset: str = "wavegan"
-    generator_overrides: dict = dataclasses.field(default_factory=dict)
-    discriminator_preset: str = "wavegan"
-    discriminator_overrides: dict = dataclasses.field(default_factory=dict)
-    label_key: str | None = None
-    d_learning_rate: float | None = None
-    adversarial_loss: str = "wgan-gp"
-    gp_weight: float = 10.0
-    n_critic: int = 5
-
-    def check(self):
-        bad = super().check()
-        if self.adversarial_loss not in ADVERSARIAL_LOSSES:
-            bad.append(("adversarial_loss", f"must be one of {ADVERSARIAL_LOSSES}, got {self.adversarial_loss!r}"))
-        if self.n_critic < 1:
-            bad.append(("n_critic", f"must be >= 1, got {self.n_critic}"))
-        return bad
-
-    def check_models(self):
-        gen, disc = model_class(self.family, "generator"), model_class(self.family, "discriminator")
-        bad = _preset_problems("generator_preset", gen, self.generator_preset, self.generator_overrides)
-        bad += _preset_problems("discriminator_preset", disc, self.discriminator_preset, self.discriminator_overrides)
-        if not bad:
-            bad += _length_mismatch(gen, self.generator_preset, self.generator_overrides, "slice_length",
-                                    self.segment_length, "generator")
-        return bad
-
-
-@dataclasses.dataclass
-class WaveNetRecipe(TrainRecipe):
-    """WaveNet with teacher forcing: mu-law ids (batch, time) [+ mel, global id] -> next-sample distribution.
-
-    Args:
-        model_preset, model_overrides: the WaveNet preset and constructor overrides.
-        mel: ``MelConfig`` fields of the local conditioning (only for presets with ``local_channels``).
-        global_key: manifest column of the global condition (presets with ``global_classes``).
-    """
-
-    model_preset: str = "wavenet_base"
-    model_overrides: dict = dataclasses.field(default_factory=dict)
-    mel: dict = dataclasses.field(default_factory=dict)
-    global_key: str | None = None
-
-    def mel_config(self):
-        from audiogen_tf.features import MelConfig
-
-        return MelConfig.from_dict({"sample_rate": self.sample_rate, **self.mel})
-
-    def check(self):
-        return super().check() + (_mel_problems(self) if self.mel else [])
-
-    def check_models(self):
-        return _preset_problems("model_preset", model_class("wavenet"), self.model_preset, self.model_overrides)
-
-
-@dataclasses.dataclass
-class EncoderRecipe(TrainRecipe):
-    """A CNN encoder trained as a classifier: audio (batch, num_samples) -> logits (batch, num_classes).
-
-    Args:
-        model_preset, model_overrides: ``mel_cnn*`` or ``waveform_cnn*`` preset and overrides (``num_classes`` is
-            set from the labels).
-        label_key: manifest column of the class.
-    """
-
-    model_preset: str = "mel_cnn"
-    model_overrides: dict = dataclasses.field(default_factory=dict)
-    label_key: str = "label"
-
-    def check_models(self):
-        cls = model_class("encoder", preset=self.model_preset)
-        bad = _preset_problems("model_preset", cls, self.model_preset, self.model_overrides)
-        if not bad:
-            bad += _length_mismatch(cls, self.model_preset, self.model_overrides, "num_samples", self.segment_length,
-                                    "encoder")
-        return bad
-
-
-@dataclasses.dataclass
-class SpecGANRecipe(WaveGANRecipe):
-    """SpecGAN: noise (batch, latent_dim) [+ label] -> normalized log-magnitude (batch, S, S, 1), WGAN-GP critic on
-    spectrograms of the real audio; audio by Griffin-Lim.
-
-    ``segment_length`` must equal ``spec_size * hop_length`` of the generator (16384 in the paper). The per-bin
-    moments that normalize the spectrograms are estimated from the data when the run starts (unless
-    ``generator_overrides`` has ``spec_mean`` / ``spec_std``) and stored in the run's ``recipe.yaml``.
-
-    Args:
-        generator_preset, generator_overrides, discriminator_preset, discriminator_overrides: the pair.
-        moment_batches: batches of the data read to estimate the per-bin moments.
-        (the rest as :class:`WaveGANRecipe`)
-    """
-
-    generator_preset: str = "specgan"
-    discriminator_preset: str = "specgan"
-    moment_batches: int = 8
-
-    def check(self):
-        bad = super().check()
-        if self.moment_batches < 1:
-            bad.append(("moment_batches", f"must be >= 1, got {self.moment_batches}"))
-        return bad
-
-    def check_models(self):
-        gen, disc = model_class(self.family, "generator"), model_class(self.family, "discriminator")
-        bad = _preset_problems("generator_preset", gen, self.generator_preset, self.generator_overrides)
-        bad += _preset_problems("discriminator_preset", disc, self.discriminator_preset, self.discriminator_overrides)
-        if not bad:
-            from audiogen_tf.registry import get_preset
-
-            kw = {**get_preset(gen, self.generator_preset), **self.generator_overrides}
-            length = int(kw.get("spec_size", 128)) * int(kw.get("hop_length", 128))
-            if length != self.segment_length:
-                bad.append(("segment_length", f"{self.segment_length} differs from the generator's spec_size x "
-                                              f"hop_length = {length}"))
-            if int(kw.get("sample_rate", 16000)) != self.sample_rate:
-                bad.append(("sample_rate", f"{self.sample_rate} differs from the generator's {kw.get('sample_rate')}"))
-        return bad
-
 
 def _mel_key_problems(recipe) -> list[tuple[str, str]]:
     """Unknown ``mel`` keys and a sample rate that differs from the recipe's."""
@@ -460,214 +229,11 @@ class ModelRecipe(TrainRecipe):
         """The preset's constructor arguments with the overrides applied."""
         from audiogen_tf.registry import get_preset
 
-        return {**get_preset(model_class(self.family), self.model_preset), **self.model_overrides}
+        return {**get_preset(self.zoo_class(), self.model_preset), **self.model_overrides}
 
     def check_models(self):
-        return _preset_problems("model_preset", model_class(self.family), self.model_preset, self.model_overrides)
+        return _preset_problems("model_preset", self.zoo_class(), self.model_preset, self.model_overrides)
 
-
-@dataclasses.dataclass
-class Tacotron2Recipe(ModelRecipe):
-    """Tacotron 2: text ids (batch, text) + teacher-forced mel (batch, frames, n_mels) -> mel, stop, alignment.
-
-    ``segment_length`` is unused (whole utterances); the data needs a ``text`` column. The loss weights live in
-    the model preset (``model_overrides.guided_attention_weight=...``).
-
-    Args:
-        model_preset, model_overrides: ``tacotron2``, ``tacotron2_small`` or ``tacotron2_tiny`` and overrides.
-        mel: ``MelConfig`` fields of the targets (passed to the model as ``mel_config``).
-        bucket_boundaries: audio lengths in samples separating the length buckets (``None``: one bucket).
-        max_audio_length: drop longer utterances (samples; ``None``: keep all).
-        griffin_lim_iters: Griffin-Lim iterations of ``audiogen synthesize``.
-    """
-
-    model_preset: str = "tacotron2"
-    bucket_boundaries: list | None = None
-    max_audio_length: int | None = None
-    griffin_lim_iters: int = 32
-
-    def check(self):
-        bad = super().check()
-        if self.bucket_boundaries is not None and any(int(b) < 1 for b in self.bucket_boundaries):
-            bad.append(("bucket_boundaries", f"must be positive sample counts, got {self.bucket_boundaries}"))
-        if self.griffin_lim_iters < 1:
-            bad.append(("griffin_lim_iters", f"must be >= 1, got {self.griffin_lim_iters}"))
-        return bad
-
-
-@dataclasses.dataclass
-class CTCTTSRecipe(Tacotron2Recipe):
-    """LSTM TTS with a CTC (forward-sum) alignment: ``(text_ids, text_lengths, mel, mel_lengths)`` -> mel, durations.
-
-    The batches are Tacotron 2's plus the mel lengths as an input; the loss weights (mel, duration, forward-sum,
-    binarization and its start step) live in the model preset (``model_overrides.binarization_start_steps=...``).
-
-    Args:
-        model_preset, model_overrides: ``ctc_tts_small`` or ``ctc_tts_tiny`` and overrides.
-        mel, bucket_boundaries, max_audio_length, griffin_lim_iters: as :class:`Tacotron2Recipe`.
-    """
-
-    model_preset: str = "ctc_tts_small"
-
-
-@dataclasses.dataclass
-class CTCRecognizerRecipe(ModelRecipe):
-    """CTC recognizer: ``(mel, mel_lengths)`` -> per-frame symbol logits, CTC loss against the transcript.
-
-    ``segment_length`` is unused (whole utterances); the data needs a ``text`` column.
-
-    Args:
-        model_preset, model_overrides: ``ctc_recognizer_small`` or ``ctc_recognizer_tiny`` and overrides.
-        mel: ``MelConfig`` fields of the input (passed to the model as ``mel_config``).
-        bucket_boundaries: audio lengths in samples separating the length buckets (``None``: one bucket).
-        max_audio_length: drop longer utterances (samples; ``None``: keep all).
-    """
-
-    model_preset: str = "ctc_recognizer_small"
-    bucket_boundaries: list | None = None
-    max_audio_length: int | None = None
-
-    def check(self):
-        bad = super().check()
-        if self.bucket_boundaries is not None and any(int(b) < 1 for b in self.bucket_boundaries):
-            bad.append(("bucket_boundaries", f"must be positive sample counts, got {self.bucket_boundaries}"))
-        return bad
-
-
-@dataclasses.dataclass
-class VAERecipe(ModelRecipe):
-    """Conv VAE on log-mel clips (batch, input_length, n_mels) or waveform segments (batch, input_length, 1).
-
-    Args:
-        model_preset, model_overrides: a ``ConvVAE`` preset and overrides (``num_classes`` set from the labels).
-        mel: ``MelConfig`` of mel presets (``n_mels`` must equal ``input_channels``; a segment of
-            ``segment_length`` samples must give at least ``input_length`` frames).
-        beta, kl_warmup_steps, reconstruction: ``VAETrainer`` (KL weight, its linear warm-up, ``mse``/``l1``/``waveform``).
-        label_key: manifest column of the class for a conditional model (``None``: unconditional).
-    """
-
-    model_preset: str = "vae_mel_notes"
-    beta: float = 1.0
-    kl_warmup_steps: int = 0
-    reconstruction: str = "mse"
-    label_key: str | None = None
-
-    def check(self):
-        bad = super().check()
-        if self.beta < 0 or self.kl_warmup_steps < 0:
-            bad.append(("beta", f"beta and kl_warmup_steps must be >= 0, got {self.beta}, {self.kl_warmup_steps}"))
-        if self.reconstruction not in RECONSTRUCTIONS:
-            bad.append(("reconstruction", f"must be one of {RECONSTRUCTIONS}, got {self.reconstruction!r}"))
-        bad += _waveform_loss_problems(self)
-        return bad
-
-    def check_models(self):
-        bad = super().check_models()
-        if not bad:
-            kw = self.model_kwargs()
-            length = int(kw.get("input_length", 64))
-            if kw.get("input_type", "mel") == "mel":
-                cfg = self.mel_config()
-                if int(kw.get("input_channels", 80)) != cfg.n_mels:
-                    bad.append(("mel.n_mels", f"{cfg.n_mels} differs from the model's input_channels {kw.get('input_channels', 80)}"))
-                if self.segment_length // cfg.hop_length < length:
-                    bad.append(("segment_length", f"{self.segment_length} gives fewer than input_length={length} frames "
-                                                  f"of hop {cfg.hop_length}"))
-            elif self.segment_length != length:
-                bad.append(("segment_length", f"{self.segment_length} differs from the model's input_length {length}"))
-        return bad
-
-
-@dataclasses.dataclass
-class VQVAERecipe(ModelRecipe):
-    """VQ-VAE (``family: vqvae``, mel or waveform) or residual-VQ codec (``family: codec``, waveform).
-
-    Args:
-        model_preset, model_overrides: a ``VQVAE`` / ``AudioCodec`` preset and overrides.
-        mel: ``MelConfig`` of mel VQ-VAEs (``n_mels`` must equal ``input_channels``).
-        reconstruction: ``VQVAETrainer`` loss: ``mse``, ``l1`` or ``waveform`` (multi-resolution STFT + L1).
-    """
-
-    model_preset: str = "vqvae_mel"
-    reconstruction: str = "mse"
-
-    def check(self):
-        bad = super().check()
-        if self.reconstruction not in RECONSTRUCTIONS:
-            bad.append(("reconstruction", f"must be one of {RECONSTRUCTIONS}, got {self.reconstruction!r}"))
-        bad += _waveform_loss_problems(self)
-        return bad
-
-    def check_models(self):
-        import math
-
-        bad = super().check_models()
-        if not bad:
-            kw = self.model_kwargs()
-            down = math.prod(int(s) for s in kw.get("strides", [1]))
-            if self.family == "vqvae" and kw.get("input_type", "mel") == "mel":
-                cfg = self.mel_config()
-                if int(kw.get("input_channels", 80)) != cfg.n_mels:
-                    bad.append(("mel.n_mels", f"{cfg.n_mels} differs from the model's input_channels"))
-                if self.segment_length // cfg.hop_length < down:
-                    bad.append(("segment_length", f"{self.segment_length} gives fewer than {down} frames"))
-            elif self.segment_length % down:
-                bad.append(("segment_length", f"{self.segment_length} is not a multiple of the model's hop {down}"))
-        return bad
-
-
-@dataclasses.dataclass
-class FrameRNNRecipe(ModelRecipe):
-    """FrameRNN next-frame prediction with teacher forcing: frames (batch, num_frames, n_mels) -> next frames.
-
-    ``segment_length`` is unused: examples are ``(num_frames + 1) * hop_length`` samples.
-
-    Args:
-        model_preset, model_overrides: a ``FrameRNN`` preset (``n_mels`` / ``mel_config`` set from ``mel``).
-        mel: ``MelConfig`` of the frames.
-        num_frames: frames per training example.
-        loss: Keras regression loss of the frames (``mae`` or ``mse``).
-    """
-
-    model_preset: str = "frame_rnn_full"
-    num_frames: int = 64
-    loss: str = "mae"
-
-    def check(self):
-        bad = super().check()
-        if self.num_frames < 1:
-            bad.append(("num_frames", f"must be >= 1, got {self.num_frames}"))
-        if self.loss not in ("mae", "mse"):
-            bad.append(("loss", f"must be 'mae' or 'mse', got {self.loss!r}"))
-        return bad
-
-
-@dataclasses.dataclass
-class WaveRNNRecipe(ModelRecipe):
-    """WaveRNN with teacher forcing: previous ids (batch, segment_length) + mel -> next-sample logits.
-
-    Args:
-        model_preset, model_overrides: a ``WaveRNN`` preset (``n_mels`` / ``hop_length`` set from ``mel``).
-        mel: ``MelConfig`` of the conditioning; ``segment_length`` must be a multiple of its ``hop_length``.
-    """
-
-    model_preset: str = "wavernn_full"
-
-    def check(self):
-        return super().check() + [p for p in _mel_problems(self) if p[0] == "segment_length"]
-
-
-RECIPE_CLASSES = {"hifigan": GANVocoderRecipe, "melgan": GANVocoderRecipe, "multiband_melgan": GANVocoderRecipe,
-                  "istft_vocoder": GANVocoderRecipe,
-                  "wavegan": WaveGANRecipe, "wavenet": WaveNetRecipe, "encoder": EncoderRecipe,
-                  "specgan": SpecGANRecipe,
-                  "tacotron2": Tacotron2Recipe, "vae": VAERecipe, "vqvae": VQVAERecipe, "codec": VQVAERecipe,
-                  "frame_rnn": FrameRNNRecipe, "wavernn": WaveRNNRecipe,
-                  "ctc_recognizer": CTCRecognizerRecipe, "ctc_tts": CTCTTSRecipe}
-
-
-# ----------------------------------------------------------------------------------------------
-# Loading and validation
 
 
 def _check_type(value, annotation) -> tuple[bool, Any]:
@@ -758,10 +324,12 @@ def recipe_from_dict(data: dict, source: str = "<dict>", overrides=(), check_mod
     def where(key):
         return f"--set {given[key]}: in {source}," if key in given else f"{source}:"
 
+    from training.families import train_families
+
     family = data.get("family")
-    if family not in RECIPE_CLASSES:
-        raise ConfigError(f"{where('family')} key 'family' must be one of {sorted(RECIPE_CLASSES)}, got {family!r}")
-    cls = RECIPE_CLASSES[family]
+    if family not in train_families():
+        raise ConfigError(f"{where('family')} key 'family' must be one of {sorted(train_families())}, got {family!r}")
+    cls = train_families()[family].recipe
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = {name: f.type for name, f in fields.items()}
     kwargs = {}
@@ -796,9 +364,7 @@ def load_recipe(path, overrides=(), check_models: bool = True) -> TrainRecipe:
         check_models: also check preset names and constructor overrides.
 
     Returns:
-        a :class:`GANVocoderRecipe`, :class:`WaveGANRecipe`, :class:`WaveNetRecipe`, :class:`EncoderRecipe`,
-        :class:`Tacotron2Recipe`, :class:`VAERecipe`, :class:`VQVAERecipe`, :class:`FrameRNNRecipe` or
-        :class:`WaveRNNRecipe`.
+        the recipe dataclass its family declares (:mod:`training.families`), e.g. ``GANVocoderRecipe``.
 
     Raises:
         ConfigError: unknown key or bad value, naming the key and the file.

@@ -25,30 +25,11 @@ import keras
 import tensorflow as tf
 
 from audiogen_tf.errors import ConfigError
-from audiogen_tf.registry import get_preset
 from training import strategy as strategies
 from training.callbacks import HistoryCSV
 from training.fault_tolerance import FaultTolerantCheckpoint, NonFiniteGuard, StopAtStep, training_step
-from training.recipes import (
-    CTCRecognizerRecipe,
-    CTCTTSRecipe,
-    EncoderRecipe,
-    FrameRNNRecipe,
-    GANVocoderRecipe,
-    ModelRecipe,
-    SpecGANRecipe,
-    Tacotron2Recipe,
-    TrainRecipe,
-    VAERecipe,
-    VQVAERecipe,
-    WaveGANRecipe,
-    WaveNetRecipe,
-    WaveRNNRecipe,
-    load_recipe,
-    model_class,
-    recipe_from_dict,
-    save_recipe,
-)
+from training.families import train_family
+from training.recipes import TrainRecipe, load_recipe, recipe_from_dict, save_recipe
 
 log = logging.getLogger(__name__)
 
@@ -79,127 +60,17 @@ class TrainResult:
 
 
 # ----------------------------------------------------------------------------------------------
-# Building blocks
-
-
-def _preset_model(cls, preset, overrides):
-    return cls.from_preset(preset, **overrides)
+# Building blocks: each family declares them once (training/families/<family>.py)
 
 
 def build_models(recipe: TrainRecipe, num_classes: int | None = None) -> dict:
     """The recipe's models: ``{"generator", "discriminators"}`` for GANs, ``{"model"}`` otherwise."""
-    fam = recipe.family
-    if isinstance(recipe, GANVocoderRecipe):
-        gen_over = dict(recipe.generator_overrides)
-        gen_cls = model_class(fam, "generator")
-        if "mel_config" in get_preset(gen_cls, recipe.generator_preset):  # carries its features: give it the recipe's
-            gen_over.setdefault("mel_config", recipe.mel_config().to_dict())
-        else:
-            gen_over.setdefault("n_mels", recipe.mel_config().n_mels)
-        gen = _preset_model(gen_cls, recipe.generator_preset, gen_over)
-        disc = _preset_model(model_class(fam, "discriminator"), recipe.discriminator_preset, recipe.discriminator_overrides)
-        return {"generator": gen, "discriminators": [disc]}
-    if isinstance(recipe, WaveGANRecipe):
-        gen = _preset_model(model_class(fam, "generator"), recipe.generator_preset, recipe.generator_overrides)
-        disc = _preset_model(model_class(fam, "discriminator"), recipe.discriminator_preset, recipe.discriminator_overrides)
-        return {"generator": gen, "discriminators": [disc]}
-    if isinstance(recipe, WaveNetRecipe):
-        return {"model": _preset_model(model_class(fam), recipe.model_preset, recipe.model_overrides)}
-    if isinstance(recipe, EncoderRecipe):
-        overrides = dict(recipe.model_overrides)
-        if num_classes is not None:
-            overrides["num_classes"] = int(num_classes)
-        cls = model_class("encoder", preset=recipe.model_preset)
-        return {"model": _preset_model(cls, recipe.model_preset, overrides)}
-    if isinstance(recipe, ModelRecipe):
-        overrides = dict(recipe.model_overrides)
-        cfg = recipe.mel_config()
-        if isinstance(recipe, (Tacotron2Recipe, CTCRecognizerRecipe)):
-            overrides.setdefault("mel_config", cfg.to_dict())
-        elif isinstance(recipe, FrameRNNRecipe):
-            overrides.setdefault("n_mels", cfg.n_mels)
-            overrides.setdefault("mel_config", cfg.to_dict())
-        elif isinstance(recipe, WaveRNNRecipe):
-            overrides.setdefault("n_mels", cfg.n_mels)
-            overrides.setdefault("hop_length", cfg.hop_length)
-        elif isinstance(recipe, VAERecipe) and num_classes is not None:
-            overrides["num_classes"] = int(num_classes)
-        return {"model": _preset_model(model_class(fam), recipe.model_preset, overrides)}
-    raise ConfigError(f"no builder for family {fam!r}")
-
-
-def _optimizer(recipe, learning_rate=None):
-    lr = float(learning_rate if learning_rate is not None else recipe.learning_rate)
-    if recipe.lr_decay != 1.0:  # once per "epoch" of steps_per_epoch steps, as torch's ExponentialLR per epoch
-        lr = keras.optimizers.schedules.ExponentialDecay(lr, recipe.steps_per_epoch, recipe.lr_decay, staircase=True)
-    if recipe.weight_decay:
-        return keras.optimizers.AdamW(lr, weight_decay=recipe.weight_decay, beta_1=recipe.beta_1, beta_2=recipe.beta_2,
-                                      epsilon=recipe.epsilon)
-    return keras.optimizers.Adam(lr, beta_1=recipe.beta_1, beta_2=recipe.beta_2, epsilon=recipe.epsilon)
+    return train_family(recipe.family).build_models(recipe, num_classes)
 
 
 def build_trainer(recipe: TrainRecipe, models: dict):
-    """A compiled trainer: ``GANTrainer`` for the GANs, the model itself (``compile``) otherwise."""
-    if "generator" in models:
-        from training.gan_trainer import GANTrainer
-
-        vocoder = isinstance(recipe, GANVocoderRecipe)
-        gen = models["generator"]
-        trainer = GANTrainer(
-            gen, models["discriminators"], mode="vocoder" if vocoder else "unconditional",
-            latent_dim=getattr(gen, "latent_dim", 100), mel_config=recipe.mel_config() if vocoder else None,
-            seed=recipe.seed,
-        )
-        d_lr = recipe.d_learning_rate if recipe.d_learning_rate is not None else recipe.learning_rate
-        common = dict(g_optimizer=_optimizer(recipe), d_optimizer=_optimizer(recipe, d_lr),
-                      adversarial_loss=recipe.adversarial_loss)
-        if vocoder:
-            trainer.compile(
-                **common, adversarial_weight=recipe.adversarial_weight, mel_loss_weight=recipe.mel_loss_weight,
-                feature_matching_weight=recipe.feature_matching_weight,
-                feature_matching_include_score=recipe.feature_matching_include_score,
-                stft_loss_weight=recipe.stft_loss_weight,
-                subband_stft_loss_weight=recipe.subband_stft_loss_weight,
-                generator_warmup_steps=recipe.generator_warmup_steps, g_clipnorm=recipe.g_clipnorm,
-                d_clipnorm=recipe.d_clipnorm, amplitude_loss_weight=recipe.amplitude_loss_weight,
-                phase_loss_weight=recipe.phase_loss_weight, real_imag_loss_weight=recipe.real_imag_loss_weight,
-                consistency_loss_weight=recipe.consistency_loss_weight,
-                weighted_phase_loss_weight=recipe.weighted_phase_loss_weight,
-            )
-        else:
-            trainer.compile(**common, gp_weight=recipe.gp_weight, n_critic=recipe.n_critic)
-        return trainer
-    model = models["model"]
-    if isinstance(recipe, (VAERecipe, VQVAERecipe)):
-        from training.vae_trainer import VAETrainer, VQVAETrainer
-
-        if isinstance(recipe, VAERecipe):
-            trainer = VAETrainer(model, beta=recipe.beta, kl_warmup_steps=recipe.kl_warmup_steps,
-                                 reconstruction=recipe.reconstruction)
-        else:
-            trainer = VQVAETrainer(model, reconstruction=recipe.reconstruction)
-        trainer.compile(optimizer=_optimizer(recipe))
-        trainer.optimizer.build(model.trainable_variables)
-        return trainer
-    if isinstance(recipe, (Tacotron2Recipe, CTCRecognizerRecipe)):
-        model.compile(optimizer=_optimizer(recipe))  # the loss is the model's compute_loss
-    elif isinstance(recipe, FrameRNNRecipe):
-        model.compile(optimizer=_optimizer(recipe), loss=recipe.loss)
-    elif isinstance(recipe, WaveRNNRecipe):
-        model.compile(optimizer=_optimizer(recipe), loss=model.default_loss())
-    elif isinstance(recipe, WaveNetRecipe):
-        if model.output_type == "mol":
-            from zoo.wavenet.wavenet_model import DiscretizedLogisticMixtureLoss
-
-            loss = DiscretizedLogisticMixtureLoss(model.quantization_channels, model.num_mixtures, model.log_scale_min)
-        else:
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        model.compile(optimizer=_optimizer(recipe), loss=loss)
-    else:
-        model.compile(optimizer=_optimizer(recipe), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"])
-    model.optimizer.build(model.trainable_variables)  # so that a checkpoint restores its moments before fit
-    return model
+    """A compiled trainer: ``GANTrainer`` for the GANs, a VAE trainer, or the model itself (``compile``)."""
+    return train_family(recipe.family).build_trainer(recipe, models)
 
 
 def _labels(recipe, source, key):
@@ -219,111 +90,20 @@ def dataset_fn(recipe: TrainRecipe, source, skip_batches: int = 0, vocabulary=No
 
     Batches repeat forever with static shapes (``drop_remainder``); the first ``skip_batches`` are skipped (the
     data position of a resumed run). Elements: ``{"audio", "mel"}`` (vocoders), ``{"audio"[, "label"]}``
-    (WaveGAN), ``(ids, targets)`` (WaveNet), ``(audio, label)`` (encoders).
+    (WaveGAN), ``(ids, targets)`` (WaveNet), ``(audio, label)`` (encoders): whatever the family declares.
     """
-    from audiogen_tf.data import segment_dataset
-
+    family = train_family(recipe.family)
     common = dict(shuffle=True, seed=recipe.seed, deterministic=recipe.deterministic, cache=recipe.cache,
                   drop_remainder=True, repeat=True)
 
     def make(batch_size, num_shards, shard_index):
-        shards = dict(num_shards=num_shards, shard_index=shard_index)
-        if isinstance(recipe, GANVocoderRecipe):
-            ds = segment_dataset(source, recipe.segment_length, batch_size, mel_config=recipe.mel_config(),
-                                 **shards, **common)
-        elif isinstance(recipe, SpecGANRecipe):
-            gen = (models or {}).get("generator")
-            if gen is None:
-                raise ConfigError("a SpecGAN dataset needs the generator (its spectrogram normalization)")
-            ds = segment_dataset(source, recipe.segment_length, batch_size, sample_rate=recipe.sample_rate,
-                                 label_key=recipe.label_key, label_vocabulary=vocabulary, **shards, **common)
-            ds = ds.map(lambda e: {"audio": gen.audio_to_spec(e["audio"]),
-                                   **({"label": e["label"]} if "label" in e else {})})
-        elif isinstance(recipe, WaveGANRecipe):
-            ds = segment_dataset(source, recipe.segment_length, batch_size, sample_rate=recipe.sample_rate,
-                                 label_key=recipe.label_key, label_vocabulary=vocabulary, **shards, **common)
-            ds = ds.map(lambda e: {k: v for k, v in e.items() if k in ("audio", "label")})
-        elif isinstance(recipe, WaveNetRecipe):
-            from zoo.wavenet.wavenet_model import wavenet_dataset
-
-            model = (models or {}).get("model")
-            q = model.quantization_channels if model is not None else 256
-            mel = recipe.mel_config() if model is not None and model.local_channels else None
-            ds = wavenet_dataset(source, recipe.segment_length, batch_size, recipe.sample_rate, quantization_channels=q,
-                                 mel_config=mel, global_key=recipe.global_key, **shards, **common)
-        elif isinstance(recipe, EncoderRecipe):
-            ds = segment_dataset(source, recipe.segment_length, batch_size, sample_rate=recipe.sample_rate,
-                                 label_key=recipe.label_key, label_vocabulary=vocabulary, **shards, **common)
-            ds = ds.map(lambda e: (e["audio"], e["label"]))
-        elif isinstance(recipe, ModelRecipe):
-            ds = _model_dataset(recipe, source, batch_size, (models or {}).get("model"), vocabulary,
-                                dict(shards, **common))
-        else:
-            raise ConfigError(f"no dataset for family {recipe.family!r}")
+        kw = dict(common, num_shards=num_shards, shard_index=shard_index)
+        ds = family.dataset(recipe, source, batch_size, models, vocabulary, kw)
         if skip_batches:
             ds = ds.skip(int(skip_batches))
         return ds
 
     return make
-
-
-def _model_dataset(recipe, source, batch_size, model, vocabulary, kw):
-    """Training batches of the single-model families (Tacotron 2, VAE, VQ-VAE, codec, FrameRNN, WaveRNN)."""
-
-    from audiogen_tf.data import segment_dataset
-
-    cfg = recipe.mel_config()
-    if isinstance(recipe, (CTCTTSRecipe, CTCRecognizerRecipe)):
-        if isinstance(recipe, CTCTTSRecipe):
-            from zoo.ctc_tts.ctc_tts_model import ctc_tts_dataset as make
-        else:
-            from zoo.ctc_recognizer.ctc_recognizer_model import ctc_recognizer_dataset as make
-        frontend = model.frontend if model is not None else recipe.model_kwargs().get("frontend") or {}
-        return make(source, frontend, batch_size, cfg, bucket_boundaries=recipe.bucket_boundaries,
-                    max_audio_length=recipe.max_audio_length, **kw)
-    if isinstance(recipe, Tacotron2Recipe):
-        from zoo.tacotron2.tacotron2_model import tacotron2_dataset
-
-        frontend = model.frontend if model is not None else recipe.model_kwargs().get("frontend") or {}
-        return tacotron2_dataset(source, frontend, batch_size, mel_config=cfg,
-                                 bucket_boundaries=recipe.bucket_boundaries,
-                                 max_audio_length=recipe.max_audio_length, **kw)
-    if isinstance(recipe, FrameRNNRecipe):
-        from zoo.rnn.frame_rnn_model import frame_rnn_dataset
-
-        return frame_rnn_dataset(source, recipe.num_frames, batch_size, cfg, **kw)
-    if isinstance(recipe, WaveRNNRecipe):
-        from zoo.rnn.wavernn_model import wavernn_dataset
-
-        output = model.output_type if model is not None else recipe.model_kwargs().get("output", "mulaw")
-        q = model._quantization_arg if model is not None else 256
-        return wavernn_dataset(source, recipe.segment_length, batch_size, cfg, output=output,
-                               quantization_channels=q, **kw)
-    mel_input = recipe.family != "codec" and recipe.model_kwargs().get("input_type", "mel") == "mel"
-    label_key = getattr(recipe, "label_key", None)
-    ds = segment_dataset(source, recipe.segment_length, batch_size, mel_config=cfg if mel_input else None,
-                         sample_rate=None if mel_input else recipe.sample_rate, label_key=label_key,
-                         label_vocabulary=vocabulary, **kw)
-    if mel_input:
-        kwargs = recipe.model_kwargs()
-        if isinstance(recipe, VAERecipe):
-            frames = int(kwargs.get("input_length", 64))
-        else:  # a whole number of code frames
-            down = math.prod(int(s) for s in kwargs.get("strides", [2, 2]))
-            frames = (recipe.segment_length // cfg.hop_length) // down * down
-
-        def pick(e):
-            out = {"mel": e["mel"][:, :frames]}
-            if label_key:
-                out["label"] = e["label"]
-            return out
-    else:
-        def pick(e):
-            out = {"audio": e["audio"][..., None] if len(e["audio"].shape) == 2 else e["audio"]}
-            if label_key:
-                out["label"] = e["label"]
-            return out
-    return ds.map(pick)
 
 
 def build_dataset(recipe: TrainRecipe, source, strategy=None, skip_batches: int = 0, vocabulary=None, models=None):
@@ -461,9 +241,9 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
     keras.utils.set_random_seed(recipe.seed)
     policy = strategies.set_precision(recipe.precision, strategy)
 
-    if isinstance(recipe, SpecGANRecipe) and source is not None and "spec_mean" not in recipe.generator_overrides:
-        recipe = dataclasses.replace(recipe, generator_overrides={**recipe.generator_overrides,
-                                                                  **specgan_moments(recipe, source)})
+    family = train_family(recipe.family)
+    if family.prepare is not None:  # e.g. SpecGAN's spectrogram moments of the data
+        recipe = family.prepare(recipe, source)
     stored = os.path.join(run_dir, RECIPE_FILE)
     if os.path.exists(stored):
         changed = _same_recipe(stored, recipe)
@@ -474,8 +254,8 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
 
     try:
         vocabulary = None
-        if source is not None and isinstance(recipe, (EncoderRecipe, WaveGANRecipe, VAERecipe)):
-            vocabulary = _labels(recipe, source, recipe.label_key)
+        if source is not None:
+            vocabulary = _labels(recipe, source, getattr(recipe, "label_key", None))
         with strategy.scope():
             models = build_models(recipe, num_classes=len(vocabulary) if vocabulary else None)
             trainer = build_trainer(recipe, models)
@@ -510,29 +290,6 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
             keras.mixed_precision.set_global_policy("float32")
 
 
-def specgan_moments(recipe, source) -> dict:
-    """``{"spec_mean", "spec_std"}``: per-bin log-magnitude moments (lists of ``spec_size`` floats) of the data.
-
-    Reads ``recipe.moment_batches`` batches in file order (Donahue et al. 2019 normalize every frequency bin with
-    dataset moments).
-    """
-    import numpy as np
-
-    from audiogen_tf.data import segment_dataset
-    from audiogen_tf.registry import get_preset
-    from zoo.wavegan.specgan import spectrogram_moments
-
-    gen = model_class(recipe.family, "generator")
-    kw = {**get_preset(gen, recipe.generator_preset), **recipe.generator_overrides}
-    ds = segment_dataset(source, recipe.segment_length, recipe.batch_size, sample_rate=recipe.sample_rate,
-                         shuffle=False, seed=recipe.seed, drop_remainder=False, repeat=False)
-    audio = np.concatenate([np.asarray(e["audio"]).reshape(len(e["audio"]), -1)
-                            for e in ds.take(recipe.moment_batches)])
-    mean, std = spectrogram_moments(audio, int(kw.get("n_fft", 256)), int(kw.get("hop_length", 128)),
-                                    int(kw.get("spec_size", 128)))
-    return {"spec_mean": [float(v) for v in mean], "spec_std": [float(v) for v in std]}
-
-
 def save_model(model, path) -> str:
     """Save a Keras model atomically; returns the path."""
     from audiogen_tf.atomic import atomic_path
@@ -542,15 +299,35 @@ def save_model(model, path) -> str:
     return os.fspath(path)
 
 
-def load_run(run_dir):
-    """``(recipe, model)`` of a run folder: the recipe and the generator (or model) at its newest readable checkpoint.
+def _model_file_is_newest(run_dir) -> bool:
+    """Whether the run's ``model.keras`` exists and no checkpoint file was written after it."""
+    import glob
 
-    Falls back to ``model.keras`` when the folder has no checkpoint.
+    path = os.path.join(run_dir, MODEL_FILE)
+    if not os.path.exists(path):
+        return False
+    written = os.path.getmtime(path)
+    return all(os.path.getmtime(f) <= written for f in glob.glob(os.path.join(run_dir, CHECKPOINT_DIR, "*"))
+               if os.path.isfile(f))
+
+
+def load_run(run_dir):
+    """``(recipe, model)`` of a run folder: the recipe and its newest generator (or model).
+
+    A finished run's ``model.keras`` (newer than every checkpoint) is loaded alone: the model carries its own
+    settings, so nothing of the training run is rebuilt. Otherwise (an interrupted or resumed run) the models and
+    trainer are built from the recipe and the newest readable checkpoint is restored into them.
     """
+    from audiogen_tf.model_files import load_keras_model
+    from zoo.families import zoo_families
+
     recipe = load_recipe(os.path.join(run_dir, RECIPE_FILE), check_models=False)
+    if _model_file_is_newest(run_dir):
+        zoo_families()  # registers every zoo class for deserialization
+        return recipe, load_keras_model(os.path.join(run_dir, MODEL_FILE))
     ckpt_dir = os.path.join(run_dir, CHECKPOINT_DIR)
     vocabulary = None
-    if isinstance(recipe, (EncoderRecipe, VAERecipe)) and recipe.data and recipe.label_key:
+    if train_family(recipe.family).labels_size_model and recipe.data and recipe.label_key:
         vocabulary = _labels(recipe, recipe.data, recipe.label_key)
     models = build_models(recipe, num_classes=len(vocabulary) if vocabulary else None)
     trainer = build_trainer(recipe, models)
@@ -560,8 +337,7 @@ def load_run(run_dir):
         path = os.path.join(run_dir, MODEL_FILE)
         if not os.path.exists(path):
             raise ConfigError(f"{run_dir}: no checkpoint and no {MODEL_FILE} to synthesize from")
-        from audiogen_tf.model_files import load_keras_model
-
+        zoo_families()
         model = load_keras_model(path)
     return recipe, model
 

@@ -4,12 +4,12 @@ Both take the zoo's TTS mel (22.05 kHz, n_fft 1024, hop 256, 80 Slaney mels up t
 1e-5), so the recognizer can also judge a TTS model's mel directly, and transcribe characters.
 """
 
-from audiogen_tf.features import MelConfig
+from audiogen_tf.features import speech_mel_config
 from audiogen_tf.registry import register_presets
 
 from zoo.ctc_recognizer.ctc_recognizer_model import CTCRecognizer
 
-TTS_MEL = MelConfig().to_dict()
+TTS_MEL = speech_mel_config()  # the HiFi-GAN mel, so the zoo vocoders speak its output
 
 PRESETS = {
     # 2 strided convs (time stride 4: 46 ms per output frame), 3 BiLSTMs of 2 x 192: 2.91 M parameters

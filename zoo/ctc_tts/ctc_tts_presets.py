@@ -4,12 +4,12 @@ Both predict the zoo's TTS mel (22.05 kHz, n_fft 1024, hop 256, 80 Slaney mels u
 1e-5), the input of the Griffin-Lim baseline, the HiFi-GAN and the iSTFT vocoders and the CTC recognizer.
 """
 
-from audiogen_tf.features import MelConfig
+from audiogen_tf.features import speech_mel_config
 from audiogen_tf.registry import register_presets
 
 from zoo.ctc_tts.ctc_tts_model import CTCTTS
 
-TTS_MEL = MelConfig().to_dict()
+TTS_MEL = speech_mel_config()  # the HiFi-GAN mel, so the zoo vocoders speak its output
 
 PRESETS = {
     # the CPU preset on espeak-ng phonemes; max_frames 1000 = 11.6 s of speech per call

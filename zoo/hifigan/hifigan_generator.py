@@ -10,6 +10,7 @@ import math
 
 import keras
 
+from audiogen_tf.features import CarriesFeatures, carried_mel_config
 from audiogen_tf.layers.conv import (
     conv1d,
     conv1d_transpose,
@@ -21,7 +22,7 @@ from zoo.weight_norm_vocoder import WeightNormModelMixin
 
 
 @register
-class HiFiGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin, keras.Model):
+class HiFiGANGenerator(CarriesFeatures, ConstructorConfigMixin, PresetMixin, WeightNormModelMixin, keras.Model):
     """HiFi-GAN generator: mel (batch, frames, n_mels) -> audio (batch, frames * hop_length, 1) in [-1, 1].
 
     Stage i: LeakyReLU, transposed conv (stride ``upsample_rates[i]``, channels halved), then the mean of
@@ -31,7 +32,7 @@ class HiFiGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin
     the paper's Table 1.
 
     Args:
-        n_mels: mel bands of the input.
+        n_mels: mel bands of the input (default: ``mel_config``'s, else 80).
         upsample_rates: stride of each transposed conv.
         upsample_kernel_sizes: kernel of each transposed conv (2x the stride in the paper).
         upsample_initial_channel: channels after the input conv; halved at every stage.
@@ -44,6 +45,9 @@ class HiFiGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin
         export_layers: build the export-friendly equivalent layers (needs ``weight_norm=False``): transposed
             convs as ``PhaseConv1DTranspose``, dilated convs as ``DilatedConv1D`` (same function; what
             ``remove_weight_norm(export_layers=True)`` and ``export_endpoints()`` use).
+        mel_config: every :class:`~audiogen_tf.features.MelConfig` field of the input features (its
+            ``hop_length`` must equal ``prod(upsample_rates)``); saved with the model, so a ``.keras`` file alone
+            computes its own input mel (:meth:`features_of`). ``None`` only for files of older versions.
 
     Example:
         >>> import numpy as np
@@ -54,7 +58,7 @@ class HiFiGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin
 
     def __init__(
         self,
-        n_mels=80,
+        n_mels=None,
         upsample_rates=(8, 8, 2, 2),
         upsample_kernel_sizes=(16, 16, 4, 4),
         upsample_initial_channel=512,
@@ -64,6 +68,7 @@ class HiFiGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin
         leaky_relu_slope=0.1,
         weight_norm=True,
         export_layers=False,
+        mel_config=None,
         name="hifigan_generator",
         **kwargs,
     ):
@@ -72,6 +77,7 @@ class HiFiGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin
         resblock_kernel_sizes = [int(k) for k in resblock_kernel_sizes]
         resblock_dilation_sizes = [[int(d) for d in ds] for ds in resblock_dilation_sizes]
         resblock = str(resblock)
+        mel_config, n_mels = carried_mel_config(mel_config, n_mels, math.prod(upsample_rates), "HiFiGANGenerator")
         if len(upsample_rates) != len(upsample_kernel_sizes):
             raise ValueError("upsample_rates and upsample_kernel_sizes must have the same length.")
         if len(resblock_kernel_sizes) != len(resblock_dilation_sizes):
@@ -102,5 +108,6 @@ class HiFiGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin
         self.keep_config(n_mels=n_mels, upsample_rates=upsample_rates, upsample_kernel_sizes=upsample_kernel_sizes,
                          upsample_initial_channel=upsample_initial_channel, resblock=resblock,
                          resblock_kernel_sizes=resblock_kernel_sizes, resblock_dilation_sizes=resblock_dilation_sizes,
-                         leaky_relu_slope=leaky_relu_slope, weight_norm=weight_norm, export_layers=bool(export_layers))
+                         leaky_relu_slope=leaky_relu_slope, weight_norm=weight_norm, export_layers=bool(export_layers),
+                         mel_config=mel_config)
         self.hop_length = math.prod(upsample_rates)

@@ -1,5 +1,6 @@
 """HiFi-GAN presets: the paper's V1/V2/V3 generators (Kong et al. 2020, Table 1 / appendix) and a tiny one."""
 
+from audiogen_tf.features import speech_mel_config
 from audiogen_tf.registry import register_presets
 
 from zoo.hifigan.hifigan_discriminators import HiFiGANDiscriminator, MultiPeriodDiscriminator, MultiScaleDiscriminator
@@ -11,23 +12,25 @@ _V1_BLOCKS = {
     "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5], [1, 3, 5]],
 }
 
+_MEL = {"mel_config": speech_mel_config()}  # every generator carries the paper's input features
+
 GENERATOR_PRESETS = {
     # 22.05 kHz, hop 256; 13.92 M parameters
     "hifigan_v1": {"upsample_rates": [8, 8, 2, 2], "upsample_kernel_sizes": [16, 16, 4, 4],
-                   "upsample_initial_channel": 512, **_V1_BLOCKS},
+                   "upsample_initial_channel": 512, **_V1_BLOCKS, **_MEL},
     # same layout, 128 channels; 0.92 M parameters
     "hifigan_v2": {"upsample_rates": [8, 8, 2, 2], "upsample_kernel_sizes": [16, 16, 4, 4],
-                   "upsample_initial_channel": 128, **_V1_BLOCKS},
+                   "upsample_initial_channel": 128, **_V1_BLOCKS, **_MEL},
     # ResBlock2, three stages; 1.46 M parameters
     "hifigan_v3": {"upsample_rates": [8, 8, 4], "upsample_kernel_sizes": [16, 16, 8],
                    "upsample_initial_channel": 256, "resblock": "2",
                    "resblock_kernel_sizes": [3, 5, 7],
-                   "resblock_dilation_sizes": [[1, 2], [2, 6], [3, 12]]},
+                   "resblock_dilation_sizes": [[1, 2], [2, 6], [3, 12]], **_MEL},
     # for tests and smoke runs: hop 256, 32 -> 4 channels, ResBlock2 with two kernels
     "hifigan_tiny": {"upsample_rates": [8, 8, 4], "upsample_kernel_sizes": [16, 16, 8],
                      "upsample_initial_channel": 32, "resblock": "2",
                      "resblock_kernel_sizes": [3, 5],
-                     "resblock_dilation_sizes": [[1, 2], [2, 6]]},
+                     "resblock_dilation_sizes": [[1, 2], [2, 6]], **_MEL},
 }
 
 DISCRIMINATOR_PRESETS = {

@@ -11,7 +11,7 @@ import keras
 
 from audiogen_tf.layers.conv import conv2d
 from audiogen_tf.layers.spectral import STFTMagnitude
-from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin, register_presets
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 from zoo.hifigan.hifigan_discriminators import _period_discriminator, _scaled
 
@@ -66,8 +66,3 @@ class ISTFTVocoderDiscriminator(ConstructorConfigMixin, PresetMixin, keras.Model
         self.keep_config(periods=periods, resolutions=resolutions, width=float(width),
                          leaky_relu_slope=float(leaky_relu_slope), weight_norm=bool(weight_norm))
 
-
-register_presets(ISTFTVocoderDiscriminator, {
-    "istft_vocoder": {},
-    "istft_vocoder_tiny": {"periods": [2, 3], "resolutions": [[512, 128, 512], [256, 64, 256]], "width": 1.0 / 16},
-})

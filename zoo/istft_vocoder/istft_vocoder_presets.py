@@ -4,13 +4,13 @@ All three take the HiFi-GAN mel (22.05 kHz, n_fft 1024, hop 256, 80 Slaney mels 
 floor 1e-5), so they drop in behind Tacotron 2, the CLI and the ``Synthesizer`` wherever a HiFi-GAN does.
 """
 
-from audiogen_tf.features import MelConfig
+from audiogen_tf.features import speech_mel_config
 from audiogen_tf.registry import register_presets
 
+from zoo.istft_vocoder.istft_vocoder_discriminators import ISTFTVocoderDiscriminator
 from zoo.istft_vocoder.istft_vocoder_model import ISTFTVocoder
 
-HIFIGAN_MEL = MelConfig(sample_rate=22050, n_fft=1024, hop_length=256, win_length=1024, n_mels=80, fmin=0.0,
-                        fmax=8000.0, power=1.0, htk=False, norm="slaney", center=True, log_floor=1e-5).to_dict()
+HIFIGAN_MEL = speech_mel_config()
 
 PRESETS = {
     # Vocos' mel-vocoder size (dim 512, MLP 1536, 8 blocks): 13.72 M parameters (Vocos 13.5 M; + the second phase head)
@@ -21,4 +21,10 @@ PRESETS = {
     "istft_vocoder_tiny": {"mel_config": HIFIGAN_MEL, "dim": 32, "intermediate_dim": 64, "num_blocks": 2},
 }
 
+DISCRIMINATOR_PRESETS = {
+    "istft_vocoder": {},
+    "istft_vocoder_tiny": {"periods": [2, 3], "resolutions": [[512, 128, 512], [256, 64, 256]], "width": 1.0 / 16},
+}
+
 register_presets(ISTFTVocoder, PRESETS)
+register_presets(ISTFTVocoderDiscriminator, DISCRIMINATOR_PRESETS)

@@ -10,6 +10,7 @@ import math
 
 import keras
 
+from audiogen_tf.features import CarriesFeatures, carried_mel_config
 from audiogen_tf.layers.conv import ReflectionPad1D, conv1d, conv1d_transpose
 from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
@@ -52,7 +53,7 @@ def melgan_stack(mel, *, channels, upsample_rates, residual_dilations, out_chann
 
 
 @register
-class MelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin, keras.Model):
+class MelGANGenerator(CarriesFeatures, ConstructorConfigMixin, PresetMixin, WeightNormModelMixin, keras.Model):
     """MelGAN generator: mel (batch, frames, n_mels) -> audio (batch, frames * hop_length, 1) in [-1, 1].
 
     ``hop_length = prod(upsample_rates)``. Reflection padding needs inputs longer than the largest pad of
@@ -74,6 +75,10 @@ class MelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin,
             code, kan-bayashi/ParallelWaveGAN and descriptinc/melgan-neurips; it differs by one sample for odd
             rates only; checkpoint import uses it).
 
+        mel_config: every ``MelConfig`` field of the input features (``hop_length`` = the model's hop), saved
+            with the model (:meth:`features_of`); ``None`` only for files of older versions (``n_mels`` then 80
+            unless given).
+
     Example:
         >>> import numpy as np
         >>> g = MelGANGenerator.from_preset("melgan_tiny")
@@ -81,11 +86,12 @@ class MelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin,
         (1, 2560, 1)
     """
 
-    def __init__(self, n_mels=80, channels=512, upsample_rates=(8, 8, 2, 2), residual_dilations=(1, 3, 9),
-                 leaky_relu_slope=0.2, weight_norm=True, export_layers=False, upsample_padding="same",
+    def __init__(self, n_mels=None, channels=512, upsample_rates=(8, 8, 2, 2), residual_dilations=(1, 3, 9),
+                 leaky_relu_slope=0.2, weight_norm=True, export_layers=False, upsample_padding="same", mel_config=None,
                  name="melgan_generator", **kwargs):
         upsample_rates = [int(r) for r in upsample_rates]
         residual_dilations = [int(d) for d in residual_dilations]
+        mel_config, n_mels = carried_mel_config(mel_config, n_mels, math.prod(upsample_rates), "MelGANGenerator")
         mel = keras.Input((None, n_mels), name="mel")
         x = melgan_stack(mel, channels=channels, upsample_rates=upsample_rates,
                          residual_dilations=residual_dilations, out_channels=1,
@@ -96,5 +102,5 @@ class MelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin,
         self.keep_config(n_mels=n_mels, channels=channels, upsample_rates=upsample_rates,
                          residual_dilations=residual_dilations, leaky_relu_slope=leaky_relu_slope,
                          weight_norm=weight_norm, export_layers=bool(export_layers),
-                         upsample_padding=upsample_padding)
+                         upsample_padding=upsample_padding, mel_config=mel_config)
         self.hop_length = math.prod(upsample_rates)

@@ -10,6 +10,7 @@ import math
 
 import keras
 
+from audiogen_tf.features import CarriesFeatures, carried_mel_config
 from audiogen_tf.layers.pqmf import PQMF
 from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
@@ -18,7 +19,7 @@ from zoo.weight_norm_vocoder import WeightNormModelMixin
 
 
 @register
-class MultiBandMelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormModelMixin, keras.Model):
+class MultiBandMelGANGenerator(CarriesFeatures, ConstructorConfigMixin, PresetMixin, WeightNormModelMixin, keras.Model):
     """Multi-band MelGAN: mel (batch, frames, n_mels) -> full-band audio (batch, frames * hop_length, 1).
 
     The MelGAN body outputs ``subbands`` tanh signals at ``prod(upsample_rates)`` samples per frame; the
@@ -38,6 +39,10 @@ class MultiBandMelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormMo
         pqmf_cutoff_ratio, pqmf_beta: the filter bank; leaky_relu_slope, weight_norm, export_layers,
         upsample_padding as in MelGAN.
 
+        mel_config: every ``MelConfig`` field of the input features (``hop_length`` = the model's hop), saved
+            with the model (:meth:`features_of`); ``None`` only for files of older versions (``n_mels`` then 80
+            unless given).
+
     Example:
         >>> import numpy as np
         >>> g = MultiBandMelGANGenerator.from_preset("multiband_melgan_tiny")
@@ -45,12 +50,13 @@ class MultiBandMelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormMo
         ((1, 4096, 1), (1, 1024, 4))
     """
 
-    def __init__(self, n_mels=80, channels=384, upsample_rates=(2, 5, 5), residual_dilations=(1, 3, 9, 27),
+    def __init__(self, n_mels=None, channels=384, upsample_rates=(2, 5, 5), residual_dilations=(1, 3, 9, 27),
                  subbands=4, pqmf_taps=62, pqmf_cutoff_ratio=0.142, pqmf_beta=9.0, leaky_relu_slope=0.2,
-                 weight_norm=True, export_layers=False, upsample_padding="same", name="multiband_melgan_generator",
+                 weight_norm=True, export_layers=False, upsample_padding="same", mel_config=None, name="multiband_melgan_generator",
                  **kwargs):
         upsample_rates = [int(r) for r in upsample_rates]
         residual_dilations = [int(d) for d in residual_dilations]
+        mel_config, n_mels = carried_mel_config(mel_config, n_mels, math.prod(upsample_rates) * subbands, "MultiBandMelGANGenerator")
         mel = keras.Input((None, n_mels), name="mel")
         x = melgan_stack(mel, channels=channels, upsample_rates=upsample_rates,
                          residual_dilations=residual_dilations, out_channels=subbands,
@@ -64,7 +70,7 @@ class MultiBandMelGANGenerator(ConstructorConfigMixin, PresetMixin, WeightNormMo
                          residual_dilations=residual_dilations, subbands=subbands, pqmf_taps=pqmf_taps,
                          pqmf_cutoff_ratio=pqmf_cutoff_ratio, pqmf_beta=pqmf_beta, leaky_relu_slope=leaky_relu_slope,
                          weight_norm=weight_norm, export_layers=bool(export_layers),
-                         upsample_padding=upsample_padding)
+                         upsample_padding=upsample_padding, mel_config=mel_config)
         self.hop_length = math.prod(upsample_rates) * subbands
 
     @property

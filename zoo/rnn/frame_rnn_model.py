@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from audiogen_tf.features import CarriesFeatures
 from audiogen_tf.layers.recurrent import RecurrentStack, explicit_state_step
 from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
@@ -37,7 +38,7 @@ _COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 @register
-class FrameRNN(ConstructorConfigMixin, PresetMixin, keras.Model):
+class FrameRNN(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.Model):
     """Next-frame predictor: frames (batch, time, n_mels) -> predicted next frames (batch, time, n_mels).
 
     Output ``t`` estimates frame ``t + 1`` from frames ``0..t``. Inputs are the frames tensor, or a dict with
@@ -57,8 +58,8 @@ class FrameRNN(ConstructorConfigMixin, PresetMixin, keras.Model):
         feature_mean, feature_std: fixed standardisation of log-mel values at the input / the delta scale.
         silence_value: log-mel value of the start frame used when :meth:`generate` gets no priming
             (``log(1e-5)``, the floor of :meth:`audiogen_tf.features.MelConfig.log_mel`).
-        mel_config: dict of :class:`audiogen_tf.features.MelConfig` used by :meth:`to_audio` (None: defaults
-            with ``n_mels``).
+        mel_config: dict of :class:`audiogen_tf.features.MelConfig` of the frames, used by :meth:`to_audio`
+            (``None``: the model carries no mel settings and ``to_audio`` needs a ``vocoder``).
 
     Example:
         >>> m = FrameRNN(n_mels=16, units=32, num_layers=2, cell_type="gru", num_classes=4)
@@ -237,10 +238,8 @@ class FrameRNN(ConstructorConfigMixin, PresetMixin, keras.Model):
         return self._compiled_generate()(tf.constant(int(num_frames)), priming, class_id, condition)
 
     def get_mel_config(self):
-        """The :class:`audiogen_tf.features.MelConfig` of the frames (``mel_config`` or defaults with ``n_mels``)."""
-        from audiogen_tf.features import MelConfig
-
-        return MelConfig.from_dict(self.mel_config) if self.mel_config else MelConfig(n_mels=self.n_mels)
+        """The :class:`audiogen_tf.features.MelConfig` of the frames (``ConfigError`` without ``mel_config``)."""
+        return self.feature_settings
 
     def to_audio(self, frames, vocoder=None, n_iter=32, seed=0):
         """Frames (batch, frames, n_mels) -> waveform (batch, time): ``vocoder(frames)`` or Griffin-Lim.

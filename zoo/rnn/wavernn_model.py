@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from audiogen_tf.features import CarriesFeatures, carried_mel_config
 from audiogen_tf.layers.causal import mu_law_decode_ops, mu_law_encode_ops
 from audiogen_tf.layers.recurrent import RecurrentStack, explicit_state_step
 from audiogen_tf.registry import PresetMixin
@@ -70,7 +71,7 @@ class ScaleIds(keras.layers.Layer):
 
 
 @register
-class WaveRNN(PresetMixin, keras.Model):
+class WaveRNN(CarriesFeatures, PresetMixin, keras.Model):
     """WaveRNN: previous-sample ids and log-mel frames -> next-sample logits.
 
     Inputs (dict): ``"audio_ids"`` (batch, time) int32 previous samples (mu-law ids, or 16-bit ids for
@@ -81,6 +82,8 @@ class WaveRNN(PresetMixin, keras.Model):
     Args:
         n_mels: conditioning bands.
         hop_length: samples per mel frame (conditioning upsampling factor).
+        mel_config: every ``MelConfig`` field of the conditioning (``n_mels`` and ``hop_length`` must agree), saved
+            with the model so a ``.keras`` file alone makes its own input mel; ``None`` only for older files.
         rnn_units: GRU width (``coarse_fine``: split in two halves, one GRU each).
         fc_units: width of the ReLU layer before the softmax.
         cond_channels: channels of the conditioning (Conv1D over frames, then repeated ``hop_length`` times).
@@ -115,6 +118,7 @@ class WaveRNN(PresetMixin, keras.Model):
         embedding_dim=32,
         feature_mean=-5.0,
         feature_std=3.0,
+        mel_config=None,
         name="wavernn",
         **kwargs,
     ):
@@ -124,6 +128,7 @@ class WaveRNN(PresetMixin, keras.Model):
             raise ValueError(f"input_type must be 'scalar' or 'embedding', got {input_type!r}")
         if output == "coarse_fine" and input_type != "scalar":
             raise ValueError("output='coarse_fine' takes scalar inputs (input_type='scalar')")
+        mel_config, n_mels = carried_mel_config(mel_config, n_mels, int(hop_length), "WaveRNN")
         n_mels, hop_length, rnn_units, fc_units = int(n_mels), int(hop_length), int(rnn_units), int(fc_units)
         cond_channels, cond_kernel_size = int(cond_channels), int(cond_kernel_size)
         q = 256 if output == "coarse_fine" else int(quantization_channels)
@@ -172,6 +177,7 @@ class WaveRNN(PresetMixin, keras.Model):
         self.embedding_dim = int(embedding_dim)
         self.feature_mean = float(feature_mean)
         self.feature_std = float(feature_std)
+        self.mel_config = mel_config
 
     def get_config(self):
         return {
@@ -187,6 +193,7 @@ class WaveRNN(PresetMixin, keras.Model):
             "embedding_dim": self.embedding_dim,
             "feature_mean": self.feature_mean,
             "feature_std": self.feature_std,
+            "mel_config": self.mel_config,
             "name": self.name,
         }
 

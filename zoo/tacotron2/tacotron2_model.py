@@ -30,7 +30,7 @@ import tensorflow as tf
 from keras import ops
 
 from audiogen_tf.errors import ConfigError
-from audiogen_tf.features import MelConfig, log_mel_to_audio
+from audiogen_tf.features import CarriesFeatures, complete_mel_config, log_mel_to_audio
 from audiogen_tf.layers.attention import DynamicConvolutionAttention, LocationSensitiveAttention
 from audiogen_tf.registry import PresetMixin
 from audiogen_tf.serialization import register
@@ -412,7 +412,7 @@ class Tacotron2Postnet(keras.layers.Layer):
 
 # ------------------------------------------------------------------------------------------- model
 @register
-class Tacotron2(PresetMixin, keras.Model):
+class Tacotron2(CarriesFeatures, PresetMixin, keras.Model):
     """Tacotron 2 text-to-mel model, trained teacher-forced with plain ``compile``/``fit``.
 
     Inputs (dict): ``text_ids`` (batch, text) int32 (0 = padding), ``text_lengths`` (batch,) int32,
@@ -454,7 +454,7 @@ class Tacotron2(PresetMixin, keras.Model):
                  stop_pos_weight=1.0, guided_attention_weight=0.0, guided_attention_sigma=0.2, seed=None,
                  name="tacotron2", **kwargs):
         frontend_obj = TextFrontEnd.from_config(frontend) if frontend is not None else TextFrontEnd()
-        mel_cfg = MelConfig.from_dict(mel_config) if mel_config is not None else MelConfig()
+        mel_cfg = complete_mel_config(mel_config, "Tacotron2")
         if int(reduction_factor) < 1:
             raise ConfigError(f"reduction_factor must be >= 1, got {reduction_factor}")
         n_mels = mel_cfg.n_mels
@@ -686,7 +686,7 @@ def tacotron2_dataset(source, frontend, batch_size, mel_config=None, bucket_boun
         source: manifest / folder / entries with a ``text`` column (see :func:`audiogen_tf.data.utterance_dataset`).
         frontend: a :class:`TextFrontEnd` (or its config dict), e.g. ``model.frontend``.
         batch_size: utterances per batch.
-        mel_config: :class:`MelConfig` (default 22050 Hz, hop 256, 80 mels).
+        mel_config: :class:`MelConfig` of the targets (the model's ``mel_config``; required).
         bucket_boundaries: audio lengths in samples separating the buckets.
         **kwargs: passed to ``utterance_dataset`` (``shuffle``, ``seed``, ``cache``, ``repeat``...).
 
@@ -694,13 +694,14 @@ def tacotron2_dataset(source, frontend, batch_size, mel_config=None, bucket_boun
         ``tf.data.Dataset`` of ``({"text_ids", "text_lengths", "mel"}, {"mel", "mel_lengths"})``.
 
     Example:
-        >>> ds = tacotron2_dataset("data/speech/manifest.csv", TextFrontEnd(), 8)  # doctest: +SKIP
+        >>> ds = tacotron2_dataset("data/speech/manifest.csv", TextFrontEnd(), 8, model.mel_config)  # doctest: +SKIP
     """
     from audiogen_tf.data import utterance_dataset
 
     if isinstance(frontend, dict):
         frontend = TextFrontEnd.from_config(frontend)
-    mel_config = mel_config or MelConfig()
+    if mel_config is None:
+        raise ConfigError("tacotron2_dataset needs the mel_config of the model's targets (model.mel_config)")
     ds = utterance_dataset(source, batch_size, mel_config=mel_config, bucket_boundaries=bucket_boundaries,
                            text_key="text", **kwargs)
     report = ds.skip_report

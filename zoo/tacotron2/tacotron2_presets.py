@@ -1,8 +1,10 @@
 """Tacotron 2 presets: the paper's sizes, a small one a 2-core CPU trains in about an hour, and a tiny one for tests.
 
-All use 80 log-mel bins at 22050 Hz, hop 256 (:class:`audiogen_tf.features.MelConfig` defaults) and characters.
+All carry 80 log-mel bins at 22050 Hz, hop 256 (the HiFi-GAN mel, so a HiFi-GAN preset vocodes them) and
+characters.
 """
 
+from audiogen_tf.features import speech_mel_config
 from audiogen_tf.registry import register_presets
 
 from zoo.tacotron2.tacotron2_model import Tacotron2
@@ -10,14 +12,14 @@ from zoo.tacotron2.tacotron2_model import Tacotron2
 TACOTRON2_PRESETS = {
     # Shen et al. 2018, Sec. 2.2-2.3: 512-dim embedding and convs, BiLSTM 2 x 256, 2 x 1024 decoder LSTMs,
     # location-sensitive attention 128 (32 filters of length 31), pre-net 2 x 256, post-net 5 x 512, r = 1.
-    "tacotron2": {},
+    "tacotron2": {"mel_config": speech_mel_config()},
     # ~1 hour on a 2-core CPU: smaller everything, 3 frames per step, guided attention to align fast (weight 10:
     # the loss is a mean over (step, text) cells, about 0.6 / text_length for a uniform alignment).
     "tacotron2_small": {
         "embedding_dim": 256, "encoder_conv_filters": 256, "encoder_lstm_units": 128, "attention_units": 128,
         "location_filters": 16, "prenet_units": [128, 128], "decoder_units": 512, "reduction_factor": 3,
         "postnet_filters": 256, "max_decoder_steps": 400, "guided_attention_weight": 10.0,
-        "stop_pos_weight": 5.0, "mel_l1_weight": 1.0,
+        "stop_pos_weight": 5.0, "mel_l1_weight": 1.0, "mel_config": speech_mel_config(),
     },
     # for tests: a few thousand parameters per layer, r = 2.
     "tacotron2_tiny": {
@@ -25,7 +27,7 @@ TACOTRON2_PRESETS = {
         "encoder_lstm_units": 8, "attention_units": 8, "location_filters": 4, "location_kernel_size": 5,
         "prenet_units": [16, 16], "decoder_units": 24, "reduction_factor": 2, "postnet_layers": 2,
         "postnet_filters": 16, "postnet_kernel_size": 3, "max_decoder_steps": 50, "guided_attention_weight": 1.0,
-        "frontend": {"symbol_type": "characters", "max_length": 64},
+        "frontend": {"symbol_type": "characters", "max_length": 64}, "mel_config": speech_mel_config(),
     },
 }
 

@@ -15,11 +15,10 @@ import tensorflow as tf
 
 from audiogen_tf import features
 from audiogen_tf.errors import ConfigError
-from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin, register_presets
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 from zoo.wavegan.wavegan_discriminator import NestedOutputsMixin, projection_head
 from zoo.wavegan.wavegan_generator import label_embedding, num_upsampling_layers
-from zoo.wavegan.wavegan_presets import SPECGAN_PRESETS, split
 
 LOG_EPS = 1e-6
 
@@ -259,6 +258,3 @@ class SpecGANDiscriminator(ConstructorConfigMixin, NestedOutputsMixin, PresetMix
                          kernel_size=kernel_size, stride=stride, leaky_relu_alpha=leaky_relu_alpha,
                          num_classes=num_classes)
 
-
-register_presets(SpecGANGenerator, split(SPECGAN_PRESETS, "generator"))
-register_presets(SpecGANDiscriminator, split(SPECGAN_PRESETS, "discriminator"))

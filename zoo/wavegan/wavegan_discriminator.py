@@ -11,10 +11,9 @@ import keras
 from keras import tree
 
 from audiogen_tf.layers.phase_shuffle import PhaseShuffle
-from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin, register_presets
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 from zoo.wavegan.wavegan_generator import num_upsampling_layers
-from zoo.wavegan.wavegan_presets import WAVEGAN_PRESETS, split
 
 
 class NestedOutputsMixin:
@@ -107,5 +106,3 @@ class WaveGANDiscriminator(ConstructorConfigMixin, NestedOutputsMixin, PresetMix
                          kernel_size=kernel_size, stride=stride, phase_shuffle=phase_shuffle,
                          leaky_relu_alpha=leaky_relu_alpha, num_classes=num_classes, seed=seed)
 
-
-register_presets(WaveGANDiscriminator, split(WAVEGAN_PRESETS, "discriminator"))

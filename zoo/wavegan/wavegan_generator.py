@@ -11,9 +11,8 @@ import keras
 import tensorflow as tf
 
 from audiogen_tf.errors import ConfigError
-from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin, register_presets
+from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
-from zoo.wavegan.wavegan_presets import WAVEGAN_PRESETS, split
 
 
 def num_upsampling_layers(slice_length: int, stride: int, base_length: int = 16) -> int:
@@ -143,5 +142,3 @@ class WaveGANGenerator(ConstructorConfigMixin, PresetMixin, keras.Model):
 
         return [("generate", generate, specs)]
 
-
-register_presets(WaveGANGenerator, split(WAVEGAN_PRESETS, "generator"))

@@ -9,6 +9,12 @@ log-magnitude spectrograms (n_fft 256, hop 128). ``*_tiny`` presets keep every s
 (e.g. ``slice_length=4096``, one layer fewer) is an override away.
 """
 
+from audiogen_tf.registry import register_presets
+
+from zoo.wavegan.specgan import SpecGANDiscriminator, SpecGANGenerator
+from zoo.wavegan.wavegan_discriminator import WaveGANDiscriminator
+from zoo.wavegan.wavegan_generator import WaveGANGenerator
+
 WAVEGAN_PRESETS = {
     "wavegan": {
         "generator": {"latent_dim": 100, "model_dim": 64, "slice_length": 16384},
@@ -46,3 +52,9 @@ SPECGAN_PRESETS = {
 def split(presets: dict, role: str) -> dict:
     """Preset name -> kwargs of one role (``"generator"`` or ``"discriminator"``)."""
     return {name: dict(pair[role]) for name, pair in presets.items()}
+
+
+register_presets(WaveGANGenerator, split(WAVEGAN_PRESETS, "generator"))
+register_presets(WaveGANDiscriminator, split(WAVEGAN_PRESETS, "discriminator"))
+register_presets(SpecGANGenerator, split(SPECGAN_PRESETS, "generator"))
+register_presets(SpecGANDiscriminator, split(SPECGAN_PRESETS, "discriminator"))

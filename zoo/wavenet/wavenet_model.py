@@ -14,6 +14,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from audiogen_tf.errors import ConfigError
+from audiogen_tf.features import CarriesFeatures, carried_mel_config
 from audiogen_tf.layers.causal import (
     CausalConv1D,
     ClassInputEncoding,
@@ -168,7 +170,7 @@ def _wire(layers: dict, ids, local=None, global_id=None, mask=None, last_only=Fa
 
 
 @register
-class WaveNet(PresetMixin, keras.Model):
+class WaveNet(CarriesFeatures, PresetMixin, keras.Model):
     """WaveNet: mu-law class ids (batch, time) -> next-sample logits (batch, time, Q) or MoL parameters (batch, time, 3M).
 
     Output ``t`` is the distribution of sample ``t`` given inputs ``0..t``; train with inputs shifted right by
@@ -188,6 +190,8 @@ class WaveNet(PresetMixin, keras.Model):
         log_scale_min: floor of the MoL log scales.
         global_classes, global_channels: speaker / class embedding added in every gate (0: none).
         local_channels: channels of the local conditioning frames (e.g. n_mels; 0: none).
+        mel_config: of a mel-conditioned model (vocoder mode): every ``MelConfig`` field of its conditioning
+            (``n_mels = local_channels``, ``hop_length = prod(upsample_factors)``), saved with it.
         upsample_factors, upsample_mode: frames -> samples (product = hop length; "transposed" or "repeat").
 
     Example:
@@ -221,6 +225,7 @@ class WaveNet(PresetMixin, keras.Model):
         local_channels=0,
         upsample_factors=(16, 16),
         upsample_mode="transposed",
+        mel_config=None,
         name="wavenet",
         **kwargs,
     ):
@@ -229,6 +234,9 @@ class WaveNet(PresetMixin, keras.Model):
         quantization_channels = int(quantization_channels)
         end_channels = int(end_channels) or int(skip_channels)
         upsample_factors = [int(f) for f in upsample_factors]
+        if mel_config is not None and not local_channels:
+            raise ConfigError("WaveNet: mel_config is for a mel-conditioned model (local_channels > 0)")
+        mel_config, _ = carried_mel_config(mel_config, local_channels or None, math.prod(upsample_factors), "WaveNet")
         dilations = [2**i for i in range(int(layers_per_cycle))] * int(num_cycles)
         global_channels_arg = int(global_channels)
         global_channels = global_channels_arg if global_classes else 0
@@ -288,6 +296,7 @@ class WaveNet(PresetMixin, keras.Model):
         self.local_channels = int(local_channels)
         self.upsample_factors = upsample_factors
         self.upsample_mode = upsample_mode
+        self.mel_config = mel_config
         self.dilations = dilations
         self.out_dim = out_dim
 
@@ -312,6 +321,7 @@ class WaveNet(PresetMixin, keras.Model):
             "local_channels": self.local_channels,
             "upsample_factors": list(self.upsample_factors),
             "upsample_mode": self.upsample_mode,
+            "mel_config": self.mel_config,
             "name": self.name,
         }
 
