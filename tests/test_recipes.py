@@ -22,10 +22,16 @@ BUNDLED = {"hifigan": GANVocoderRecipe, "melgan": GANVocoderRecipe, "multiband_m
 
 
 def test_every_bundled_recipe_loads_with_its_presets():
-    assert sorted(f[:-5] for f in os.listdir(RECIPE_DIR) if f.endswith(".yaml")) == sorted(BUNDLED)
-    for name, cls in BUNDLED.items():
+    """Every YAML of training/recipes loads as its family's recipe type (a new family's recipe is found by the
+    registry, with no list to extend); the table above pins the recipe types of the families of today."""
+    from training.families import train_family
+
+    names = sorted(f[:-5] for f in os.listdir(RECIPE_DIR) if f.endswith(".yaml"))
+    assert set(BUNDLED) <= set(names)
+    for name in names:
         recipe = load_recipe(name)  # also checks preset names and the mel hop against the generator
-        assert type(recipe) is cls and recipe.name == name
+        assert type(recipe) is train_family(recipe.family).recipe and recipe.name == name
+        assert name not in BUNDLED or type(recipe) is BUNDLED[name]
     hifi = load_recipe("hifigan")
     assert (hifi.mel_loss_weight, hifi.feature_matching_weight, hifi.beta_1, hifi.mel_config().hop_length) == (45.0, 2.0, 0.8, 256)
     assert load_recipe("wavegan").n_critic == 5
