@@ -13,7 +13,7 @@ import os
 import sys
 
 EXAMPLES = {
-    "demo": "audiogen demo --out out            # build data, resynthesize, train a small vocoder, export TFLite",
+    "demo": "audiogen demo --out out            # speak with the shipped voice, train a vocoder on speech, export",
     "models": "audiogen models                    # every model and preset with its parameter count",
     "data": "audiogen data notes data/notes     # build the built-in synthetic notes",
     "evaluate": "audiogen evaluate out/gen --reference data/ref --encoder enc.keras  # JSON + markdown report",
@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--train-seconds", type=float, default=240.0, help="vocoder training budget in seconds")
     demo.add_argument("--examples", type=int, default=4, help="how many held-out clips to resynthesize")
     demo.add_argument("--skip-vocoder", action="store_true", help="only the feature round trip (Griffin-Lim)")
+    demo.add_argument("--corpus", choices=["auto", "speech", "notes"], default="auto",
+                      help="training data: auto = the festival speech corpus when festival is installed, else notes")
+    demo.add_argument("--no-speak", action="store_true", help="skip speaking with the shipped voice")
 
     models = sub.add_parser(
         "models", help="list models and presets", epilog="Example:\n  " + EXAMPLES["models"],
@@ -151,7 +154,8 @@ def _dispatch(args) -> int:
 
         run_demo(
             out_dir=args.out, data_dir=args.data, train_seconds=args.train_seconds,
-            num_examples=args.examples, train_vocoder=not args.skip_vocoder,
+            num_examples=args.examples, train_vocoder=not args.skip_vocoder, speak=not args.no_speak,
+            corpus=args.corpus,
         )
     elif args.command == "models":
         from audiogen_cli.models import list_models

@@ -1,9 +1,11 @@
-"""``audiogen demo``: the main job, end to end on the built-in notes, with nothing else to install.
+"""``audiogen demo``: the main job, end to end, with nothing else to install.
 
-Stages: build the dataset; resynthesize held-out notes through the feature round trip
-(log-mel -> Griffin-Lim); train a small HiFi-GAN vocoder briefly with ``model.fit``; synthesize the
-same notes with it; export it to TFLite and run it with ``ai_edge_litert``. Writes ``out/*.wav``,
-spectrogram PNGs and a summary table of what was written and how long each stage took.
+Stages: speak two sentences with the shipped voice through its TFLite bundle (LiteRT only); build a dataset (the
+festival speech corpus when festival is installed, otherwise the built-in notes); resynthesize held-out clips
+through the feature round trip (log-mel -> Griffin-Lim); train a vocoder briefly with ``model.fit`` (the small
+iSTFT vocoder on speech, a tiny HiFi-GAN on notes); synthesize the same clips with it; export it to TFLite and run
+it with ``ai_edge_litert``. Writes ``out/*.wav``, spectrogram PNGs and a summary table of what was written and how
+long each stage took.
 """
 
 from __future__ import annotations
@@ -57,21 +59,77 @@ def _held_out_notes(entries, count):
     return chosen[:count]
 
 
-def run_demo(out_dir="out", data_dir="data", train_seconds=240.0, num_examples=4, train_vocoder=True):
-    """Run every stage of the demo and print a summary; returns the summary rows."""
+#: Two sentences the demo speaks (not in the voice's training text).
+DEMO_SENTENCES = "The library closes early on Sundays during the summer. Please turn off the lights when you leave."
+#: Sentences of the festival corpus the demo speaks when it has to build one (the whole corpus: 374, ~4 min).
+DEMO_SPEECH_LIMIT = 120
+
+
+def speak_stage(stages, out_dir, text=DEMO_SENTENCES):
+    """Speak ``text`` with the default voice through its TFLite bundle (exported once into ``out_dir``)."""
+    from audiogen_cli.say import tflite_engine
+    from zoo.voices import DEFAULT_VOICE, VOICES, Voice
+
+    with stages.stage(f"speak with voice '{DEFAULT_VOICE}' (TFLite)") as rec:
+        voice = Voice.from_name(DEFAULT_VOICE)
+        folder = os.path.join(out_dir, "voice_bundle")
+        engine, _ = tflite_engine(voice, folder)
+        wav = os.path.join(out_dir, "voice.wav")
+        report = voice.say_to_file(text, wav, engine=engine)
+        print(f"  said: {text}")
+        print(f"  time to first audio {report['first_audio_seconds']:.2f} s, real-time factor "
+              f"{report['real_time_factor']:.3f}, {report['seconds']:.1f} s of audio -> {wav}")
+        rec["files"] += [wav] + sorted(os.path.join(folder, f) for f in os.listdir(folder))
+        rec["note"] = (f"first audio {report['first_audio_seconds']:.2f} s, RTF {report['real_time_factor']:.3f} "
+                       f"({VOICES[DEFAULT_VOICE].get('description', '')})")
+
+
+def _data_stage(stages, data_dir, corpus):
+    """Build (or reuse) the speech corpus when festival is there (``corpus`` "auto"/"speech"), else the notes.
+
+    Returns ``(kind, manifest path, MelConfig)``.
+    """
+    from audiogen_tf import features, manifest
+    from audiogen_tf.datasets import notes, speech
+
+    use_speech = corpus == "speech" or (corpus == "auto" and speech.festival_available())
+    if use_speech:
+        with stages.stage("build festival speech corpus") as rec:
+            speech_dir = os.path.join(data_dir, "speech")
+            existing = os.path.join(speech_dir, "manifest.csv")
+            if os.path.exists(existing):
+                manifest_path = existing
+            else:
+                manifest_path = speech.build_speech_corpus(speech_dir, limit=DEMO_SPEECH_LIMIT, engine="festival")
+            entries = manifest.read_manifest(manifest_path)
+            rec["note"] = f"{len(entries)} utterances in {speech_dir}"
+        return "speech", manifest_path, features.MelConfig.from_dict(features.speech_mel_config())
+    mel_config = features.MelConfig(**DEMO_MEL)
+    with stages.stage("build built-in notes") as rec:
+        notes_dir = os.path.join(data_dir, "notes")
+        manifest_path = notes.make_notes(notes_dir, sample_rate=mel_config.sample_rate, progress=True)
+        rec["note"] = f"{len(manifest.read_manifest(manifest_path))} notes in {notes_dir} (festival not installed: " \
+                      "no speech corpus)" if corpus == "auto" else f"notes in {notes_dir}"
+    return "notes", manifest_path, mel_config
+
+
+def run_demo(out_dir="out", data_dir="data", train_seconds=240.0, num_examples=4, train_vocoder=True,
+             speak=True, corpus="auto"):
+    """Run every stage of the demo and print a summary; returns the summary rows.
+
+    Args:
+        speak: start by speaking two sentences with the shipped voice through TFLite.
+        corpus: ``"auto"`` (speech when festival is installed, else notes), ``"speech"`` or ``"notes"``.
+    """
     from audiogen_tf import audio, features, manifest, metrics
-    from audiogen_tf.datasets import notes
     from audiogen_tf.plotting import save_spectrogram_png
 
     os.makedirs(out_dir, exist_ok=True)
     stages = _Stages()
-    mel_config = features.MelConfig(**DEMO_MEL)
-
-    with stages.stage("build built-in notes") as rec:
-        notes_dir = os.path.join(data_dir, "notes")
-        manifest_path = notes.make_notes(notes_dir, sample_rate=mel_config.sample_rate, progress=True)
-        entries = manifest.read_manifest(manifest_path)
-        rec["note"] = f"{len(entries)} notes in {notes_dir}"
+    if speak:
+        speak_stage(stages, out_dir)
+    kind, manifest_path, mel_config = _data_stage(stages, data_dir, corpus)
+    entries = manifest.read_manifest(manifest_path)
 
     examples = _held_out_notes(entries, num_examples)
     clips = []
@@ -101,7 +159,8 @@ def run_demo(out_dir="out", data_dir="data", train_seconds=240.0, num_examples=4
     if train_vocoder:
         from audiogen_cli.demo_vocoder import vocoder_stages
 
-        vocoder_stages(stages, mel_config, manifest_path, clips, out_dir, train_seconds)
+        vocoder_stages(stages, mel_config, manifest_path, clips, out_dir, train_seconds,
+                       family="istft" if kind == "speech" else "hifigan")
 
     print(stages.summary(), flush=True)
     return stages.rows

@@ -39,14 +39,42 @@ def test_demo_end_to_end(tmp_path, capsys):
     """The main job with a tiny training budget: every stage runs and writes what it says."""
     from audiogen_cli.demo import run_demo
 
-    rows = run_demo(out_dir=tmp_path / "out", data_dir=tmp_path / "data", train_seconds=5, num_examples=1)
+    from zoo.voices import DEFAULT_VOICE
+
+    rows = run_demo(out_dir=tmp_path / "out", data_dir=tmp_path / "data", train_seconds=5, num_examples=1,
+                    corpus="notes")
     names = [r[0] for r in rows]
     assert names == [
-        "build built-in notes", "feature round trip (Griffin-Lim)", "train vocoder (HiFi-GAN tiny)",
-        "synthesize with the vocoder", "export to TFLite and run",
+        f"speak with voice '{DEFAULT_VOICE}' (TFLite)", "build built-in notes", "feature round trip (Griffin-Lim)",
+        "train vocoder (HiFi-GAN tiny)", "synthesize with the vocoder", "export to TFLite and run",
     ]
     written = [f for r in rows for f in r[2]]
     assert all(os.path.exists(f) for f in written)
     assert any(f.endswith(".tflite") for f in written) and sum(f.endswith(".png") for f in written) == 2
+    assert any(f.endswith("voice.wav") for f in written) and "first audio" in rows[0][3]
     assert "Flex ops: none" in rows[-1][3]
-    assert "== summary" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "== summary" in out and "time to first audio" in out
+
+
+def test_demo_trains_the_istft_vocoder_on_speech(tmp_path):
+    """On speech the demo trains the small iSTFT vocoder (here on a made-up two-utterance corpus)."""
+    import numpy as np
+
+    from audiogen_cli.demo import run_demo
+    from audiogen_tf import audio
+
+    speech_dir = tmp_path / "data" / "speech"
+    (speech_dir / "wavs").mkdir(parents=True)
+    t = np.arange(22050 * 2) / 22050
+    rows = ["path,text,split"]
+    for i, split in enumerate(["train", "test"]):
+        x = (0.3 * np.sin(2 * np.pi * (150 + 50 * i) * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32) / 2
+        audio.save(str(speech_dir / "wavs" / f"u{i}.wav"), x, 22050)
+        rows.append(f"{speech_dir / 'wavs' / f'u{i}.wav'},hello,{split}")
+    (speech_dir / "manifest.csv").write_text("\n".join(rows) + "\n")
+    result = run_demo(out_dir=tmp_path / "out", data_dir=tmp_path / "data", train_seconds=3, num_examples=1,
+                      speak=False, corpus="speech")
+    names = [r[0] for r in result]
+    assert names[0] == "build festival speech corpus" and "train vocoder (iSTFT vocoder small)" in names
+    assert "Flex ops: none" in result[-1][3]
