@@ -30,6 +30,23 @@ class UtteranceRecipe(ModelRecipe):
         return bad
 
 
+@dataclasses.dataclass
+class SpeechSynthesisRecipe(UtteranceRecipe):
+    """An utterance recipe of a text-to-speech model (Tacotron 2, CTC TTS).
+
+    Args:
+        griffin_lim_iters: Griffin-Lim iterations of ``audiogen synthesize``.
+    """
+
+    griffin_lim_iters: int = 32
+
+    def check(self):
+        bad = super().check()
+        if self.griffin_lim_iters < 1:
+            bad.append(("griffin_lim_iters", f"must be >= 1, got {self.griffin_lim_iters}"))
+        return bad
+
+
 def build_models(recipe, num_classes=None) -> dict:
     """The model of the preset, carrying the recipe's mel (``mel_config``)."""
     overrides = dict(recipe.model_overrides)

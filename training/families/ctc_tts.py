@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from training.families._text import UtteranceRecipe, utterance_family
+from training.families._text import SpeechSynthesisRecipe, utterance_family
 
 
 @dataclasses.dataclass
-class CTCTTSRecipe(UtteranceRecipe):
+class CTCTTSRecipe(SpeechSynthesisRecipe):
     """LSTM TTS with a CTC (forward-sum) alignment: ``(text_ids, text_lengths, mel, mel_lengths)`` -> mel, durations.
 
     The loss weights (mel, duration, forward-sum, binarization and its start step) live in the model preset
@@ -17,17 +17,10 @@ class CTCTTSRecipe(UtteranceRecipe):
     Args:
         model_preset, model_overrides: ``ctc_tts_small`` or ``ctc_tts_tiny`` and overrides.
         mel, bucket_boundaries, max_audio_length: as :class:`~training.families._text.UtteranceRecipe`.
-        griffin_lim_iters: Griffin-Lim iterations of ``audiogen synthesize``.
+        griffin_lim_iters: as :class:`~training.families._text.SpeechSynthesisRecipe`.
     """
 
     model_preset: str = "ctc_tts_small"
-    griffin_lim_iters: int = 32
-
-    def check(self):
-        bad = super().check()
-        if self.griffin_lim_iters < 1:
-            bad.append(("griffin_lim_iters", f"must be >= 1, got {self.griffin_lim_iters}"))
-        return bad
 
 
 FAMILIES = [utterance_family("ctc_tts", CTCTTSRecipe)]

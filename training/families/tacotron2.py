@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from training.families._text import UtteranceRecipe, utterance_family
+from training.families._text import SpeechSynthesisRecipe, utterance_family
 
 
 @dataclasses.dataclass
-class Tacotron2Recipe(UtteranceRecipe):
+class Tacotron2Recipe(SpeechSynthesisRecipe):
     """Tacotron 2: text ids (batch, text) + teacher-forced mel (batch, frames, n_mels) -> mel, stop, alignment.
 
     ``segment_length`` is unused (whole utterances); the data needs a ``text`` column. The loss weights live in
@@ -17,17 +17,10 @@ class Tacotron2Recipe(UtteranceRecipe):
     Args:
         model_preset, model_overrides: ``tacotron2``, ``tacotron2_small`` or ``tacotron2_tiny`` and overrides.
         mel, bucket_boundaries, max_audio_length: as :class:`~training.families._text.UtteranceRecipe`.
-        griffin_lim_iters: Griffin-Lim iterations of ``audiogen synthesize``.
+        griffin_lim_iters: as :class:`~training.families._text.SpeechSynthesisRecipe`.
     """
 
     model_preset: str = "tacotron2"
-    griffin_lim_iters: int = 32
-
-    def check(self):
-        bad = super().check()
-        if self.griffin_lim_iters < 1:
-            bad.append(("griffin_lim_iters", f"must be >= 1, got {self.griffin_lim_iters}"))
-        return bad
 
 
 FAMILIES = [utterance_family("tacotron2", Tacotron2Recipe)]
