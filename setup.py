@@ -10,7 +10,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["audiogen_tf*", "zoo*", "training*", "tflite_export*", "audiogen_cli*"]),
-    package_data={"audiogen_tf": ["datasets/*.txt"], "training": ["recipes/*.yaml"]},
+    # zoo: shipped float16 weights and their model cards, beside their family (audiogen_tf.pretrained)
+    package_data={"audiogen_tf": ["datasets/*.txt"], "training": ["recipes/*.yaml"], "zoo": ["*/*.npz", "*/*.md"]},
     install_requires=[
         "tensorflow>=2.18",
         "numpy",

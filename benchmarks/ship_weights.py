@@ -1,0 +1,105 @@
+"""Turn a trained ``.keras`` model into shipped preset weights: a float16 ``.npz`` beside its family, a model card.
+
+Checks that the trained model is the architecture of ``--base-preset`` (same config but the name), writes
+``zoo/<family>/<name>.npz`` (:func:`audiogen_tf.pretrained.save_weights`), reloads it into a fresh model of the
+preset with its sha256 checked, measures what float16 storage changes in the output (max |diff| on the held-out
+input given, or a random mel), and writes ``zoo/<family>/<name>.md``: the command that trained it, data, steps,
+minutes, held-out metrics (a markdown file you pass), parameter count, sha256 and size. It prints the preset entry
+to add to the family's ``*_presets.py``.
+
+Usage:
+    .venv/bin/python benchmarks/ship_weights.py runs/istft_wp/istft_vocoder_small.keras --family istft_vocoder \\
+        --base-preset istft_vocoder_small --name istft_vocoder_slt --metrics metrics.md \\
+        --train-command "python benchmarks/istft_vocoder_speech.py --minutes 150 --losses weighted_phase" \\
+        --train-state runs/istft_wp/train_state.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _strip(config: dict) -> dict:
+    return {k: v for k, v in config.items() if k not in ("name", "trainable", "dtype")}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("model", help="trained .keras file")
+    ap.add_argument("--family", required=True, help="zoo folder, e.g. istft_vocoder")
+    ap.add_argument("--base-preset", required=True, help="the preset whose architecture the model has")
+    ap.add_argument("--name", required=True, help="name of the shipped preset and of its files")
+    ap.add_argument("--metrics", default=None, help="markdown file with the held-out metrics for the card")
+    ap.add_argument("--train-command", default="", help="the command that trained it (for the card)")
+    ap.add_argument("--train-state", default=None, help="JSON with step / train_seconds of the run")
+    ap.add_argument("--data", default="the festival corpus (`audiogen data speech`: voice slt, 22050 Hz, "
+                    "374 sentences; trained on its train split)")
+    args = ap.parse_args(argv)
+
+    import importlib
+
+    import keras
+
+    from audiogen_tf.pretrained import load_weights, save_weights, sha256_of
+    from audiogen_tf.registry import get_preset
+
+    importlib.import_module(f"zoo.{args.family}")  # registers the family's classes for loading
+    model = keras.saving.load_model(args.model)
+    cls = type(model)
+    base = get_preset(cls, args.base_preset)
+    base.pop("weights", None)
+    fresh = cls(**base)
+    if _strip(fresh.get_config()) != _strip(model.get_config()):
+        diff = {k for k in set(_strip(fresh.get_config())) | set(_strip(model.get_config()))
+                if fresh.get_config().get(k) != model.get_config().get(k)}
+        raise SystemExit(f"{args.model} is not the architecture of {args.base_preset}: {sorted(diff)} differ")
+    folder = os.path.join(ROOT, "zoo", args.family)
+    npz = os.path.join(folder, f"{args.name}.npz")
+    digest = save_weights(model, npz)
+    load_weights(fresh, npz, digest)
+    rng = np.random.default_rng(0)
+    shape = [1 if d is None and i == 0 else (200 if d is None else d) for i, d in enumerate(model.inputs[0].shape)]
+    probe = rng.normal(-4.0, 2.0, size=shape).astype(np.float32)
+    y32 = np.asarray(model(probe, training=False)).reshape(-1)
+    y16 = np.asarray(fresh(probe, training=False)).reshape(-1)
+    state = json.load(open(args.train_state, encoding="utf-8")) if args.train_state else {}
+    metrics = open(args.metrics, encoding="utf-8").read().strip() if args.metrics else "(not given)"
+    card = "\n".join([
+        f"# `{args.name}`: {cls.__name__}, architecture `{args.base_preset}`, trained weights",
+        "",
+        f"- File: `{os.path.basename(npz)}`, float16, {os.path.getsize(npz) / 1e6:.2f} MB, sha256 `{digest}`",
+        f"- Parameters: {model.count_params():,}",
+        f"- Data: {args.data}",
+        f"- Training: `{args.train_command}`" if args.train_command else "- Training: (command not given)",
+        f"- Steps: {state.get('step', '?')}, minutes of training: "
+        f"{state['train_seconds'] / 60:.1f}" if "train_seconds" in state else "- Steps / minutes: (not given)",
+        f"- Stored in float16: max |output difference| to the float32 model on a random log-mel "
+        f"{np.max(np.abs(y32 - y16)):.2e} (outputs up to {np.max(np.abs(y32)):.2f})",
+        f"- Reproduce the file: `python benchmarks/ship_weights.py {args.model} --family {args.family} "
+        f"--base-preset {args.base_preset} --name {args.name}`",
+        "",
+        "## Held-out metrics",
+        "",
+        metrics,
+        "",
+    ])
+    card_path = os.path.join(folder, f"{args.name}.md")
+    from audiogen_tf.atomic import atomic_write_text
+
+    atomic_write_text(card_path, card)
+    entry = {**{k: v for k, v in get_preset(cls, args.base_preset).items() if k != "weights"},
+             "weights": {"file": os.path.basename(npz), "sha256": sha256_of(npz)}}
+    print(f"wrote {npz} and {card_path}")
+    print(f'add to zoo/{args.family}/{args.family}_presets.py:\n    "{args.name}": {entry!r},')
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
