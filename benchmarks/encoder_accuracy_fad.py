@@ -32,7 +32,7 @@ from bench_utils import machine_info, markdown_table  # noqa: E402
 from audiogen_tf.datasets.notes import make_notes  # noqa: E402
 from audiogen_tf.datasets.sfx import make_sfx  # noqa: E402
 from zoo.encoders import MelCNNEncoder, WaveformCNNEncoder  # noqa: E402
-from zoo.encoders.encoder_training import (  # noqa: E402
+from zoo.encoders.encoders_training import (  # noqa: E402
     compile_classifier,
     labelled_dataset,
     load_labelled_clips,

@@ -44,8 +44,8 @@ from audiogen_tf.features import MelConfig, log_mel_to_audio  # noqa: E402
 from audiogen_tf.layers.quantizers import codebook_perplexity, codebook_usage  # noqa: E402
 from audiogen_tf.manifest import read_manifest  # noqa: E402
 from training.vae_trainer import VAETrainer, VQVAETrainer  # noqa: E402
-from zoo.encoders.encoder_training import compile_classifier, labelled_dataset  # noqa: E402
-from zoo.encoders.mel_cnn_encoder import MelCNNEncoder  # noqa: E402
+from zoo.encoders.encoders_training import compile_classifier, labelled_dataset  # noqa: E402
+from zoo.encoders.encoders_mel_cnn import MelCNNEncoder  # noqa: E402
 from zoo.vae import ConvVAE  # noqa: E402
 from zoo.vqvae import VQVAE, AudioCodec, CodePrior, teacher_forcing_pair  # noqa: E402
 from training.callbacks import TimeBudget  # noqa: E402

@@ -78,7 +78,7 @@ def build(family: str, preset: str):
         from zoo.melgan.melgan_generator import MelGANGenerator as cls
         import zoo.melgan.melgan_presets  # noqa: F401
     else:
-        from zoo.melgan.multiband_melgan_generator import MultiBandMelGANGenerator as cls
+        from zoo.melgan.melgan_multiband_generator import MultiBandMelGANGenerator as cls
         import zoo.melgan.melgan_presets  # noqa: F401
     return cls.from_preset(preset).remove_weight_norm()
 

@@ -43,12 +43,12 @@ from bench_utils import machine_info, markdown_table  # noqa: E402
 from audiogen_tf.datasets.sfx import make_sfx  # noqa: E402
 from training.callbacks import StepCheckpoint  # noqa: E402
 from training.gan_trainer import GANTrainer  # noqa: E402
-from zoo.encoders.encoder_training import compile_classifier, labelled_dataset, load_labelled_clips  # noqa: E402
-from zoo.encoders.mel_cnn_encoder import MelCNNEncoder  # noqa: E402
+from zoo.encoders.encoders_training import compile_classifier, labelled_dataset, load_labelled_clips  # noqa: E402
+from zoo.encoders.encoders_mel_cnn import MelCNNEncoder  # noqa: E402
 from zoo.wavegan.wavegan_discriminator import WaveGANDiscriminator  # noqa: E402
 from zoo.wavegan.wavegan_generator import WaveGANGenerator  # noqa: E402
 
-import zoo.encoders.encoder_presets  # noqa: E402,F401  (registers mel_cnn_tiny)
+import zoo.encoders.encoders_presets  # noqa: E402,F401  (registers mel_cnn_tiny)
 
 SR = 16000
 N = 16384

@@ -21,7 +21,7 @@ from model_harness import (  # noqa: E402
     check_keras_save_load,
 )
 from zoo.encoders import MelCNNEncoder, WaveformCNNEncoder  # noqa: E402
-from zoo.encoders.encoder_training import load_labelled_clips, train_encoder  # noqa: E402
+from zoo.encoders.encoders_training import load_labelled_clips, train_encoder  # noqa: E402
 
 SR = 16000
 TIMBRES = ["flute", "bell", "organ", "pluck"]

@@ -72,7 +72,7 @@ def test_encoder_judgement_with_labels(folders):
 
 
 def test_cli_evaluate_with_a_zoo_encoder(folders, tmp_path, capsys):
-    from zoo.encoders.mel_cnn_encoder import MelCNNEncoder
+    from zoo.encoders.encoders_mel_cnn import MelCNNEncoder
 
     ref, gen = folders
     os.remove(ref / "c.wav")

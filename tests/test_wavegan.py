@@ -250,7 +250,7 @@ def test_config_and_keras_round_trip(cls, preset, make, tmp_path):
 def test_specgan_normalization_round_trip_and_griffin_lim(tmp_path):
     rng = np.random.default_rng(0)
     audio, _ = clips(8, rng)
-    from zoo.wavegan.specgan import log_magnitude, spectrogram_moments
+    from zoo.wavegan.wavegan_specgan import log_magnitude, spectrogram_moments
 
     mean, std = spectrogram_moments(audio)
     g = SpecGANGenerator.from_preset("specgan_tiny", spec_mean=mean, spec_std=std)
@@ -345,7 +345,7 @@ def test_wgan_gp_critic_learns_to_separate(preset):
     if preset.startswith("specgan"):
         g, d = SpecGANGenerator.from_preset(preset), SpecGANDiscriminator.from_preset(preset)
         moments_audio, _ = clips(8, np.random.default_rng(9))
-        from zoo.wavegan.specgan import spectrogram_moments
+        from zoo.wavegan.wavegan_specgan import spectrogram_moments
 
         g.set_normalization(*spectrogram_moments(moments_audio))
 

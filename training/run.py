@@ -77,7 +77,7 @@ def _labels(recipe, source, key):
     if not key:
         return None
     from audiogen_tf.manifest import load_entries
-    from zoo.encoders.encoder_training import label_vocabulary
+    from zoo.encoders.encoders_training import label_vocabulary
 
     vocab = label_vocabulary(load_entries(source), key)
     if not vocab:

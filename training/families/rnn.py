@@ -70,14 +70,14 @@ def build_wavernn(recipe, num_classes=None) -> dict:
 
 def frame_rnn_batches(recipe, source, batch_size, models, vocabulary, kw):
     """``(frames, next frames)`` pairs of ``num_frames`` frames."""
-    from zoo.rnn.frame_rnn_model import frame_rnn_dataset
+    from zoo.rnn.rnn_frame_rnn import frame_rnn_dataset
 
     return frame_rnn_dataset(source, recipe.num_frames, batch_size, recipe.mel_config(), **kw)
 
 
 def wavernn_batches(recipe, source, batch_size, models, vocabulary, kw):
     """``((previous ids, mel), next ids)`` batches of ``segment_length`` samples."""
-    from zoo.rnn.wavernn_model import wavernn_dataset
+    from zoo.rnn.rnn_wavernn import wavernn_dataset
 
     model = (models or {}).get("model")
     output = model.output_type if model is not None else recipe.model_kwargs().get("output", "mulaw")

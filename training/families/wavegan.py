@@ -142,7 +142,7 @@ def specgan_moments(recipe, source) -> dict:
 
     from audiogen_tf.data import segment_dataset
     from audiogen_tf.registry import get_preset
-    from zoo.wavegan.specgan import spectrogram_moments
+    from zoo.wavegan.wavegan_specgan import spectrogram_moments
 
     kw = {**get_preset(recipe.zoo_class("generator"), recipe.generator_preset), **recipe.generator_overrides}
     ds = segment_dataset(source, recipe.segment_length, recipe.batch_size, sample_rate=recipe.sample_rate,

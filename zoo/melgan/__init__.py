@@ -2,5 +2,5 @@
 
 from zoo.melgan.melgan_discriminators import MelGANMultiScaleDiscriminator  # noqa: F401
 from zoo.melgan.melgan_generator import MelGANGenerator  # noqa: F401
-from zoo.melgan.multiband_melgan_generator import MultiBandMelGANGenerator  # noqa: F401
+from zoo.melgan.melgan_multiband_generator import MultiBandMelGANGenerator  # noqa: F401
 from zoo.melgan import melgan_presets  # noqa: F401  (registers the presets)

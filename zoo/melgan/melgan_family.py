@@ -4,7 +4,7 @@ from zoo.families import ZooFamily
 from zoo.melgan import melgan_presets  # noqa: F401  (registers the presets)
 from zoo.melgan.melgan_discriminators import MelGANMultiScaleDiscriminator
 from zoo.melgan.melgan_generator import MelGANGenerator
-from zoo.melgan.multiband_melgan_generator import MultiBandMelGANGenerator
+from zoo.melgan.melgan_multiband_generator import MultiBandMelGANGenerator
 
 FAMILIES = [
     ZooFamily("melgan", MelGANGenerator, MelGANMultiScaleDiscriminator, synthesis="vocoder", features="mel_config"),

@@ -5,7 +5,7 @@ from audiogen_tf.registry import register_presets
 
 from zoo.melgan.melgan_discriminators import MelGANMultiScaleDiscriminator
 from zoo.melgan.melgan_generator import MelGANGenerator
-from zoo.melgan.multiband_melgan_generator import MultiBandMelGANGenerator
+from zoo.melgan.melgan_multiband_generator import MultiBandMelGANGenerator
 
 GENERATOR_PRESETS = {
     # 22.05 kHz, hop 256, 4.26 M parameters

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from audiogen_tf.torch_import import ImportMismatchError, TorchStateDict
 from zoo.melgan.melgan_generator import MelGANGenerator
-from zoo.melgan.multiband_melgan_generator import MultiBandMelGANGenerator
+from zoo.melgan.melgan_multiband_generator import MultiBandMelGANGenerator
 
 ARCHS = ("melgan", "multiband_melgan")
 # ParallelWaveGAN MelGANGenerator arguments this library supports, with the only value it supports

@@ -2,8 +2,8 @@
 
 from zoo.families import ZooFamily
 from zoo.rnn import rnn_presets  # noqa: F401  (registers the presets)
-from zoo.rnn.frame_rnn_model import FrameRNN, frame_rnn_dataset
-from zoo.rnn.wavernn_model import WaveRNN, wavernn_dataset
+from zoo.rnn.rnn_frame_rnn import FrameRNN, frame_rnn_dataset
+from zoo.rnn.rnn_wavernn import WaveRNN, wavernn_dataset
 
 FAMILIES = [
     ZooFamily("frame_rnn", FrameRNN, synthesis="frames", dataset=frame_rnn_dataset),

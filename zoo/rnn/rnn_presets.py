@@ -8,8 +8,8 @@ Example:
 
 from audiogen_tf.features import speech_mel_config
 from audiogen_tf.registry import register_presets
-from zoo.rnn.frame_rnn_model import FrameRNN
-from zoo.rnn.wavernn_model import WaveRNN
+from zoo.rnn.rnn_frame_rnn import FrameRNN
+from zoo.rnn.rnn_wavernn import WaveRNN
 
 # 16 kHz notes / tests: 40 bands, hop 128 (8 ms frames)
 NOTES_MEL = {"sample_rate": 16000, "n_fft": 512, "hop_length": 128, "win_length": 512, "n_mels": 40,

@@ -9,7 +9,7 @@ from audiogen_tf.layers.quantizers import (  # noqa: F401
     codebook_perplexity,
     codebook_usage,
 )
-from zoo.vqvae.codec_model import AudioCodec  # noqa: F401
-from zoo.vqvae.prior import CodePrior, teacher_forcing_pair  # noqa: F401
+from zoo.vqvae.vqvae_codec import AudioCodec  # noqa: F401
+from zoo.vqvae.vqvae_prior import CodePrior, teacher_forcing_pair  # noqa: F401
 from zoo.vqvae.vqvae_model import VQVAE  # noqa: F401
 from zoo.vqvae import vqvae_presets  # noqa: F401  (registers the presets)

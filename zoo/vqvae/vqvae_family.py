@@ -2,8 +2,8 @@
 
 from zoo.families import ZooFamily
 from zoo.vqvae import vqvae_presets  # noqa: F401  (registers the presets)
-from zoo.vqvae.codec_model import AudioCodec
-from zoo.vqvae.prior import CodePrior
+from zoo.vqvae.vqvae_codec import AudioCodec
+from zoo.vqvae.vqvae_prior import CodePrior
 from zoo.vqvae.vqvae_model import VQVAE
 
 FAMILIES = [

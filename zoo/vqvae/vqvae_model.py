@@ -3,7 +3,7 @@ log-mel frames or raw waveform.
 
 Paper: van den Oord, Vinyals & Kavukcuoglu 2017, "Neural Discrete Representation Learning" (arXiv:1711.00937):
 straight-through gradients, commitment loss with beta = 0.25, EMA codebook updates (appendix A.1). Train with
-``training.vae_trainer.VQVAETrainer``; a prior over the codes is :class:`zoo.vqvae.prior.CodePrior`.
+``training.vae_trainer.VQVAETrainer``; a prior over the codes is :class:`zoo.vqvae.vqvae_prior.CodePrior`.
 """
 
 from __future__ import annotations

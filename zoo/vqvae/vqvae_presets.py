@@ -3,8 +3,8 @@
 
 from audiogen_tf.registry import register_presets
 
-from zoo.vqvae.codec_model import AudioCodec
-from zoo.vqvae.prior import CodePrior
+from zoo.vqvae.vqvae_codec import AudioCodec
+from zoo.vqvae.vqvae_prior import CodePrior
 from zoo.vqvae.vqvae_model import VQVAE
 
 VQVAE_PRESETS = {

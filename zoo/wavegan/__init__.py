@@ -2,5 +2,5 @@
 
 from zoo.wavegan.wavegan_discriminator import WaveGANDiscriminator
 from zoo.wavegan.wavegan_generator import WaveGANGenerator
-from zoo.wavegan.specgan import SpecGANDiscriminator, SpecGANGenerator
+from zoo.wavegan.wavegan_specgan import SpecGANDiscriminator, SpecGANGenerator
 from zoo.wavegan import wavegan_presets  # noqa: F401  (registers the presets)

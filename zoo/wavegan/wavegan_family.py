@@ -2,7 +2,7 @@
 
 from zoo.families import ZooFamily
 from zoo.wavegan import wavegan_presets  # noqa: F401  (registers the presets)
-from zoo.wavegan.specgan import SpecGANDiscriminator, SpecGANGenerator
+from zoo.wavegan.wavegan_specgan import SpecGANDiscriminator, SpecGANGenerator
 from zoo.wavegan.wavegan_discriminator import WaveGANDiscriminator
 from zoo.wavegan.wavegan_generator import WaveGANGenerator
 

@@ -11,7 +11,7 @@ log-magnitude spectrograms (n_fft 256, hop 128). ``*_tiny`` presets keep every s
 
 from audiogen_tf.registry import register_presets
 
-from zoo.wavegan.specgan import SpecGANDiscriminator, SpecGANGenerator
+from zoo.wavegan.wavegan_specgan import SpecGANDiscriminator, SpecGANGenerator
 from zoo.wavegan.wavegan_discriminator import WaveGANDiscriminator
 from zoo.wavegan.wavegan_generator import WaveGANGenerator
 

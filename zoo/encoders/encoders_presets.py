@@ -6,8 +6,8 @@ benchmark run in seconds; the full presets follow the VGGish / PANNs (mel) and S
 
 from audiogen_tf.registry import register_presets
 
-from zoo.encoders.mel_cnn_encoder import MelCNNEncoder
-from zoo.encoders.waveform_cnn_encoder import WaveformCNNEncoder
+from zoo.encoders.encoders_mel_cnn import MelCNNEncoder
+from zoo.encoders.encoders_waveform_cnn import WaveformCNNEncoder
 
 MEL_CNN_PRESETS = {
     "mel_cnn": {

@@ -103,9 +103,9 @@ def train_encoder(encoder, source, label_key: str = "label", *, epochs: int = 10
     keras.utils.set_random_seed(seed)
     vocabulary = label_vocabulary(load_entries(source), label_key)
     if isinstance(encoder, str):
-        from zoo.encoders.encoder_presets import MEL_CNN_PRESETS  # noqa: F401  (registers the presets)
-        from zoo.encoders.mel_cnn_encoder import MelCNNEncoder
-        from zoo.encoders.waveform_cnn_encoder import WaveformCNNEncoder
+        from zoo.encoders.encoders_presets import MEL_CNN_PRESETS  # noqa: F401  (registers the presets)
+        from zoo.encoders.encoders_mel_cnn import MelCNNEncoder
+        from zoo.encoders.encoders_waveform_cnn import WaveformCNNEncoder
 
         cls = MelCNNEncoder if encoder in MelCNNEncoder.presets() else WaveformCNNEncoder
         encoder = cls.from_preset(encoder, num_classes=len(vocabulary))

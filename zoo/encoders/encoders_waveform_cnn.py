@@ -12,7 +12,7 @@ import keras
 from audiogen_tf.layers.conv_blocks import SincConv1D, conv1d_block
 from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
-from zoo.encoders.mel_cnn_encoder import EncoderMixin, _pool_head
+from zoo.encoders.encoders_mel_cnn import EncoderMixin, _pool_head
 
 
 @register
