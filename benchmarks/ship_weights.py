@@ -1,9 +1,10 @@
 """Turn a trained ``.keras`` model into shipped preset weights: a float16 ``.npz`` beside its family, a model card.
 
-Checks that the trained model is the architecture of ``--base-preset`` (same config but the name), writes
-``zoo/<family>/<name>.npz`` (:func:`audiogen_tf.pretrained.save_weights`), reloads it into a fresh model of the
-preset with its sha256 checked, measures what float16 storage changes in the output (max |diff| on the held-out
-input given, or a random mel), and writes ``zoo/<family>/<name>.md``: the command that trained it, data, steps,
+Compares the trained model's config with ``--base-preset`` (keys that differ, such as Tacotron 2's phoneme front
+end, go into the printed preset entry and the card), writes ``zoo/<family>/<name>.npz``
+(:func:`audiogen_tf.pretrained.save_weights`), reloads it into a fresh model of the trained config with its sha256
+checked, measures what float16 storage changes in the output (max |diff| on a random input of the model's input
+structure), and writes ``zoo/<family>/<name>.md``: the command that trained it, data, steps,
 minutes, held-out metrics (a markdown file you pass), parameter count, sha256 and size. It prints the preset entry
 to add to the family's ``*_presets.py``.
 
@@ -30,6 +31,35 @@ def _strip(config: dict) -> dict:
     return {k: v for k, v in config.items() if k not in ("name", "trainable", "dtype")}
 
 
+def _probe(model, rng):
+    """A random input of ``model``'s input structure: log-mel-like floats, small positive ints for ids / lengths."""
+    import keras
+
+    def make(spec):
+        shape = [1 if i == 0 else (200 if d is None else d) for i, d in enumerate(spec.shape)]
+        if "int" in str(spec.dtype):
+            return rng.integers(1, 10, size=shape).astype(str(spec.dtype))
+        return rng.normal(-4.0, 2.0, size=shape).astype(np.float32)
+
+    return keras.tree.map_structure(make, model.input)
+
+
+def _flat_output(outputs) -> np.ndarray:
+    """Every output array of a model call (tensor, list or dict), flattened into one float vector."""
+    import keras
+
+    return np.concatenate([np.asarray(t, np.float32).reshape(-1) for t in keras.tree.flatten(outputs)])
+
+
+def _steps_minutes(state: dict) -> str:
+    """Steps and minutes from a run's state file: the vocoder scripts' step / train_seconds or steps / minutes."""
+    if "train_seconds" in state:
+        return f"- Steps: {state.get('step', '?')}, minutes of training: {state['train_seconds'] / 60:.1f}"
+    if "minutes" in state:
+        return f"- Steps: {state.get('steps', '?')}, minutes of training: {state['minutes']:.1f}"
+    return "- Steps / minutes: (not given)"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("model", help="trained .keras file")
@@ -37,6 +67,7 @@ def main(argv=None) -> int:
     ap.add_argument("--base-preset", required=True, help="the preset whose architecture the model has")
     ap.add_argument("--name", required=True, help="name of the shipped preset and of its files")
     ap.add_argument("--metrics", default=None, help="markdown file with the held-out metrics for the card")
+    ap.add_argument("--folder", default=None, help="where to write (default zoo/FAMILY: shipped with the package)")
     ap.add_argument("--train-command", default="", help="the command that trained it (for the card)")
     ap.add_argument("--train-state", default=None, help="JSON with step / train_seconds of the run")
     ap.add_argument("--data", default="the festival corpus (`audiogen data speech`: voice slt, 22050 Hz, "
@@ -55,20 +86,21 @@ def main(argv=None) -> int:
     cls = type(model)
     base = get_preset(cls, args.base_preset)
     base.pop("weights", None)
-    fresh = cls(**base)
-    if _strip(fresh.get_config()) != _strip(model.get_config()):
-        diff = {k for k in set(_strip(fresh.get_config())) | set(_strip(model.get_config()))
-                if fresh.get_config().get(k) != model.get_config().get(k)}
-        raise SystemExit(f"{args.model} is not the architecture of {args.base_preset}: {sorted(diff)} differ")
-    folder = os.path.join(ROOT, "zoo", args.family)
+    trained = _strip(model.get_config())
+    reference = _strip(cls(**base).get_config())
+    changed = sorted(k for k in trained if reference.get(k) != trained[k])
+    fresh = cls.from_config(trained)  # the trained architecture: the base preset plus the keys in ``changed``
+    folder = args.folder or os.path.join(ROOT, "zoo", args.family)
     npz = os.path.join(folder, f"{args.name}.npz")
     digest = save_weights(model, npz)
-    load_weights(fresh, npz, digest)
-    rng = np.random.default_rng(0)
-    shape = [1 if d is None and i == 0 else (200 if d is None else d) for i, d in enumerate(model.inputs[0].shape)]
-    probe = rng.normal(-4.0, 2.0, size=shape).astype(np.float32)
-    y32 = np.asarray(model(probe, training=False)).reshape(-1)
-    y16 = np.asarray(fresh(probe, training=False)).reshape(-1)
+    try:
+        load_weights(fresh, npz, digest)
+    except Exception:
+        os.remove(npz)
+        raise
+    probe = _probe(model, np.random.default_rng(0))
+    y32 = _flat_output(model(probe, training=False))
+    y16 = _flat_output(fresh(probe, training=False))
     state = json.load(open(args.train_state, encoding="utf-8")) if args.train_state else {}
     metrics = open(args.metrics, encoding="utf-8").read().strip() if args.metrics else "(not given)"
     card = "\n".join([
@@ -78,9 +110,9 @@ def main(argv=None) -> int:
         f"- Parameters: {model.count_params():,}",
         f"- Data: {args.data}",
         f"- Training: `{args.train_command}`" if args.train_command else "- Training: (command not given)",
-        f"- Steps: {state.get('step', '?')}, minutes of training: "
-        f"{state['train_seconds'] / 60:.1f}" if "train_seconds" in state else "- Steps / minutes: (not given)",
-        f"- Stored in float16: max |output difference| to the float32 model on a random log-mel "
+        _steps_minutes(state),
+        f"- Architecture: preset `{args.base_preset}`" + (f" with {', '.join(changed)} as trained" if changed else ""),
+        f"- Stored in float16: max |output difference| to the float32 model on a random input "
         f"{np.max(np.abs(y32 - y16)):.2e} (outputs up to {np.max(np.abs(y32)):.2f})",
         f"- Reproduce the file: `python benchmarks/ship_weights.py {args.model} --family {args.family} "
         f"--base-preset {args.base_preset} --name {args.name}`",
@@ -95,7 +127,7 @@ def main(argv=None) -> int:
 
     atomic_write_text(card_path, card)
     entry = {**{k: v for k, v in get_preset(cls, args.base_preset).items() if k != "weights"},
-             "weights": {"file": os.path.basename(npz), "sha256": sha256_of(npz)}}
+             **{k: trained[k] for k in changed}, "weights": {"file": os.path.basename(npz), "sha256": sha256_of(npz)}}
     print(f"wrote {npz} and {card_path}")
     print(f'add to zoo/{args.family}/{args.family}_presets.py:\n    "{args.name}": {entry!r},')
     return 0

@@ -74,3 +74,29 @@ def test_text_from_file_and_missing_text(tmp_path, capsys):
 def test_list_voices(capsys):
     assert main(["say", "--list"]) == 0
     assert "test_tiny" in capsys.readouterr().out
+
+
+def test_truncated_shipped_weights_are_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
+    """A voice whose shipped weight file was cut short (a broken download or copy) says so, naming the file."""
+    import audiogen_tf.pretrained as pretrained
+    import zoo.voices as voices
+    from audiogen_tf.registry import _PRESETS, get_preset, register_presets
+    from zoo.istft_vocoder import ISTFTVocoder
+
+    weights = tmp_path / "istft_vocoder_cut.npz"
+    digest = pretrained.save_weights(ISTFTVocoder.from_preset("istft_vocoder_tiny"), str(weights))
+    weights.write_bytes(weights.read_bytes()[:1000])
+    register_presets(ISTFTVocoder, {"istft_vocoder_cut": {**get_preset(ISTFTVocoder, "istft_vocoder_tiny"),
+                                                          "weights": {"file": weights.name, "sha256": digest}}})
+    monkeypatch.setattr(pretrained, "packaged_file", lambda module, name: str(tmp_path / name))
+    monkeypatch.setitem(voices.VOICES, "cut", {**voices.VOICES["test_tiny"],
+                                               "vocoder": ("istft_vocoder", "ISTFTVocoder", "istft_vocoder_cut")})
+    try:
+        out = tmp_path / "x.wav"
+        assert main(["say", "Hello.", "-o", str(out), "--voice", "cut"]) == 2
+    finally:
+        _PRESETS["ISTFTVocoder"].pop("istft_vocoder_cut")
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("audiogen: error:") and "\n" not in err
+    assert "istft_vocoder_cut.npz" in err and "truncated or altered" in err
+    assert not out.exists()

@@ -1,0 +1,42 @@
+"""benchmarks/ship_weights.py: a trained .keras whose config differs from its base preset (Tacotron 2 on phonemes)
+becomes float16 weights, a card naming the differing keys, and a preset entry that rebuilds it with the weights."""
+
+import ast
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+
+import ship_weights  # noqa: E402
+
+from audiogen_tf.pretrained import packaged_file  # noqa: E402
+from audiogen_tf.registry import _PRESETS, register_presets  # noqa: E402
+from zoo.tacotron2 import Tacotron2  # noqa: E402
+
+
+def test_ship_a_tacotron2_with_changed_config(tmp_path, capsys, monkeypatch):
+    trained = Tacotron2.from_preset("tacotron2_tiny", guided_attention_weight=7.0)
+    path = tmp_path / "trained.keras"
+    trained.save(path)
+    state = tmp_path / "state.json"
+    state.write_text('{"steps": 12, "minutes": 3.5}')
+    assert ship_weights.main([str(path), "--family", "tacotron2", "--base-preset", "tacotron2_tiny",
+                              "--name", "t2_test", "--folder", str(tmp_path), "--train-state", str(state)]) == 0
+    printed = capsys.readouterr().out
+    card = (tmp_path / "t2_test.md").read_text()
+    assert "guided_attention_weight as trained" in card and "Steps: 12, minutes of training: 3.5" in card
+    entry = ast.literal_eval(printed.split('"t2_test": ', 1)[1].rstrip().rstrip(","))
+    assert entry["guided_attention_weight"] == 7.0 and entry["weights"]["file"] == "t2_test.npz"
+    monkeypatch.setattr("audiogen_tf.pretrained.packaged_file",
+                        lambda module, name: str(tmp_path / name) if name == "t2_test.npz" else packaged_file(module, name))
+    register_presets(Tacotron2, {"t2_test": entry})
+    try:
+        shipped = Tacotron2.from_preset("t2_test")
+    finally:
+        _PRESETS["Tacotron2"].pop("t2_test")
+    for a, b in zip(trained.weights, shipped.weights):
+        np.testing.assert_allclose(b.numpy(), a.numpy().astype(np.float16).astype(np.float32))
