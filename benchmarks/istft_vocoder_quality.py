@@ -326,6 +326,11 @@ def main(argv=None) -> int:
         "mel-cepstral distortion without time warping (the signals are aligned)."
         + (" DNSMOS: P.835 OVRL by the `speechmos` ONNX models (non-intrusive)." if dnsmos_ok else
            " DNSMOS: not available here (pip install speechmos onnxruntime)."),
+        f"- Reading MR-STFT and MCD: they span the whole band to {cfg.sample_rate // 2} Hz, the mel stops at fmax "
+        f"{cfg.fmax or cfg.sample_rate / 2:.0f} Hz. Griffin-Lim from the mel (NNLS) has almost nothing above fmax: "
+        "against slt's full-band recordings that costs it MR-STFT and MCD; flite's 16 kHz voices have nothing above "
+        "8 kHz either, so there Griffin-Lim matches them while the vocoder, trained on slt, adds slt's high band. "
+        "PESQ-WB, STOI, F0, V/UV and WER only hear below 8 kHz.",
         "",
         "Voices never in training (same vocoder, same Griffin-Lim, the held-out sentences spoken by flite):",
         *voice_sections,
