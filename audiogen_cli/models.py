@@ -52,10 +52,12 @@ def list_models(count: bool = True) -> list[tuple[str, str, int | None]]:
             if count:
                 import keras
 
-                model = cls.from_preset(preset)
+                model = cls.from_preset(preset, weights=None)  # counting needs no weight file read
                 params = int(sum(int(__import__("numpy").prod(w.shape)) for w in model.weights))
                 keras.backend.clear_session()
             rows.append((model_name, preset, params))
             shown = f"{params / 1e6:8.2f} M" if params is not None else ""
-            print(f"  {preset:<32} {shown}")
+            trained = " trained weights (card: " + registry.get_preset(cls, preset)["weights"]["file"].replace(
+                ".npz", ".md") + ")" if registry.get_preset(cls, preset).get("weights") else ""
+            print(f"  {preset:<32} {shown}{trained}")
     return rows

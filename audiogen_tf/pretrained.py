@@ -42,13 +42,23 @@ def sha256_of(path) -> str:
 
 
 def save_weights(model, path, dtype: str = "float16") -> str:
-    """Write ``model.weights`` as a ``.npz`` of ``dtype`` arrays (atomic); returns the file's sha256."""
+    """Write ``model.weights`` as a ``.npz`` of ``dtype`` arrays (atomic, byte-reproducible); returns its sha256."""
     from audiogen_tf.atomic import atomic_path
+
+    import io
+    import zipfile
 
     arrays = {f"{i:04d}:{w.path}": np.asarray(w.numpy()).astype(dtype) for i, w in enumerate(model.weights)}
     with atomic_path(path, suffix=".npz") as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+        # np.savez_compressed stamps each member with the current time; a fixed stamp makes the same weights the
+        # same bytes (and sha256), so re-running the export of a shipped file does not change it.
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, array in arrays.items():
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, array, allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, buffer.getvalue())
     return sha256_of(path)
 
 

@@ -5,12 +5,12 @@ end, go into the printed preset entry and the card), writes ``zoo/<family>/<name
 (:func:`audiogen_tf.pretrained.save_weights`), reloads it into a fresh model of the trained config with its sha256
 checked, measures what float16 storage changes in the output (max |diff| on a random input of the model's input
 structure), and writes ``zoo/<family>/<name>.md``: the command that trained it, data, steps,
-minutes, held-out metrics (a markdown file you pass), parameter count, sha256 and size. It prints the preset entry
+minutes, held-out metrics (the first table and verdict of the benchmark page you pass), parameter count, sha256 and size. It prints the preset entry
 to add to the family's ``*_presets.py``.
 
 Usage:
     .venv/bin/python benchmarks/ship_weights.py runs/istft_wp/istft_vocoder_small.keras --family istft_vocoder \\
-        --base-preset istft_vocoder_small --name istft_vocoder_slt --metrics metrics.md \\
+        --base-preset istft_vocoder_small --name istft_vocoder_slt --metrics benchmarks/istft_vocoder_quality.md \\
         --train-command "python benchmarks/istft_vocoder_speech.py --minutes 150 --losses weighted_phase" \\
         --train-state runs/istft_wp/train_state.json
 """
@@ -51,6 +51,25 @@ def _flat_output(outputs) -> np.ndarray:
     return np.concatenate([np.asarray(t, np.float32).reshape(-1) for t in keras.tree.flatten(outputs)])
 
 
+def held_out_section(page: str) -> str:
+    """The card's metrics from a benchmark page: its command line, first table and verdict (a line in bold).
+
+    A file that is not a page (no ``# `` title) is taken whole.
+    """
+    lines = open(page, encoding="utf-8").read().strip().splitlines()
+    if not lines or not lines[0].startswith("# "):
+        return "\n".join(lines)
+    start = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
+    if start is None:
+        return "\n".join(lines)
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    command = next((line for line in lines if line.startswith("Command:") or line.startswith("`python")), "")
+    verdict = [line for line in lines[end:] if line.startswith("**")][:1]
+    rel = os.path.relpath(os.path.abspath(page), ROOT)
+    return "\n".join([f"From `{rel}` (the whole page: per-utterance rows, other voices, notes).",
+                       *([command] if command else []), "", *lines[start:end], "", *verdict])
+
+
 def _steps_minutes(state: dict) -> str:
     """Steps and minutes from a run's state file: the vocoder scripts' step / train_seconds or steps / minutes."""
     if "train_seconds" in state:
@@ -66,7 +85,8 @@ def main(argv=None) -> int:
     ap.add_argument("--family", required=True, help="zoo folder, e.g. istft_vocoder")
     ap.add_argument("--base-preset", required=True, help="the preset whose architecture the model has")
     ap.add_argument("--name", required=True, help="name of the shipped preset and of its files")
-    ap.add_argument("--metrics", default=None, help="markdown file with the held-out metrics for the card")
+    ap.add_argument("--metrics", default=None, help="benchmark page with the held-out metrics (first table and verdict go on the card)")
+    ap.add_argument("--note", default="", help="a line for the card on what the weights are not good for")
     ap.add_argument("--folder", default=None, help="where to write (default zoo/FAMILY: shipped with the package)")
     ap.add_argument("--train-command", default="", help="the command that trained it (for the card)")
     ap.add_argument("--train-state", default=None, help="JSON with step / train_seconds of the run")
@@ -102,7 +122,7 @@ def main(argv=None) -> int:
     y32 = _flat_output(model(probe, training=False))
     y16 = _flat_output(fresh(probe, training=False))
     state = json.load(open(args.train_state, encoding="utf-8")) if args.train_state else {}
-    metrics = open(args.metrics, encoding="utf-8").read().strip() if args.metrics else "(not given)"
+    metrics = held_out_section(args.metrics) if args.metrics else "(not given)"
     card = "\n".join([
         f"# `{args.name}`: {cls.__name__}, architecture `{args.base_preset}`, trained weights",
         "",
@@ -114,8 +134,10 @@ def main(argv=None) -> int:
         f"- Architecture: preset `{args.base_preset}`" + (f" with {', '.join(changed)} as trained" if changed else ""),
         f"- Stored in float16: max |output difference| to the float32 model on a random input "
         f"{np.max(np.abs(y32 - y16)):.2e} (outputs up to {np.max(np.abs(y32)):.2f})",
-        f"- Reproduce the file: `python benchmarks/ship_weights.py {args.model} --family {args.family} "
-        f"--base-preset {args.base_preset} --name {args.name}`",
+        f"- Reproduce from the built-in data: `make reproduce-{args.name}` (the Makefile runs the data build, "
+        f"the training, the evaluation page and `benchmarks/ship_weights.py`; float16 files are byte-identical "
+        f"for identical weights, but training on another machine takes other steps in its minutes)",
+        *([f"- Limits: {args.note}"] if args.note else []),
         "",
         "## Held-out metrics",
         "",

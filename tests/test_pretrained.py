@@ -21,6 +21,11 @@ def shipped(tmp_path_factory):
     return model, path, save_weights(model, path)
 
 
+def test_same_weights_same_bytes(shipped, tmp_path):
+    model, _, digest = shipped
+    assert save_weights(model, tmp_path / "again.npz") == digest  # no time stamp inside: reproducible sha256
+
+
 def test_round_trip_in_float16(shipped):
     model, path, digest = shipped
     assert digest == sha256_of(path)

@@ -1,6 +1,7 @@
-"""iSTFT vocoder presets: the published Vocos mel size, a small CPU preset and a tiny one for tests.
+"""iSTFT vocoder presets: the published Vocos mel size, a small CPU preset (and its trained weights on the festival
+slt voice, shipped as float16 beside this file), and a tiny one for tests.
 
-All three take the HiFi-GAN mel (22.05 kHz, n_fft 1024, hop 256, 80 Slaney mels up to 8 kHz, magnitude, log
+All take the HiFi-GAN mel (22.05 kHz, n_fft 1024, hop 256, 80 Slaney mels up to 8 kHz, magnitude, log
 floor 1e-5), so they drop in behind Tacotron 2, the CLI and the ``Synthesizer`` wherever a HiFi-GAN does.
 """
 
@@ -17,6 +18,10 @@ PRESETS = {
     "istft_vocoder_vocos": {"mel_config": HIFIGAN_MEL, "dim": 512, "intermediate_dim": 1536, "num_blocks": 8},
     # the CPU preset: 3.72 M parameters, trained on two cores
     "istft_vocoder_small": {"mel_config": HIFIGAN_MEL, "dim": 256, "intermediate_dim": 768, "num_blocks": 8},
+    # trained: the small preset after 150 minutes on the festival slt corpus (card: istft_vocoder_slt.md)
+    "istft_vocoder_slt": {"mel_config": HIFIGAN_MEL, "dim": 256, "intermediate_dim": 768, "num_blocks": 8,
+                          "weights": {"file": "istft_vocoder_slt.npz",
+                                      "sha256": "9db5518c5de9922e691fcdb58d1ccefa90e0f0556ecf87c0cb9a252b09516445"}},
     # for tests and smoke runs
     "istft_vocoder_tiny": {"mel_config": HIFIGAN_MEL, "dim": 32, "intermediate_dim": 64, "num_blocks": 2},
 }
