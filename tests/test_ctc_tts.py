@@ -137,3 +137,33 @@ def test_synthesizer_bundle_speaks_in_one_call(tiny, tmp_path):
     audio = synth.text_to_speech("hi there.")
     assert audio.shape == (ref["mel"].shape[0] * 256,) and np.all(np.isfinite(audio))
     assert synth.sample_rate == 22050 and "text_to_mel_seconds" in synth.last_stats
+
+
+def test_frame_stack_and_unstack_invert_each_other():
+    from zoo.ctc_tts.ctc_tts_model import FrameStack, FrameUnstack
+
+    x = np.arange(2 * 7 * 3, dtype="float32").reshape(2, 7, 3)
+    mask = np.array([[1] * 7, [1] * 5 + [0] * 2], "float32")
+    stacked, group_mask = FrameStack(3)(x, mask)
+    assert tuple(stacked.shape) == (2, 3, 9)
+    np.testing.assert_array_equal(np.asarray(group_mask), [[1, 1, 1], [1, 1, 0]])
+    np.testing.assert_array_equal(np.asarray(stacked)[0, 0], x[0, :3].reshape(-1))
+    np.testing.assert_array_equal(np.asarray(FrameUnstack(3)(stacked, x)), x)
+
+
+def test_strided_decoder_lstm_round_trips_and_exports(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = CTCTTS.from_preset("ctc_tts_tiny", decoder_lstm_stride=4)
+    x = _inputs(model, frames=(30, 13))
+    n = x["text_ids"].shape[1]
+    check_build_and_shapes(model, x, {"mel": (2, 30, 80), "log_durations": (2, n), "durations": (2, n),
+                                      "attn_log_probs": (2, 30, n), "attn_soft": (2, 30, n), "attn_hard": (2, 30, n)})
+    check_config_round_trip(model, x)
+    check_keras_save_load(model, x, tmp_path)
+    ids = model.frontend.encode("hi there.")
+    padded = np.zeros((1, model.frontend.max_length), np.int32)
+    padded[0, : len(ids)] = ids
+    result = check_export_parity(model, {"synthesize": [padded, np.array([len(ids)], np.int32)]}, tmp_path, atol=1e-4)
+    assert result["max_abs_error"] < 1e-4
+    with pytest.raises(Exception, match="decoder_lstm_stride"):
+        CTCTTS.from_preset("ctc_tts_tiny", decoder_lstm_stride=0)

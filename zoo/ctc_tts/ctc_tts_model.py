@@ -157,6 +157,55 @@ class Squeeze(keras.layers.Layer):
         return tuple(shape[:-1])
 
 
+@register
+class FrameStack(keras.layers.Layer):
+    """``(x (b, T, d), mask (b, T))`` -> ``(stacked (b, ceil(T / r), r * d), mask (b, ceil(T / r)))``: ``r``
+    consecutive frames side by side (zero-padded at the end), so a recurrent layer runs ``r`` times fewer steps
+    (Tacotron's reduction factor, applied to a non-autoregressive decoder). A group is valid if its first frame is."""
+
+    def __init__(self, stride=1, **kwargs):
+        super().__init__(**kwargs)
+        self.stride = int(stride)
+
+    def call(self, x, mask):
+        r = self.stride
+        t = ops.shape(x)[1]
+        pad = (r - t % r) % r
+        x = ops.pad(x, [[0, 0], [0, pad], [0, 0]])
+        mask = ops.pad(mask, [[0, 0], [0, pad]])
+        groups = (t + pad) // r
+        return ops.reshape(x, (ops.shape(x)[0], groups, r * x.shape[-1])), mask[:, ::r]
+
+    def compute_output_spec(self, x, mask):
+        groups = None if x.shape[1] is None else -(-x.shape[1] // self.stride)
+        return (keras.KerasTensor((x.shape[0], groups, self.stride * x.shape[-1]), dtype=self.compute_dtype),
+                keras.KerasTensor((x.shape[0], groups), dtype=self.compute_dtype))
+
+    def get_config(self):
+        return {**super().get_config(), "stride": self.stride}
+
+
+@register
+class FrameUnstack(keras.layers.Layer):
+    """``(stacked (b, G, r * d), reference (b, T, ...))`` -> ``(b, T, d)``: the inverse of :class:`FrameStack`,
+    trimmed to the reference's frame count."""
+
+    def __init__(self, stride=1, **kwargs):
+        super().__init__(**kwargs)
+        self.stride = int(stride)
+
+    def call(self, x, reference):
+        d = x.shape[-1] // self.stride
+        y = ops.reshape(x, (ops.shape(x)[0], ops.shape(x)[1] * self.stride, d))
+        return y[:, : ops.shape(reference)[1]]
+
+    def compute_output_spec(self, x, reference):
+        return keras.KerasTensor((x.shape[0], reference.shape[1], x.shape[-1] // self.stride), dtype=self.compute_dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "stride": self.stride}
+
+
 def _conv_stack(x, mask, layers, filters, kernel_size, dropout, name):
     """``layers`` x (conv same, ReLU, LayerNorm, dropout, mask)."""
     for i in range(layers):
@@ -187,6 +236,9 @@ class CTCTTS(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.Model):
             scale; beta-binomial prior scale, 0 for none).
         duration_filters, duration_kernel_size: duration predictor (2 convs + dense).
         decoder_conv_layers, decoder_filters, decoder_kernel_size, decoder_lstm_units: decoder.
+        decoder_lstm_stride: frames per decoder-LSTM step (:class:`FrameStack`; 1 = one step per frame). A stride
+            of 4 runs the BiLSTM over a quarter of the steps (the decoder LSTM is most of a step's time on a CPU);
+            a skip connection keeps the conv stack's per-frame detail.
         dropout: in the conv stacks.
         mel_weight, duration_weight, forward_sum_weight, binarization_weight, binarization_start_steps: loss.
         max_frames: output frames of ``synthesize`` and of the TFLite signature (the longest utterance).
@@ -196,7 +248,7 @@ class CTCTTS(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.Model):
     def __init__(self, frontend=None, mel_config=None, embedding_dim=256, encoder_conv_layers=3, encoder_kernel_size=5,
                  encoder_lstm_units=128, aligner_dim=80, aligner_temperature=0.01, prior_scaling=1.0,
                  duration_filters=256, duration_kernel_size=3, decoder_conv_layers=2, decoder_filters=256,
-                 decoder_kernel_size=5, decoder_lstm_units=256, dropout=0.1, mel_weight=1.0, duration_weight=1.0,
+                 decoder_kernel_size=5, decoder_lstm_units=256, decoder_lstm_stride=1, dropout=0.1, mel_weight=1.0, duration_weight=1.0,
                  forward_sum_weight=1.0, binarization_weight=1.0, binarization_start_steps=1000, max_frames=1000,
                  export_text_length=None, name="ctc_tts", **kwargs):
         cfg = complete_mel_config(mel_config, "CTCTTS")
@@ -241,7 +293,18 @@ class CTCTTS(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.Model):
         decoder_mask = keras.Input((None,), name="decoder_mask")
         y = _conv_stack(decoder_in, decoder_mask, int(decoder_conv_layers), int(decoder_filters),
                         int(decoder_kernel_size), dropout, "decoder_conv")
-        y = MaskedBiLSTM(int(decoder_lstm_units), int(decoder_filters), name="decoder_lstm")(y, decoder_mask)
+        r = int(decoder_lstm_stride)
+        if r < 1:
+            raise ConfigError(f"decoder_lstm_stride must be >= 1, got {decoder_lstm_stride}")
+        if r == 1:
+            y = MaskedBiLSTM(int(decoder_lstm_units), int(decoder_filters), name="decoder_lstm")(y, decoder_mask)
+        else:  # the BiLSTM runs over groups of r frames; a dense layer spreads its output back over the r frames
+            stacked, group_mask = FrameStack(r, name="decoder_stack")(y, decoder_mask)
+            stacked = keras.layers.Dense(int(decoder_filters), name="decoder_stack_proj")(stacked)
+            z = MaskedBiLSTM(int(decoder_lstm_units), int(decoder_filters), name="decoder_lstm")(stacked, group_mask)
+            z = keras.layers.Dense(r * int(decoder_filters), name="decoder_unstack_proj")(z)
+            z = FrameUnstack(r, name="decoder_unstack")(z, y)
+            y = ApplyMask(name="decoder_lstm_mask")(keras.layers.Add(name="decoder_skip")([y, z]), decoder_mask)
         y = keras.layers.Dense(n_mels, name="mel_proj", dtype="float32")(y)
         y = keras.layers.Rescaling(4.0, -5.0, name="mel_scale", dtype="float32")(y)  # unit range -> log-mel range
         decoder = keras.Model([decoder_in, decoder_mask], y, name="decoder")
@@ -258,7 +321,8 @@ class CTCTTS(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.Model):
             prior_scaling=float(prior_scaling), duration_filters=int(duration_filters),
             duration_kernel_size=int(duration_kernel_size), decoder_conv_layers=int(decoder_conv_layers),
             decoder_filters=int(decoder_filters), decoder_kernel_size=int(decoder_kernel_size),
-            decoder_lstm_units=int(decoder_lstm_units), dropout=dropout, mel_weight=float(mel_weight),
+            decoder_lstm_units=int(decoder_lstm_units), decoder_lstm_stride=int(decoder_lstm_stride), dropout=dropout,
+            mel_weight=float(mel_weight),
             duration_weight=float(duration_weight), forward_sum_weight=float(forward_sum_weight),
             binarization_weight=float(binarization_weight), binarization_start_steps=int(binarization_start_steps),
             max_frames=int(max_frames), export_text_length=None if export_text_length is None else int(export_text_length))
