@@ -156,6 +156,11 @@ def run_demo(out_dir="out", data_dir="data", train_seconds=240.0, num_examples=4
             distances.append(metrics.multi_resolution_stft_distance(x, y)["total"])
         rec["note"] = f"MR-STFT distance to original: {np.mean(distances):.3f}"
 
+    if kind == "speech":
+        from audiogen_cli.demo_vocoder import shipped_vocoder_stage
+
+        shipped_vocoder_stage(stages, mel_config, clips, out_dir)
+
     if train_vocoder:
         from audiogen_cli.demo_vocoder import vocoder_stages
 

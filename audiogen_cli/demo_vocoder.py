@@ -120,3 +120,39 @@ def vocoder_stages(stages, mel_config, manifest_path, clips, out_dir, train_seco
             f"{os.path.getsize(path) / 1e3:.0f} kB, max |TFLite - Keras| {np.max(np.abs(y_lite[:n] - y_keras[:n])):.1e}, "
             f"real-time factor {seconds / (len(x) / sr):.3f}, Flex ops: {flex or 'none'}"
         )
+
+
+def shipped_vocoder_stage(stages, mel_config, clips, out_dir, preset="istft_vocoder_slt"):
+    """Resynthesize the held-out clips with the shipped trained vocoder (no training) next to Griffin-Lim.
+
+    Runs only when the clips' mel is the preset's (the festival speech corpus); PESQ-WB when ``pesq`` is installed.
+    """
+    from audiogen_tf import audio, metrics
+    from audiogen_tf.plotting import save_spectrogram_png
+    from zoo.istft_vocoder import ISTFTVocoder
+
+    vocoder = ISTFTVocoder.from_preset(preset)
+    if vocoder.feature_settings.to_dict() != mel_config.to_dict():
+        return False
+    sr, hop = mel_config.sample_rate, mel_config.hop_length
+    with stages.stage(f"shipped vocoder ({preset}, no training)") as rec:
+        ours, griffin_scores = [], []
+        for name, x in clips:
+            log_mel = mel_config.log_mel(x[None, :])
+            y = np.clip(vocoder(log_mel, training=False).numpy().reshape(-1)[: len(x)], -1.0, 1.0)
+            rec["files"].append(audio.save(os.path.join(out_dir, f"{name}_{preset}.wav"), y, sr))
+            griffin, _ = audio.load(os.path.join(out_dir, f"{name}_griffin_lim.wav"))
+            rec["files"].append(save_spectrogram_png(
+                os.path.join(out_dir, f"{name}_{preset}.png"),
+                [log_mel[0].numpy(), mel_config.log_mel(griffin[None, :])[0].numpy(),
+                 mel_config.log_mel(y[None, :])[0].numpy()],
+                titles=[f"{name}: original", "Griffin-Lim (64 iterations)", f"shipped {preset}"],
+                sample_rate=sr, hop_length=hop))
+            n = min(len(x), len(y), len(griffin))
+            ours.append(metrics.pesq_wb(x[:n], y[:n], sr))
+            griffin_scores.append(metrics.pesq_wb(x[:n], griffin[:n], sr))
+        if all(v is not None for v in ours + griffin_scores):
+            rec["note"] = f"PESQ-WB: shipped vocoder {np.mean(ours):.2f}, Griffin-Lim {np.mean(griffin_scores):.2f}"
+        else:
+            rec["note"] = "PESQ-WB not measured (pip install pesq)"
+    return True

@@ -77,4 +77,6 @@ def test_demo_trains_the_istft_vocoder_on_speech(tmp_path):
                       speak=False, corpus="speech")
     names = [r[0] for r in result]
     assert names[0] == "build festival speech corpus" and "train vocoder (iSTFT vocoder small)" in names
+    assert "shipped vocoder (istft_vocoder_slt, no training)" in names  # the trained one, next to Griffin-Lim
+    assert (tmp_path / "out" / "u1_istft_vocoder_slt.wav").stat().st_size > 0
     assert "Flex ops: none" in result[-1][3]
