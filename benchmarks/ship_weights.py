@@ -4,9 +4,9 @@ Compares the trained model's config with ``--base-preset`` (keys that differ, su
 end, go into the printed preset entry and the card), writes ``zoo/<family>/<name>.npz``
 (:func:`audiogen_tf.pretrained.save_weights`), reloads it into a fresh model of the trained config with its sha256
 checked, measures what float16 storage changes in the output (max |diff| on a random input of the model's input
-structure), and writes ``zoo/<family>/<name>.md``: the command that trained it, data, steps,
-minutes, held-out metrics (the first table and verdict of the benchmark page you pass), parameter count, sha256 and size. It prints the preset entry
-to add to the family's ``*_presets.py``.
+structure), and writes ``zoo/<family>/<name>.md``: the command that trained it, data, steps, minutes, held-out
+metrics (the first table and verdict of the benchmark page you pass), parameter count, sha256 and size. It prints
+the preset entry to add to the family's ``*_presets.py``.
 
 Usage:
     .venv/bin/python benchmarks/ship_weights.py runs/istft_wp/istft_vocoder_small.keras --family istft_vocoder \\
@@ -85,7 +85,8 @@ def main(argv=None) -> int:
     ap.add_argument("--family", required=True, help="zoo folder, e.g. istft_vocoder")
     ap.add_argument("--base-preset", required=True, help="the preset whose architecture the model has")
     ap.add_argument("--name", required=True, help="name of the shipped preset and of its files")
-    ap.add_argument("--metrics", default=None, help="benchmark page with the held-out metrics (first table and verdict go on the card)")
+    ap.add_argument("--metrics", default=None,
+                    help="benchmark page with the held-out metrics (its first table and verdict go on the card)")
     ap.add_argument("--note", default="", help="a line for the card on what the weights are not good for")
     ap.add_argument("--folder", default=None, help="where to write (default zoo/FAMILY: shipped with the package)")
     ap.add_argument("--train-command", default="", help="the command that trained it (for the card)")

@@ -31,8 +31,10 @@ def test_ship_a_tacotron2_with_changed_config(tmp_path, capsys, monkeypatch):
     assert "guided_attention_weight as trained" in card and "Steps: 12, minutes of training: 3.5" in card
     entry = ast.literal_eval(printed.split('"t2_test": ', 1)[1].rstrip().rstrip(","))
     assert entry["guided_attention_weight"] == 7.0 and entry["weights"]["file"] == "t2_test.npz"
-    monkeypatch.setattr("audiogen_tf.pretrained.packaged_file",
-                        lambda module, name: str(tmp_path / name) if name == "t2_test.npz" else packaged_file(module, name))
+    def beside_the_test(module, name):
+        return str(tmp_path / name) if name == "t2_test.npz" else packaged_file(module, name)
+
+    monkeypatch.setattr("audiogen_tf.pretrained.packaged_file", beside_the_test)
     register_presets(Tacotron2, {"t2_test": entry})
     try:
         shipped = Tacotron2.from_preset("t2_test")
