@@ -57,7 +57,7 @@ def list_models(count: bool = True) -> list[tuple[str, str, int | None]]:
                 keras.backend.clear_session()
             rows.append((model_name, preset, params))
             shown = f"{params / 1e6:8.2f} M" if params is not None else ""
-            trained = " trained weights (card: " + registry.get_preset(cls, preset)["weights"]["file"].replace(
-                ".npz", ".md") + ")" if registry.get_preset(cls, preset).get("weights") else ""
+            shipped = registry.get_preset(cls, preset).get("weights")
+            trained = f" trained weights (card: {shipped['file'].replace('.npz', '.md')})" if shipped else ""
             print(f"  {preset:<32} {shown}{trained}")
     return rows
