@@ -79,6 +79,14 @@ class ConstructorConfigMixin:
         return cls(**config)
 
 
+def shipped_weights_path(model_cls: type, weights: dict) -> str:
+    """Path of the file a preset's ``"weights": {"file", "sha256", "module"}`` names: beside ``module`` (default
+    the model's own module), inside the installed package."""
+    from audiogen_tf.pretrained import packaged_file
+
+    return packaged_file(weights.get("module", model_cls.__module__), weights["file"])
+
+
 class PresetMixin:
     """Adds ``from_preset(name, **overrides)`` to a model whose constructor arguments are its config."""
 
@@ -97,10 +105,9 @@ class PresetMixin:
         kwargs.update(overrides)
         model = cls(**kwargs)
         if shipped:
-            from audiogen_tf.pretrained import load_weights, packaged_file
+            from audiogen_tf.pretrained import load_weights
 
-            path = packaged_file(shipped.get("module", cls.__module__), shipped["file"])
-            load_weights(model, path, shipped["sha256"])
+            load_weights(model, shipped_weights_path(cls, shipped), shipped["sha256"])
         return model
 
     @classmethod

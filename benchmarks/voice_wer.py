@@ -83,7 +83,7 @@ def error_cases(name: str, work: str) -> list[dict]:
     """Issue 14's awkward inputs through ``audiogen say`` (exit code and what the user sees), and a truncated copy
     of the voice's first shipped weight file (the package is untouched: the loader is pointed at the copy)."""
     import audiogen_tf.pretrained as pretrained
-    from audiogen_tf.registry import get_preset
+    from audiogen_tf.registry import get_preset, shipped_weights_path
     from zoo.voices import VOICES
 
     long_text = " ".join(SENTENCES * 12)[:5000]
@@ -109,7 +109,7 @@ def error_cases(name: str, work: str) -> list[dict]:
     cls = getattr(importlib.import_module(f"zoo.{family}"), class_name)
     shipped = get_preset(cls, preset).get("weights")
     if shipped:
-        real = pretrained.packaged_file(shipped.get("module", cls.__module__), shipped["file"])
+        real = shipped_weights_path(cls, shipped)
         cut = os.path.join(work, shipped["file"])
         shutil.copyfile(real, cut)
         with open(cut, "r+b") as fh:

@@ -14,8 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 
-from audiogen_tf.pretrained import packaged_file, sha256_of
-from audiogen_tf.registry import _PRESETS, get_model_class
+from audiogen_tf.pretrained import sha256_of
+from audiogen_tf.registry import _PRESETS, get_model_class, shipped_weights_path
 from zoo.families import zoo_families
 
 zoo_families()  # imports every family's presets module
@@ -25,8 +25,7 @@ SHIPPED = [(cls_name, preset, kwargs["weights"]) for cls_name, table in sorted(_
 
 
 def _path(cls_name, weights):
-    cls = get_model_class(cls_name)
-    return packaged_file(weights.get("module", cls.__module__), weights["file"])
+    return shipped_weights_path(get_model_class(cls_name), weights)
 
 
 def test_something_ships_and_all_of_it_fits_in_40_mb():
