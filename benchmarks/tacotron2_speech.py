@@ -152,7 +152,8 @@ def train(model, state, entries, args, ckpt_dir):
         logs = {k: float(v[-1]) for k, v in hist.history.items()}
         state["steps"] += budget.batches
         state["minutes"] += (time.time() - chunk_start) / 60.0
-        state["history"].append({"steps": state["steps"], "minutes": round(state["minutes"], 2), **logs})
+        state["history"].append({"steps": state["steps"], "minutes": round(state["minutes"], 2),
+                                 "batch_size": args.batch_size, **logs})
         print(f"[{state['minutes']:6.1f} min] steps {state['steps']:5d} "
               + " ".join(f"{k}={v:.4f}" for k, v in logs.items()), flush=True)
         save_checkpoint(model, state, ckpt_dir)
@@ -214,6 +215,26 @@ def _thin(rows, n):
     return kept if kept[-1] is rows[-1] else kept + rows[-1:]
 
 
+def batch_size_segments(history, current):
+    """The batch size of the run, or, when a resumed run changed it, each size with the steps it trained.
+
+    >>> batch_size_segments([{"steps": 50, "batch_size": 16}, {"steps": 100, "batch_size": 32}], 32)
+    '16 (steps 1-50), 32 (steps 51-100)'
+    """
+    segments = []  # [batch size, first step, last step]
+    last = 0
+    for entry in history:
+        size = entry.get("batch_size", current)
+        if segments and segments[-1][0] == size:
+            segments[-1][2] = entry["steps"]
+        else:
+            segments.append([size, last + 1, entry["steps"]])
+        last = entry["steps"]
+    if len(segments) <= 1:
+        return str(segments[0][0] if segments else current)
+    return ", ".join(f"{size} (steps {first}-{end})" for size, first, end in segments)
+
+
 def write_report(path, args, state, rows, summary, info, params):
     hist = state["history"]
     lines = [
@@ -223,7 +244,8 @@ def write_report(path, args, state, rows, summary, info, params):
         + (f" --guided-attention-weight {args.guided_attention_weight:g}" if args.guided_attention_weight else "")
         + (f" --symbol-type {args.symbol_type}" if args.symbol_type else "")
         + (f" --init-from {os.path.relpath(args.init_from, ROOT)}" if args.init_from else "")
-        + f"` ({params:,} parameters, batch {args.batch_size}, Adam {args.lr}, guided attention).",
+        + f"` ({params:,} parameters, batch {batch_size_segments(hist, args.batch_size)}, Adam {args.lr}, "
+        "guided attention).",
         "",
         f"Trained {state['steps']} steps in {state['minutes']:.1f} min on: {info['cpu']} ({info['nproc']} cores, "
         f"load {info['load_average']}), TensorFlow {info['tensorflow']}.",
