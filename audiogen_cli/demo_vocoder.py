@@ -49,13 +49,39 @@ def _istft_trainer(mel_config, keras):
     return generator, trainer
 
 
+def compare_with_griffin_lim(rec, mel_config, clips, out_dir, stem, title, synthesize, score):
+    """Vocode each held-out clip next to its Griffin-Lim resynthesis (written by the round-trip stage).
+
+    Writes ``<clip>_<stem>.wav`` and a three-panel PNG (original, Griffin-Lim, ``title``) per clip, adds them to
+    the stage's files and returns ``(vocoder scores, Griffin-Lim scores)``, each ``score(reference, audio)``.
+    """
+    from audiogen_tf import audio
+    from audiogen_tf.plotting import save_spectrogram_png
+
+    sr, hop = mel_config.sample_rate, mel_config.hop_length
+    ours, griffin_scores = [], []
+    for name, x in clips:
+        log_mel = mel_config.log_mel(x[None, :])
+        y = synthesize(log_mel)[: len(x)]
+        rec["files"].append(audio.save(os.path.join(out_dir, f"{name}_{stem}.wav"), y, sr))
+        griffin, _ = audio.load(os.path.join(out_dir, f"{name}_griffin_lim.wav"))
+        rec["files"].append(save_spectrogram_png(
+            os.path.join(out_dir, f"{name}_{stem}.png"),
+            [log_mel[0].numpy(), mel_config.log_mel(griffin[None, :])[0].numpy(),
+             mel_config.log_mel(y[None, :])[0].numpy()],
+            titles=[f"{name}: original", "Griffin-Lim (64 iterations)", title], sample_rate=sr, hop_length=hop))
+        n = min(len(x), len(y), len(griffin))
+        ours.append(score(x[:n], y[:n]))
+        griffin_scores.append(score(x[:n], griffin[:n]))
+    return ours, griffin_scores
+
+
 def vocoder_stages(stages, mel_config, manifest_path, clips, out_dir, train_seconds, family="hifigan"):
     """Train, synthesize and export a vocoder (``"hifigan"``: tiny HiFi-GAN; ``"istft"``: small iSTFT vocoder)."""
     import keras
 
     from audiogen_tf import audio, manifest, metrics
     from audiogen_tf.data import segment_dataset
-    from audiogen_tf.plotting import save_spectrogram_png
     from tflite_export.export import export_tflite, list_tflite_ops
     from tflite_export.runtime import TFLiteRunner
     from training.callbacks import TimeBudget
@@ -82,23 +108,10 @@ def vocoder_stages(stages, mel_config, manifest_path, clips, out_dir, train_seco
         rec["files"].append(os.path.join(model_dir, f"{stem}.keras"))
 
     with stages.stage("synthesize with the vocoder") as rec:
-        vocoder_d, griffin_d = [], []
-        for name, x in clips:
-            log_mel = mel_config.log_mel(x[None, :])
-            y = generator(log_mel, training=False).numpy().reshape(-1)[: len(x)]
-            rec["files"].append(audio.save(os.path.join(out_dir, f"{name}_{stem}.wav"), y, sr))
-            griffin, _ = audio.load(os.path.join(out_dir, f"{name}_griffin_lim.wav"))
-            rec["files"].append(
-                save_spectrogram_png(
-                    os.path.join(out_dir, f"{name}_{stem}.png"),
-                    [log_mel[0].numpy(), mel_config.log_mel(griffin[None, :])[0].numpy(),
-                     mel_config.log_mel(y[None, :])[0].numpy()],
-                    titles=[f"{name}: original", "Griffin-Lim (64 iterations)", f"{label} after {steps} steps"],
-                    sample_rate=sr, hop_length=hop,
-                )
-            )
-            vocoder_d.append(metrics.multi_resolution_stft_distance(x, y)["total"])
-            griffin_d.append(metrics.multi_resolution_stft_distance(x, griffin)["total"])
+        vocoder_d, griffin_d = compare_with_griffin_lim(
+            rec, mel_config, clips, out_dir, stem, f"{label} after {steps} steps",
+            synthesize=lambda log_mel: generator(log_mel, training=False).numpy().reshape(-1),
+            score=lambda ref, y: metrics.multi_resolution_stft_distance(ref, y)["total"])
         rec["note"] = f"MR-STFT distance: vocoder {np.mean(vocoder_d):.3f}, Griffin-Lim {np.mean(griffin_d):.3f}"
 
     with stages.stage("export to TFLite and run") as rec:
@@ -127,30 +140,17 @@ def shipped_vocoder_stage(stages, mel_config, clips, out_dir, preset="istft_voco
 
     Runs only when the clips' mel is the preset's (the festival speech corpus); PESQ-WB when ``pesq`` is installed.
     """
-    from audiogen_tf import audio, metrics
-    from audiogen_tf.plotting import save_spectrogram_png
+    from audiogen_tf import metrics
     from zoo.istft_vocoder import ISTFTVocoder
 
     vocoder = ISTFTVocoder.from_preset(preset)
     if vocoder.feature_settings.to_dict() != mel_config.to_dict():
         return False
-    sr, hop = mel_config.sample_rate, mel_config.hop_length
     with stages.stage(f"shipped vocoder ({preset}, no training)") as rec:
-        ours, griffin_scores = [], []
-        for name, x in clips:
-            log_mel = mel_config.log_mel(x[None, :])
-            y = np.clip(vocoder(log_mel, training=False).numpy().reshape(-1)[: len(x)], -1.0, 1.0)
-            rec["files"].append(audio.save(os.path.join(out_dir, f"{name}_{preset}.wav"), y, sr))
-            griffin, _ = audio.load(os.path.join(out_dir, f"{name}_griffin_lim.wav"))
-            rec["files"].append(save_spectrogram_png(
-                os.path.join(out_dir, f"{name}_{preset}.png"),
-                [log_mel[0].numpy(), mel_config.log_mel(griffin[None, :])[0].numpy(),
-                 mel_config.log_mel(y[None, :])[0].numpy()],
-                titles=[f"{name}: original", "Griffin-Lim (64 iterations)", f"shipped {preset}"],
-                sample_rate=sr, hop_length=hop))
-            n = min(len(x), len(y), len(griffin))
-            ours.append(metrics.pesq_wb(x[:n], y[:n], sr))
-            griffin_scores.append(metrics.pesq_wb(x[:n], griffin[:n], sr))
+        ours, griffin_scores = compare_with_griffin_lim(
+            rec, mel_config, clips, out_dir, preset, f"shipped {preset}",
+            synthesize=lambda log_mel: np.clip(vocoder(log_mel, training=False).numpy().reshape(-1), -1.0, 1.0),
+            score=lambda ref, y: metrics.pesq_wb(ref, y, mel_config.sample_rate))
         if all(v is not None for v in ours + griffin_scores):
             rec["note"] = f"PESQ-WB: shipped vocoder {np.mean(ours):.2f}, Griffin-Lim {np.mean(griffin_scores):.2f}"
         else:
