@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "benchmarks", "istft_vocoder_speed.md")
+QUANT_OUT = os.path.join(ROOT, "benchmarks", "istft_vocoder_quantization.md")
 SR = 22050
 
 
@@ -109,7 +110,12 @@ def quantization_table(trained_path, manifest_path, n_utts, tmp):
     from tflite_export.export import export_tflite
     from tflite_export.runtime import TFLiteRunner
 
-    model = keras.saving.load_model(trained_path)
+    if trained_path.endswith(".keras"):
+        model = keras.saving.load_model(trained_path)
+    else:  # a preset name with shipped weights, e.g. istft_vocoder_slt: what users get
+        from zoo.istft_vocoder import ISTFTVocoder
+
+        model = ISTFTVocoder.from_preset(trained_path)
     cfg = model.feature_settings
     held = [e for e in manifest.read_manifest(manifest_path) if e.get("split") in ("test", "valid")][:n_utts]
     clips = [audio_io.load(e["path"], sr=cfg.sample_rate)[0].astype(np.float32) for e in held]
@@ -133,17 +139,45 @@ def quantization_table(trained_path, manifest_path, n_utts, tmp):
     return rows
 
 
+def write_quantization_page(args, command) -> int:
+    """The quantization table alone (PESQ needs no quiet machine; the speed rounds do)."""
+    import bench_utils as bu
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = quantization_table(args.trained, args.manifest, args.quant_utterances, tmp)
+    lost = {r["TFLite file"]: r["PESQ lost vs float32"] for r in rows}
+    notes = [
+        f"- `{args.trained}` exported three ways through the `synthesize` endpoint (builtin ops), each run with "
+        f"`ai_edge_litert` (2 threads) on the first {args.quant_utterances} held-out festival utterances (splits "
+        "test, valid); PESQ-WB of the clipped output against the recording, mean over utterances; max abs diff is "
+        "against the Keras model on the same mel.",
+        f"- PESQ-WB lost: float16 {lost['float16 weights']:+.3f}, dynamic-range int8 "
+        f"{lost['dynamic range int8']:+.3f} (positive = worse than float32).",
+        f"- Speed of the same presets: `{os.path.relpath(OUT, ROOT)}`.",
+    ]
+    text = bu.write_markdown_table(args.out, rows, "iSTFT vocoder: PESQ lost by float16 and dynamic-range TFLite",
+                                   command, notes=notes)
+    print(text)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--presets", default="istft_vocoder_tiny,istft_vocoder_small,istft_vocoder_vocos,hifigan_v1,hifigan_v2")
     ap.add_argument("--frames", type=int, default=431, help="mel frames per call (431 = 5.0 s at 22.05 kHz)")
     ap.add_argument("--budget", type=float, default=20.0, help="seconds of timing rounds per model")
     ap.add_argument("--chunk-frames", type=int, default=8)
-    ap.add_argument("--trained", default=None, help="trained .keras for the quantization table")
+    ap.add_argument("--trained", default=None,
+                    help="trained .keras, or a preset with shipped weights (istft_vocoder_slt), for the "
+                         "quantization table")
+    ap.add_argument("--quantization-only", action="store_true",
+                    help="only the quantization table of --trained (no timing: it can run beside a training), "
+                         f"written to {os.path.relpath(QUANT_OUT, ROOT)} unless --out is given")
     ap.add_argument("--manifest", default=os.path.join(ROOT, "data", "speech", "manifest.csv"))
     ap.add_argument("--quant-utterances", type=int, default=8)
-    ap.add_argument("--out", default=OUT)
+    ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
+    args.out = args.out or (QUANT_OUT if args.quantization_only else OUT)
     command = "TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_speed.py " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
 
@@ -151,6 +185,11 @@ def main(argv=None) -> int:
 
     import bench_utils as bu
     from vocoder_speed import measure_peak, time_interleaved
+
+    if args.quantization_only:
+        if not args.trained:
+            ap.error("--quantization-only needs --trained")
+        return write_quantization_page(args, command)
 
     tf.get_logger().setLevel("ERROR")
     peak0 = max(measure_peak())
