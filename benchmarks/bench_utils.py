@@ -379,3 +379,65 @@ def conv_macs_per_second_of_audio(
         totals[kind] = totals.get(kind, 0.0) + positions * size / seconds
     total = float(sum(totals.values()))
     return (total, totals) if by_kind else total
+
+
+class BudgetedRun(NamedTuple):
+    """What :func:`train_within_budget` leaves: the model file, its step, the minutes of every invocation together,
+    this invocation's minutes and the whole run's per-epoch curve (``history.csv`` rows)."""
+
+    model_path: str
+    step: int
+    total_minutes: float
+    minutes_now: float
+    curve: list
+
+
+def train_within_budget(recipe, data, run_dir: str, budget_minutes: float, train_fn=None, verbose: int = 2):
+    """Train a recipe in ``run_dir`` until ``budget_minutes`` of wall time are used, counted over every invocation.
+
+    A benchmark whose budget outlasts a session is rerun: the minutes used so far live in
+    ``<run_dir>/training_minutes.json`` (one entry per invocation, written atomically), so the budget caps the
+    whole run, not each rerun. Once it is spent, a rerun trains nothing and returns the saved model.
+
+    Example:
+        >>> run = train_within_budget(recipe, "train.csv", "runs/x/run", 150)  # doctest: +SKIP
+        >>> run.total_minutes <= 150 + 1   # the last epoch finishes after the deadline
+        True
+    """
+    import csv
+    import json
+
+    from training.callbacks import TimeBudget
+
+    if train_fn is None:
+        from training.run import train as train_fn
+    ledger_path = os.path.join(run_dir, "training_minutes.json")
+    ledger = {"budget_minutes": budget_minutes, "minutes": 0.0, "step": 0, "invocations": []}
+    if os.path.exists(ledger_path):
+        with open(ledger_path) as f:
+            ledger.update(json.load(f))
+    remaining = budget_minutes - ledger["minutes"]
+    model_file = os.path.join(run_dir, "model.keras")
+    minutes_now = 0.0
+    if remaining > 0 or not os.path.exists(model_file):
+        start = time.time()
+        result = train_fn(recipe, data=data, out=run_dir, verbose=verbose,
+                          callbacks=[TimeBudget(seconds=max(remaining, 0.0) * 60.0)])
+        minutes_now = (time.time() - start) / 60.0
+        ledger["minutes"] += minutes_now
+        ledger["step"] = int(result.step)
+        ledger["invocations"].append({"minutes": round(minutes_now, 2), "step": int(result.step),
+                                      "ended": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")})
+        ledger["budget_minutes"] = budget_minutes
+        atomic_write_text(ledger_path, json.dumps(ledger, indent=1))
+        model_file = result.model_path
+    else:
+        print(f"{run_dir}: the {budget_minutes:g}-minute budget is spent ({ledger['minutes']:.1f} min, step "
+              f"{ledger['step']}); no more training", flush=True)
+    curve = []
+    history = os.path.join(run_dir, "history.csv")
+    if os.path.exists(history):
+        with open(history, newline="") as f:
+            curve = [{k: (float(v) if k != "epoch" else int(float(v))) for k, v in row.items() if v != ""}
+                     for row in csv.DictReader(f)]
+    return BudgetedRun(model_file, ledger["step"], ledger["minutes"], minutes_now, curve)

@@ -6,7 +6,8 @@ voices ``--train-voices`` (default kal, rms) go into training (their ``train`` s
 ``--unseen-voices`` (default awb, slt) are never trained on.
 
 Training: the ``ctc_recognizer`` recipe (``--preset``, default ``ctc_recognizer_small``) through
-``training.run.train`` for ``--minutes`` of wall time; rerunning the same command resumes from the run folder.
+``training.run.train`` for ``--minutes`` of wall time counted over every invocation (``run/training_minutes.json``):
+rerunning the same command resumes from the run folder with what is left of the budget.
 
 Evaluation on the held-out sentences (splits ``test`` + ``valid``) of every voice: the recognizer's character and
 word error rates (greedy and beam search, ``--beam-width``) next to pocketsphinx's word error rate on the same files.
@@ -25,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -35,7 +35,7 @@ from audiogen_tf import audio as audio_io  # noqa: E402
 from audiogen_tf import metrics  # noqa: E402
 from audiogen_tf.atomic import atomic_write_text  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_utils.py sits beside this script
-from bench_utils import machine_info, markdown_table  # noqa: E402
+from bench_utils import machine_info, markdown_table, train_within_budget  # noqa: E402
 from audiogen_tf.manifest import read_manifest, write_manifest  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -105,9 +105,7 @@ def main(argv=None) -> int:
 
     import keras
 
-    from training.callbacks import TimeBudget
     from training.recipes import load_recipe
-    from training.run import train
 
     if not os.path.exists(args.festival_manifest):
         raise SystemExit(f"{args.festival_manifest}: missing; build it with `python -m audiogen_cli data speech DIR`")
@@ -125,10 +123,7 @@ def main(argv=None) -> int:
     recipe = load_recipe("ctc_recognizer", [f"model_preset={args.preset}", f"batch_size={args.batch_size}",
                                             f"learning_rate={args.learning_rate}", "steps=1000000",
                                             "steps_per_epoch=50", "checkpoint_every=200", *args.overrides])
-    t0 = time.time()
-    budget = TimeBudget(seconds=args.minutes * 60.0)
-    result = train(recipe, data=train_manifest, out=os.path.join(args.out, "run"), verbose=2, callbacks=[budget])
-    minutes = (time.time() - t0) / 60.0
+    result = train_within_budget(recipe, train_manifest, os.path.join(args.out, "run"), args.minutes)
     from audiogen_cli.models import import_zoo
 
     import_zoo()
@@ -140,8 +135,7 @@ def main(argv=None) -> int:
         table.append({"voice": name, "in training": "yes" if name in trained_on else "no (unseen)", **scores})
         detail += [{"voice": name, **r} for r in rows[:4]]
         print(f"{name}: {scores}", file=sys.stderr, flush=True)
-    curve = [{"epoch": i + 1, **{k: v[i] for k, v in result.history.items()}}
-             for i in range(len(result.history.get("loss", [])))]
+    curve = result.curve
     info = machine_info()
     cmd = "python benchmarks/ctc_recognizer_speech.py " + " ".join(argv if argv is not None else sys.argv[1:])
     page = f"""# CTC recognizer on festival + flite voices, against pocketsphinx
@@ -149,7 +143,7 @@ def main(argv=None) -> int:
 `{cmd.strip()}` ({args.preset}, {model.count_params():,} parameters, batch {args.batch_size}, Adam
 {args.learning_rate}; trained on the `train` split of {", ".join(trained_on)}: {len(train_entries)} utterances).
 
-Trained to step {result.step} in {minutes:.1f} min (this invocation) on {info.get('cpu', '')} ({info.get('nproc', '')}
+Trained to step {result.step} in {result.total_minutes:.1f} min over all invocations (this one {result.minutes_now:.1f}) on {info.get('cpu', '')} ({info.get('nproc', '')}
 cores), TensorFlow {info.get('tensorflow', '')}. Model: `{result.model_path}`.
 
 ## Held-out sentences (splits test + valid)

@@ -1,7 +1,8 @@
 """Train the CTC-aligned LSTM TTS (``ctc_tts_small``) on the festival corpus for at most 150 minutes, then judge it.
 
 Training: the ``ctc_tts`` recipe through ``training.run.train`` on the ``train`` split for ``--minutes`` of wall
-time (at most 150); rerunning the same command resumes from the run folder.
+time (at most 150) counted over every invocation (``run/training_minutes.json``): rerunning the same command
+resumes from the run folder with what is left of the budget.
 
 Evaluation on the held-out sentences (manifest splits ``test`` then ``valid``):
 
@@ -23,6 +24,7 @@ Example:
     python benchmarks/ctc_tts_speech.py --minutes 150 --recognizer runs/ctc_recognizer_speech/run/model.keras \
         --tacotron2 runs/tacotron2_speech_phonemes/model.keras --vocoder runs/istft_vocoder_speech/model.keras
     python benchmarks/ctc_tts_speech.py --minutes 1 --preset ctc_tts_tiny --eval-count 2 --out /tmp/tts_smoke \
+        --set model_overrides.frontend.max_length=256 --set model_overrides.max_frames=1000 \
         --report /tmp/tts_smoke/report.md
 """
 
@@ -41,7 +43,7 @@ from audiogen_tf import audio as audio_io  # noqa: E402
 from audiogen_tf import metrics  # noqa: E402
 from audiogen_tf.atomic import atomic_write_text  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_utils.py sits beside this script
-from bench_utils import machine_info, markdown_table  # noqa: E402
+from bench_utils import machine_info, markdown_table, train_within_budget  # noqa: E402
 from audiogen_tf.manifest import read_manifest, write_manifest  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -133,9 +135,7 @@ def main(argv=None) -> int:
     from audiogen_tf.features import log_mel_to_audio
     from audiogen_tf.plotting import save_spectrogram_png
     from tflite_export.synthesizer import Synthesizer, export_bundle
-    from training.callbacks import TimeBudget
     from training.recipes import load_recipe
-    from training.run import train
 
     import_zoo()
     entries = read_manifest(args.manifest)
@@ -148,10 +148,7 @@ def main(argv=None) -> int:
     recipe = load_recipe("ctc_tts", [f"model_preset={args.preset}", f"batch_size={args.batch_size}",
                                      f"learning_rate={args.learning_rate}", "steps=1000000", "steps_per_epoch=50",
                                      "checkpoint_every=200", *args.overrides])
-    t0 = time.time()
-    result = train(recipe, data=train_manifest, out=os.path.join(args.out, "run"), verbose=2,
-                   callbacks=[TimeBudget(seconds=args.minutes * 60.0)])
-    minutes = (time.time() - t0) / 60.0
+    result = train_within_budget(recipe, train_manifest, os.path.join(args.out, "run"), args.minutes)
     model = keras.saving.load_model(result.model_path)
     cfg = model.feature_settings
     load = lambda path: keras.saving.load_model(path) if path else None  # noqa: E731
@@ -216,8 +213,7 @@ def main(argv=None) -> int:
     if rtf_taco:
         speed.append({"model": "Tacotron 2, TFLite encode + decoder_step loop + postnet",
                       "median RTF": float(np.median(rtf_taco)), "best RTF": float(np.min(rtf_taco))})
-    curve = [{"epoch": i + 1, **{k: v[i] for k, v in result.history.items()}}
-             for i in range(len(result.history.get("loss", [])))]
+    curve = result.curve
     info = machine_info()
     cmd = "python benchmarks/ctc_tts_speech.py " + " ".join(argv if argv is not None else sys.argv[1:])
     detail_keys = ["id", "text", "frames", "target_frames", "wer_griffin_lim", "heard_griffin_lim"] + \
@@ -228,7 +224,7 @@ def main(argv=None) -> int:
 `{cmd.strip()}` ({args.preset}, {model.count_params():,} parameters, {model.frontend.symbol_type}, batch
 {args.batch_size}, Adam {args.learning_rate}).
 
-Trained to step {result.step} in {minutes:.1f} min (this invocation; at most {MAX_MINUTES:.0f}) on {info.get('cpu', '')}
+Trained to step {result.step} in {result.total_minutes:.1f} min over all invocations (at most {MAX_MINUTES:.0f}; this one {result.minutes_now:.1f}) on {info.get('cpu', '')}
 ({info.get('nproc', '')} cores), TensorFlow {info.get('tensorflow', '')}. Model: `{result.model_path}`.
 
 ## Held-out sentences ({len(held)}, splits test + valid)

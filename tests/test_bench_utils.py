@@ -184,3 +184,38 @@ def test_conv_macs_of_a_vocoder_match_the_closed_form():
     expected = per_frame * frames / (frames * hop / sr)
     assert bu.conv_macs_per_second_of_audio(g, sr, frames=frames) == pytest.approx(expected)
     assert bu.conv_macs_per_second_of_audio(g.remove_weight_norm(), sr, frames=frames) == pytest.approx(expected)
+
+
+def test_train_within_budget_counts_minutes_over_invocations(tmp_path):
+    """The budget caps the whole resumable run: a rerun gets what is left, then trains nothing."""
+    import json
+
+    from bench_utils import train_within_budget
+
+    calls = []
+
+    class Result:
+        def __init__(self, step, path):
+            self.step, self.model_path = step, path
+
+    def fake_train(recipe, data, out, verbose, callbacks):
+        budget = callbacks[0]
+        calls.append(budget.seconds)
+        path = tmp_path / "model.keras"
+        path.write_text("model")
+        (tmp_path / "history.csv").write_text("epoch,loss\n1,2.5\n2,1.5\n")
+        return Result(100 * len(calls), str(path))
+
+    ledger = tmp_path / "training_minutes.json"
+    ledger.write_text(json.dumps({"minutes": 100.0, "step": 50, "invocations": [{"minutes": 100.0, "step": 50}]}))
+    run = train_within_budget("recipe", "data.csv", str(tmp_path), 150.0, train_fn=fake_train)
+    assert calls[0] == pytest.approx(50.0 * 60.0)        # what was left, not the whole 150 minutes again
+    assert run.step == 100 and run.total_minutes >= 100.0
+    assert run.curve == [{"epoch": 1, "loss": 2.5}, {"epoch": 2, "loss": 1.5}]
+    assert len(json.loads(ledger.read_text())["invocations"]) == 2
+
+    data = json.loads(ledger.read_text())
+    ledger.write_text(json.dumps({**data, "minutes": 150.0}))
+    spent = train_within_budget("recipe", "data.csv", str(tmp_path), 150.0, train_fn=fake_train)
+    assert len(calls) == 1 and spent.minutes_now == 0.0    # budget spent: the saved model, no training
+    assert spent.model_path == str(tmp_path / "model.keras") and spent.step == 100

@@ -139,6 +139,15 @@ def test_synthesizer_bundle_speaks_in_one_call(tiny, tmp_path):
     assert synth.sample_rate == 22050 and "text_to_mel_seconds" in synth.last_stats
 
 
+def test_synthesizer_bundle_of_the_ctc_tts_alone(tiny, tmp_path):
+    """A bundle with only the CTC TTS (text -> mel, as benchmarks/ctc_tts_speech.py exports it) loads and speaks."""
+    from tflite_export.synthesizer import Synthesizer, export_bundle
+
+    synth = Synthesizer(export_bundle(tmp_path / "bundle", ctc_tts=tiny))
+    out = synth.ctc_text_to_mel("hi there.")
+    np.testing.assert_allclose(out["mel"], tiny.synthesize("hi there.", griffin_lim_iters=0)["mel"], atol=1e-4)
+
+
 def test_frame_stack_and_unstack_invert_each_other():
     from zoo.ctc_tts.ctc_tts_model import FrameStack, FrameUnstack
 

@@ -69,16 +69,18 @@ _REQUIRED = {
                 "sample_rate": int},
     "tacotron2": {"file": str, "text_length": int, "n_mels": int, "sample_rate": int, "frontend": dict,
                   "reduction_factor": int, "max_decoder_steps": int, "stop_threshold": float},
+    "ctc_tts": {"file": str, "text_length": int, "n_mels": int, "max_frames": int, "frontend": dict,
+                "sample_rate": int},
 }
 
 
 def _check_structure(config, where: str) -> None:
     """Raise ``ModelFileError`` naming ``where`` unless ``config`` has the bundle's structure."""
     if not isinstance(config, dict):
-        raise ModelFileError(where, "bad_structure", f"expected a JSON object with 'vocoder' and/or 'tacotron2', "
+        raise ModelFileError(where, "bad_structure", f"expected a JSON object with 'vocoder', 'tacotron2' or 'ctc_tts', "
                              f"got {type(config).__name__} {str(config)[:40]}")
     if not any(k in config for k in _REQUIRED):
-        raise ModelFileError(where, "bad_structure", "neither a 'vocoder' nor a 'tacotron2' entry")
+        raise ModelFileError(where, "bad_structure", "no 'vocoder', 'tacotron2' or 'ctc_tts' entry")
     for entry, keys in _REQUIRED.items():
         if entry not in config:
             continue
