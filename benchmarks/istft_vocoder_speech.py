@@ -12,8 +12,14 @@ by the clock still anneals). Every ``--snapshot-minutes`` of training time the g
 Checkpoints (``StepCheckpoint``) and the training clock live in the run folder; rerunning the same command
 resumes, and the budget counts the minutes of every session.
 
+With ``--adversarial-after-minutes M`` the MPD + multi-resolution spectrogram discriminator joins once M minutes of
+training time are spent (LSGAN, 2 x feature matching, D AdamW 2e-4), so an adversarial tail fits inside the same
+budget; ``--extra-manifest`` adds voices (their ``train`` split) for speaker variety.
+
 Usage:
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_speech.py --minutes 150
+    TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_speech.py --minutes 150 --losses weighted_phase \
+        --adversarial-after-minutes 100 --extra-manifest data/speech_flite_kal/manifest.csv --out runs/istft_adv
 
 Papers: Siuzdak 2023 (Vocos); Ai & Ling 2023 (APNet), Du et al. 2023 (APNet2); Lv et al. 2024 (FreeV);
 Kong et al. 2020 (mel L1 weight 45); Yamamoto et al. 2020 (MR-STFT); Loshchilov & Hutter 2017 (cosine schedule).
@@ -97,6 +103,14 @@ def main(argv=None) -> int:
     ap.add_argument("--manifest", default=os.path.join(ROOT, "data", "speech", "manifest.csv"))
     ap.add_argument("--losses", choices=sorted(LOSS_SETS), default="reconstruction")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--adversarial-after-minutes", type=float, default=None,
+                    help="training minutes after which the discriminator (--discriminator-preset: MPD + "
+                         "multi-resolution spectrogram) joins with LSGAN + 2 x feature matching (default: never)")
+    ap.add_argument("--discriminator-preset", default="istft_vocoder")
+    ap.add_argument("--d-learning-rate", type=float, default=2e-4)
+    ap.add_argument("--extra-manifest", action="append", default=[],
+                    help="more training voices: the 'train' split of this manifest joins (repeatable), e.g. "
+                         "data/speech_flite_kal/manifest.csv built by benchmarks/ctc_recognizer_speech.py")
     args = ap.parse_args(argv)
     loss_weights = LOSS_SETS[args.losses]
 
@@ -109,7 +123,7 @@ def main(argv=None) -> int:
     from training.callbacks import StepCheckpoint, TimeBudget
     from training.gan_trainer import GANTrainer
     from vocoder_speech_quality import _atomic_json, _clock_callback, start_session
-    from zoo.istft_vocoder import ISTFTVocoder
+    from zoo.istft_vocoder import ISTFTVocoder, ISTFTVocoderDiscriminator
 
     out = os.path.abspath(args.out)
     ckpt_dir, state_path = os.path.join(out, "ckpt"), os.path.join(out, "train_state.json")
@@ -117,6 +131,11 @@ def main(argv=None) -> int:
     run_key = {"preset": args.preset, "batch_size": args.batch_size, "segment_length": args.segment_length,
                "seed": args.seed, "minutes": args.minutes, "learning_rate": args.learning_rate, "losses": args.losses,
                **loss_weights}
+    if args.adversarial_after_minutes is not None:  # keys only when used: earlier runs still resume
+        run_key.update(adversarial_after_minutes=args.adversarial_after_minutes,
+                       discriminator_preset=args.discriminator_preset, d_learning_rate=args.d_learning_rate)
+    if args.extra_manifest:
+        run_key["extra_manifests"] = [os.path.relpath(os.path.abspath(m), ROOT) for m in args.extra_manifest]
     state = {**run_key, "train_seconds": 0.0, "step": 0, "sessions": 0}
     if os.path.exists(state_path) and tf.train.latest_checkpoint(ckpt_dir):
         with open(state_path, encoding="utf-8") as fh:
@@ -128,15 +147,24 @@ def main(argv=None) -> int:
     keras.utils.set_random_seed(args.seed)
     generator = ISTFTVocoder.from_preset(args.preset)
     cfg = generator.feature_settings
-    trainer = GANTrainer(generator, [], mode="vocoder", mel_config=cfg, seed=args.seed)
+    adversarial = args.adversarial_after_minutes is not None
+    discriminators = [ISTFTVocoderDiscriminator.from_preset(args.discriminator_preset)] if adversarial else []
+    trainer = GANTrainer(generator, discriminators, mode="vocoder", mel_config=cfg, seed=args.seed)
     g_opt = keras.optimizers.AdamW(args.learning_rate, beta_1=0.8, beta_2=0.99, weight_decay=0.01)
-    d_opt = keras.optimizers.AdamW(args.learning_rate, beta_1=0.8, beta_2=0.99, weight_decay=0.01)
-    trainer.compile(g_optimizer=g_opt, d_optimizer=d_opt, generator_warmup_steps=10**12, **loss_weights)
+    d_opt = keras.optimizers.AdamW(args.d_learning_rate if adversarial else args.learning_rate, beta_1=0.8,
+                                   beta_2=0.99, weight_decay=0.01)
+    extra = {"adversarial_loss": "lsgan", "feature_matching_weight": 2.0} if adversarial else {}
+    # The discriminator stays idle (no loss, no update) until the step the clock crosses the switch minute;
+    # a resumed session starts from the recorded step.
+    trainer.compile(g_optimizer=g_opt, d_optimizer=d_opt,
+                    generator_warmup_steps=state.get("adversarial_from_step", 10**12), **loss_weights, **extra)
     checkpoint = StepCheckpoint(ckpt_dir, every_n_steps=args.checkpoint_every, keep_last=2, save_on_train_end=True)
     start_session(checkpoint, trainer, state)
 
     entries = manifest.read_manifest(args.manifest)
     train = [e for e in entries if e.get("split", "train") == "train"]
+    for extra_manifest in args.extra_manifest:
+        train += [e for e in manifest.read_manifest(extra_manifest) if e.get("split", "train") == "train"]
     dataset = segment_dataset(train, segment_length=args.segment_length, batch_size=args.batch_size,
                               mel_config=cfg, shuffle=True, seed=args.seed + state["sessions"], repeat=True,
                               cache=True)
@@ -146,11 +174,24 @@ def main(argv=None) -> int:
         session = min(session, 60.0 * args.stop_after_minutes)
     print(f"{args.preset}: {generator.count_params()} parameters, {len(train)} training utterances; "
           f"training {session:.0f} s from step {state['step']} ({state['train_seconds']:.0f} s done)", flush=True)
-    if session > 0:
-        callbacks = [TimeBudget(session), checkpoint, _clock_callback(state, state_path, args.checkpoint_every),
+    def fit_for(seconds):
+        callbacks = [TimeBudget(seconds), checkpoint, _clock_callback(state, state_path, args.checkpoint_every),
                      time_cosine_callback(state, g_opt, args.learning_rate, budget),
                      snapshot_callback(state, generator, os.path.join(out, "snapshots"), args.snapshot_minutes)]
         trainer.fit(dataset, epochs=10**6, steps_per_epoch=args.steps_per_epoch, verbose=2, callbacks=callbacks)
+
+    session_end = state["train_seconds"] + session
+    if adversarial and "adversarial_from_step" not in state and session > 0:
+        switch = 60.0 * args.adversarial_after_minutes
+        fit_for(min(session, max(0.0, switch - state["train_seconds"])))
+        if state["train_seconds"] >= switch - 5.0:
+            state["adversarial_from_step"] = int(state["step"])
+            trainer.generator_warmup_steps = int(state["step"])
+            trainer.make_train_function(force=True)  # the warm-up step is read when the step is traced
+            _atomic_json(state_path, state)
+            print(f"discriminator joins at step {state['step']} ({state['train_seconds'] / 60:.1f} min)", flush=True)
+    if session_end - state["train_seconds"] > 1.0:
+        fit_for(session_end - state["train_seconds"])
     _atomic_json(state_path, state)
     path = os.path.join(out, f"{args.preset}.keras")
     generator.save(path + ".tmp.keras")
