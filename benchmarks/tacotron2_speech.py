@@ -318,6 +318,9 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "out", "tacotron2_speech"))
     p.add_argument("--report", default=os.path.join(ROOT, "benchmarks", "tacotron2_speech.md"))
+    p.add_argument("--progress", default=None,
+                   help="a page listing every evaluation of this run (steps, minutes, loss, WER, diagonality), "
+                        "kept in OUT/progress.json: a long run's learning curve across sessions")
     args = p.parse_args(argv)
     if not os.path.exists(args.data):
         sys.exit(f"{args.data} is missing: build it with `audiogen data speech` (needs festival or flite).")
@@ -347,6 +350,44 @@ def main(argv=None):
                                                                            indent=1, default=float))
     path = write_report(args.report, args, state, rows, summary, machine_info(peak_gflops=0.0), model.count_params())
     print(f"wrote {path}")
+    if args.progress:
+        print(f"wrote {write_progress(args.progress, args, state, summary)}")
+
+
+def write_progress(path, args, state, summary):
+    """Add this evaluation to ``OUT/progress.json`` (one row per step count) and rewrite the progress page."""
+    store = os.path.join(args.out, "progress.json")
+    rows = []
+    if os.path.exists(store):
+        with open(store) as f:
+            rows = json.load(f)
+    last = state["history"][-1] if state["history"] else {}
+    row = {"steps": state["steps"], "minutes": round(state["minutes"], 1),
+           "batch": last.get("batch_size", args.batch_size),
+           "loss": last.get("loss"), "mel_loss": last.get("mel_loss"),
+           "WER Tacotron 2 + Griffin-Lim": summary["tacotron2"], "WER recordings": summary["original"],
+           "diagonality": summary["diagonality"], "stopped by stop token": summary["stopped_fraction"],
+           "evaluated": time.strftime("%Y-%m-%d", time.gmtime())}
+    rows = sorted([r for r in rows if r["steps"] != row["steps"]] + [row], key=lambda r: r["steps"])
+    atomic_write_text(store, json.dumps(rows, indent=1, default=float))
+    lines = [
+        "# Tacotron 2 training progress",
+        "",
+        f"Every evaluation of the run in `{os.path.relpath(args.out, ROOT)}` (12 held-out festival sentences, "
+        "pocketsphinx WER through Griffin-Lim, diagonality of the free-running attention), one row per "
+        "evaluation; the run resumes across sessions. Evaluate the latest checkpoint without training by "
+        "passing a `--minutes` no larger than the minutes already trained:",
+        "",
+        f"`python benchmarks/tacotron2_speech.py --minutes 0 --preset {args.preset} --out "
+        f"{os.path.relpath(args.out, ROOT)} --report {os.path.relpath(args.out, ROOT)}/interim.md --progress "
+        f"{os.path.relpath(path, ROOT)}`",
+        "",
+        f"Batch sizes so far: {batch_size_segments(state['history'], args.batch_size)}.",
+        "",
+        markdown_table(rows),
+    ]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
 
 
 if __name__ == "__main__":
