@@ -373,7 +373,8 @@ def write_progress(path, args, state, summary):
     lines = [
         "# Tacotron 2 training progress",
         "",
-        f"Every evaluation of the run in `{os.path.relpath(args.out, ROOT)}` (12 held-out festival sentences, "
+        f"Every evaluation of the run in `{os.path.relpath(args.out, ROOT)}` ({args.eval_count} held-out festival "
+        "sentences, "
         "pocketsphinx WER through Griffin-Lim, diagonality of the free-running attention), one row per "
         "evaluation; the run resumes across sessions. Evaluate the latest checkpoint without training by "
         "passing a `--minutes` no larger than the minutes already trained:",
