@@ -752,9 +752,6 @@ def word_error_rate(reference_text: str, hypothesis_text: str) -> float:
     return edits / n
 
 
-_RECOGNIZER = None
-
-
 def recognize(audio, sr: int) -> str | None:
     """Transcribe speech with pocketsphinx (CMU Sphinx, its bundled US English model) as the WER judge.
 
@@ -772,7 +769,6 @@ def recognize(audio, sr: int) -> str | None:
 
     Reference: Huggins-Daines et al. 2006, "PocketSphinx: a free, real-time continuous speech recognition system".
     """
-    global _RECOGNIZER
     try:
         from pocketsphinx import Decoder
     except ImportError:
@@ -788,9 +784,10 @@ def recognize(audio, sr: int) -> str | None:
     peak = float(np.max(np.abs(x))) if x.size else 0.0
     if peak > 0:
         x = 0.9 * x / peak
-    if _RECOGNIZER is None:
-        _RECOGNIZER = Decoder(samprate=16000, loglevel="FATAL")
-    decoder = _RECOGNIZER
+    # A new decoder per utterance (about 0.7 s): a reused one carries state from what it decoded before (measured:
+    # the same recording heard after noise decodes to other words, even with its CMN reset), so a WER would depend
+    # on the order of the files.
+    decoder = Decoder(samprate=16000, loglevel="FATAL")
     decoder.start_utt()
     decoder.process_raw((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes(), full_utt=True)
     decoder.end_utt()
