@@ -177,19 +177,18 @@ def main(argv=None) -> int:
     ap.add_argument("--quant-utterances", type=int, default=8)
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
+    if args.quantization_only and not args.trained:
+        ap.error("--quantization-only needs --trained")
     args.out = args.out or (QUANT_OUT if args.quantization_only else OUT)
     command = "TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_speed.py " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    if args.quantization_only:
+        return write_quantization_page(args, command)
 
     import tensorflow as tf
 
     import bench_utils as bu
     from vocoder_speed import measure_peak, time_interleaved
-
-    if args.quantization_only:
-        if not args.trained:
-            ap.error("--quantization-only needs --trained")
-        return write_quantization_page(args, command)
 
     tf.get_logger().setLevel("ERROR")
     peak0 = max(measure_peak())
@@ -240,10 +239,7 @@ def main(argv=None) -> int:
     ]
     if quant:
         notes += ["", f"Quantization of the trained vocoder (`{args.trained}`), PESQ-WB against the recordings on "
-                      f"{args.quant_utterances} held-out utterances:", "",
-                  "| " + " | ".join(quant[0]) + " |", "|" + "---|" * len(quant[0]),
-                  *["| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in q.values()) + " |"
-                    for q in quant]]
+                      f"{args.quant_utterances} held-out utterances:", "", bu.markdown_table(quant).rstrip("\n")]
     text = bu.write_markdown_table(args.out, rows, "iSTFT vocoder speed: TF and TFLite next to HiFi-GAN", command,
                                    notes=[n for n in notes if n is not None], peak_gflops=peak0)
     print(text)
