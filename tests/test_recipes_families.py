@@ -158,12 +158,15 @@ def test_wavernn_trains_and_vocodes(notes, tmp_path):
 
 
 def test_vae_loss_falls(notes, tmp_path):
+    """Mean reconstruction loss of the second 24 steps is well under the first 24's. With random crops, 8-step
+    epochs were too noisy (one seed in three did not fall, and CI hit it); over 8 seeds 24-step epochs fall to
+    0.28-0.46 of the first, so 0.7 leaves a margin."""
     manifest, _ = notes
-    overrides = ["steps=16", "steps_per_epoch=8", "checkpoint_every=16", "batch_size=4", "learning_rate=3e-3",
+    overrides = ["steps=48", "steps_per_epoch=24", "checkpoint_every=48", "batch_size=4", "learning_rate=3e-3",
                  "beta=0.001"]
     result = train(load_recipe("vae", overrides + TINY["vae"]), data=manifest, out=str(tmp_path / "run"), verbose=0)
     first, last = result.history["reconstruction_loss"]
-    assert last < 0.8 * first
+    assert last < 0.7 * first
 
 
 def test_specgan_trains_on_normalized_spectrograms_and_draws(notes, tmp_path):
