@@ -106,6 +106,10 @@ def warm_start(model, source_path):
     return copied, skipped
 
 
+#: Adam's learning rate of a new model; a resumed run keeps its checkpoint's unless ``--lr`` is given
+DEFAULT_LR = 1e-3
+
+
 def load_or_build(ckpt_dir, preset, lr, seed, guided_attention_weight=None, symbol_type=None, init_from=None):
     path = os.path.join(ckpt_dir, "model.keras")
     state_path = os.path.join(ckpt_dir, "state.json")
@@ -113,7 +117,12 @@ def load_or_build(ckpt_dir, preset, lr, seed, guided_attention_weight=None, symb
         model = keras.saving.load_model(path, safe_mode=True)
         with open(state_path) as f:
             state = json.load(f)
-        print(f"resumed from {path}: {state['steps']} steps, {state['minutes']:.1f} min trained", flush=True)
+        current = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        print(f"resumed from {path}: {state['steps']} steps, {state['minutes']:.1f} min trained, "
+              f"learning rate {current:g}", flush=True)
+        if lr is not None and abs(lr - current) > 1e-12 * max(lr, current):
+            model.optimizer.learning_rate.assign(lr)  # a step decay: Adam's moments carry on
+            print(f"learning rate {current:g} -> {lr:g} from step {state['steps'] + 1}", flush=True)
         return model, state
     keras.utils.set_random_seed(seed)
     overrides = {} if guided_attention_weight is None else {"guided_attention_weight": guided_attention_weight}
@@ -125,7 +134,7 @@ def load_or_build(ckpt_dir, preset, lr, seed, guided_attention_weight=None, symb
         copied, skipped = warm_start(model, init_from)
         print(f"warm start from {init_from}: {len(copied)} weights copied, not copied: {skipped}", flush=True)
         state["warm_start"] = {"from": os.path.relpath(init_from, ROOT), "copied": len(copied), "skipped": skipped}
-    model.compile(optimizer=keras.optimizers.Adam(lr, clipnorm=1.0))
+    model.compile(optimizer=keras.optimizers.Adam(DEFAULT_LR if lr is None else lr, clipnorm=1.0))
     return model, state
 
 
@@ -153,7 +162,9 @@ def train(model, state, entries, args, ckpt_dir):
         state["steps"] += budget.batches
         state["minutes"] += (time.time() - chunk_start) / 60.0
         state["history"].append({"steps": state["steps"], "minutes": round(state["minutes"], 2),
-                                 "batch_size": args.batch_size, **logs})
+                                 "batch_size": args.batch_size,
+                                 "lr": float(f"{float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)):.6g}"),
+                                 **logs})
         print(f"[{state['minutes']:6.1f} min] steps {state['steps']:5d} "
               + " ".join(f"{k}={v:.4f}" for k, v in logs.items()), flush=True)
         save_checkpoint(model, state, ckpt_dir)
@@ -215,16 +226,17 @@ def _thin(rows, n):
     return kept if kept[-1] is rows[-1] else kept + rows[-1:]
 
 
-def batch_size_segments(history, current):
-    """The batch size of the run, or, when a resumed run changed it, each size with the steps it trained.
+def run_segments(history, key, current):
+    """The run's value of ``key`` (``batch_size``, ``lr``), or, when a resumed run changed it, each value with the
+    steps it trained (history rows without the key count as ``current``).
 
-    >>> batch_size_segments([{"steps": 50, "batch_size": 16}, {"steps": 100, "batch_size": 32}], 32)
+    >>> run_segments([{"steps": 50, "batch_size": 16}, {"steps": 100, "batch_size": 32}], "batch_size", 32)
     '16 (steps 1-50), 32 (steps 51-100)'
     """
-    segments = []  # [batch size, first step, last step]
+    segments = []  # [value, first step, last step]
     last = 0
     for entry in history:
-        size = entry.get("batch_size", current)
+        size = entry.get(key, current)
         if segments and segments[-1][0] == size:
             segments[-1][2] = entry["steps"]
         else:
@@ -232,7 +244,8 @@ def batch_size_segments(history, current):
         last = entry["steps"]
     if len(segments) <= 1:
         return str(segments[0][0] if segments else current)
-    return ", ".join(f"{size} (steps {first}-{end})" for size, first, end in segments)
+    return ", ".join(f"{size:g} (steps {first}-{end})" if isinstance(size, float) else
+                     f"{size} (steps {first}-{end})" for size, first, end in segments)
 
 
 def write_report(path, args, state, rows, summary, info, params):
@@ -244,7 +257,9 @@ def write_report(path, args, state, rows, summary, info, params):
         + (f" --guided-attention-weight {args.guided_attention_weight:g}" if args.guided_attention_weight else "")
         + (f" --symbol-type {args.symbol_type}" if args.symbol_type else "")
         + (f" --init-from {os.path.relpath(args.init_from, ROOT)}" if args.init_from else "")
-        + f"` ({params:,} parameters, batch {batch_size_segments(hist, args.batch_size)}, Adam {args.lr}, "
+        + (f" --lr {args.lr:g}" if args.lr is not None else "")
+        + f"` ({params:,} parameters, batch {run_segments(hist, 'batch_size', args.batch_size)}, Adam learning rate "
+        f"{run_segments(hist, 'lr', DEFAULT_LR)}, "
         "guided attention).",
         "",
         f"Trained {state['steps']} steps in {state['minutes']:.1f} min on: {info['cpu']} ({info['nproc']} cores, "
@@ -301,7 +316,9 @@ def main(argv=None):
     p.add_argument("--preset", default="tacotron2_small")
     p.add_argument("--minutes", type=float, default=60.0)
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=None,
+                   help=f"Adam's learning rate: a new model's (default {DEFAULT_LR:g}), or a resumed run's new one "
+                        "(a step decay; default: keep the checkpoint's)")
     p.add_argument("--guided-attention-weight", type=float, default=None,
                    help="weight of the guided-attention loss (default: the preset's)")
     p.add_argument("--symbol-type", choices=["characters", "phonemes"], default=None,
@@ -354,16 +371,29 @@ def main(argv=None):
         print(f"wrote {write_progress(args.progress, args, state, summary)}")
 
 
+def _with_learning_rate(row):
+    """A progress row from before the learning rate was recorded (it trained at the default), with it after
+    ``batch``."""
+    if "learning rate" in row:
+        return row
+    out = {}
+    for key, value in row.items():
+        out[key] = value
+        if key == "batch":
+            out["learning rate"] = DEFAULT_LR
+    return out
+
+
 def write_progress(path, args, state, summary):
     """Add this evaluation to ``OUT/progress.json`` (one row per step count) and rewrite the progress page."""
     store = os.path.join(args.out, "progress.json")
     rows = []
     if os.path.exists(store):
         with open(store) as f:
-            rows = json.load(f)
+            rows = [_with_learning_rate(r) for r in json.load(f)]
     last = state["history"][-1] if state["history"] else {}
     row = {"steps": state["steps"], "minutes": round(state["minutes"], 1),
-           "batch": last.get("batch_size", args.batch_size),
+           "batch": last.get("batch_size", args.batch_size), "learning rate": last.get("lr", DEFAULT_LR),
            "loss": last.get("loss"), "mel_loss": last.get("mel_loss"),
            "WER Tacotron 2 + Griffin-Lim": summary["tacotron2"], "WER recordings": summary["original"],
            "diagonality": summary["diagonality"], "stopped by stop token": summary["stopped_fraction"],
@@ -383,7 +413,8 @@ def write_progress(path, args, state, summary):
         f"{os.path.relpath(args.out, ROOT)} --report {os.path.relpath(args.out, ROOT)}/interim.md --progress "
         f"{os.path.relpath(path, ROOT)}`",
         "",
-        f"Batch sizes so far: {batch_size_segments(state['history'], args.batch_size)}.",
+        f"Batch sizes so far: {run_segments(state['history'], 'batch_size', args.batch_size)}; learning rates: "
+        f"{run_segments(state['history'], 'lr', DEFAULT_LR)}.",
         "",
         markdown_table(rows),
     ]
