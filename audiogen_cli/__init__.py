@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--sample-rate", type=int, default=None, help="sample rate of the written audio")
     data.add_argument("--limit", type=int, default=None, help="speech: only the first N sentences")
     data.add_argument("--engine", default="auto", help="speech: festival, flite or auto")
+    data.add_argument("--generated-sentences", type=int, default=0, metavar="N",
+                      help="speech: after the packaged sentences, also speak N sentences from the built-in "
+                           "English grammar (deterministic; a larger N keeps the smaller N's sentences)")
     data.add_argument("--seed", type=int, default=0)
     data.add_argument("--force", action="store_true",
                       help="replace a manifest.csv that `audiogen data` did not write (the old one is kept as "

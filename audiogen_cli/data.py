@@ -18,10 +18,17 @@ def build_data(args) -> str:
 
         path = make_sfx(args.directory, sample_rate=args.sample_rate or 16000, seed=args.seed)
     elif args.kind == "speech":
-        from audiogen_tf.datasets.speech import build_speech_corpus
+        from audiogen_tf.datasets.speech import build_speech_corpus, default_sentences
 
+        sentences = None  # the packaged sentences
+        generated = getattr(args, "generated_sentences", 0) or 0
+        if generated:  # the packaged sentences keep their ids (SLT-0001...) and splits; generated ones follow
+            from audiogen_tf.datasets.sentence_grammar import generate_sentences
+
+            sentences = default_sentences() + generate_sentences(generated)
         path = build_speech_corpus(
-            args.directory, sample_rate=args.sample_rate or 22050, engine=args.engine, limit=args.limit
+            args.directory, sentences=sentences, sample_rate=args.sample_rate or 22050, engine=args.engine,
+            limit=args.limit,
         )
     elif args.kind == "fluidsynth":
         from audiogen_tf.datasets.fluidsynth_notes import build_gm_notes
