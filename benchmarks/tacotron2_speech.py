@@ -108,6 +108,8 @@ def warm_start(model, source_path):
 
 #: Adam's learning rate of a new model; a resumed run keeps its checkpoint's unless ``--lr`` is given
 DEFAULT_LR = 1e-3
+#: the training manifest when ``--data`` is not given (and of history rows from before the data was recorded)
+DEFAULT_DATA = os.path.join("data", "speech", "manifest.csv")
 
 
 def load_or_build(ckpt_dir, preset, lr, seed, guided_attention_weight=None, symbol_type=None, init_from=None):
@@ -162,7 +164,8 @@ def train(model, state, entries, args, ckpt_dir):
         state["steps"] += budget.batches
         state["minutes"] += (time.time() - chunk_start) / 60.0
         state["history"].append({"steps": state["steps"], "minutes": round(state["minutes"], 2),
-                                 "batch_size": args.batch_size,
+                                 "batch_size": args.batch_size, "data": os.path.relpath(args.data, ROOT),
+                                 "utterances": len(entries),
                                  "lr": float(f"{float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)):.6g}"),
                                  **logs})
         print(f"[{state['minutes']:6.1f} min] steps {state['steps']:5d} "
@@ -261,6 +264,10 @@ def write_report(path, args, state, rows, summary, info, params):
         + f"` ({params:,} parameters, batch {run_segments(hist, 'batch_size', args.batch_size)}, Adam learning rate "
         f"{run_segments(hist, 'lr', DEFAULT_LR)}, "
         "guided attention).",
+        "",
+        f"Training data: {run_segments(hist, 'data', DEFAULT_DATA)} (its `train` split; the held-out sentences "
+        "below are the first test / valid ones of the manifest, the packaged corpus' own when a corpus adds "
+        "generated sentences after it).",
         "",
         f"Trained {state['steps']} steps in {state['minutes']:.1f} min on: {info['cpu']} ({info['nproc']} cores, "
         f"load {info['load_average']}), TensorFlow {info['tensorflow']}.",
@@ -372,15 +379,18 @@ def main(argv=None):
 
 
 def _with_learning_rate(row):
-    """A progress row from before the learning rate was recorded (it trained at the default), with it after
-    ``batch``."""
-    if "learning rate" in row:
+    """A progress row from before the learning rate and data were recorded (it trained at the defaults), with
+    them after ``batch``."""
+    if "learning rate" in row and "data" in row:
         return row
     out = {}
     for key, value in row.items():
+        if key in ("learning rate", "data"):
+            continue
         out[key] = value
         if key == "batch":
-            out["learning rate"] = DEFAULT_LR
+            out["learning rate"] = row.get("learning rate", DEFAULT_LR)
+            out["data"] = row.get("data", DEFAULT_DATA)
     return out
 
 
@@ -394,6 +404,7 @@ def write_progress(path, args, state, summary):
     last = state["history"][-1] if state["history"] else {}
     row = {"steps": state["steps"], "minutes": round(state["minutes"], 1),
            "batch": last.get("batch_size", args.batch_size), "learning rate": last.get("lr", DEFAULT_LR),
+           "data": last.get("data", DEFAULT_DATA),
            "loss": last.get("loss"), "mel_loss": last.get("mel_loss"),
            "WER Tacotron 2 + Griffin-Lim": summary["tacotron2"], "WER recordings": summary["original"],
            "diagonality": summary["diagonality"], "stopped by stop token": summary["stopped_fraction"],
@@ -414,7 +425,8 @@ def write_progress(path, args, state, summary):
         f"{os.path.relpath(path, ROOT)}`",
         "",
         f"Batch sizes so far: {run_segments(state['history'], 'batch_size', args.batch_size)}; learning rates: "
-        f"{run_segments(state['history'], 'lr', DEFAULT_LR)}.",
+        f"{run_segments(state['history'], 'lr', DEFAULT_LR)}; data: "
+        f"{run_segments(state['history'], 'data', DEFAULT_DATA)}.",
         "",
         markdown_table(rows),
     ]
