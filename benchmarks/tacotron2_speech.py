@@ -112,6 +112,11 @@ DEFAULT_LR = 1e-3
 DEFAULT_DATA = os.path.join("data", "speech", "manifest.csv")
 
 
+def learning_rate_of(model) -> float:
+    """The optimizer's current learning rate, to 6 significant digits (float32 1e-3 reads as 0.001)."""
+    return float(f"{float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)):.6g}")
+
+
 def load_or_build(ckpt_dir, preset, lr, seed, guided_attention_weight=None, symbol_type=None, init_from=None):
     path = os.path.join(ckpt_dir, "model.keras")
     state_path = os.path.join(ckpt_dir, "state.json")
@@ -119,10 +124,10 @@ def load_or_build(ckpt_dir, preset, lr, seed, guided_attention_weight=None, symb
         model = keras.saving.load_model(path, safe_mode=True)
         with open(state_path) as f:
             state = json.load(f)
-        current = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        current = learning_rate_of(model)
         print(f"resumed from {path}: {state['steps']} steps, {state['minutes']:.1f} min trained, "
               f"learning rate {current:g}", flush=True)
-        if lr is not None and abs(lr - current) > 1e-12 * max(lr, current):
+        if lr is not None and lr != current:
             model.optimizer.learning_rate.assign(lr)  # a step decay: Adam's moments carry on
             print(f"learning rate {current:g} -> {lr:g} from step {state['steps'] + 1}", flush=True)
         return model, state
@@ -166,8 +171,7 @@ def train(model, state, entries, args, ckpt_dir):
         state["history"].append({"steps": state["steps"], "minutes": round(state["minutes"], 2),
                                  "batch_size": args.batch_size, "data": os.path.relpath(args.data, ROOT),
                                  "utterances": len(entries),
-                                 "lr": float(f"{float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)):.6g}"),
-                                 **logs})
+                                 "lr": learning_rate_of(model), **logs})
         print(f"[{state['minutes']:6.1f} min] steps {state['steps']:5d} "
               + " ".join(f"{k}={v:.4f}" for k, v in logs.items()), flush=True)
         save_checkpoint(model, state, ckpt_dir)
@@ -378,7 +382,7 @@ def main(argv=None):
         print(f"wrote {write_progress(args.progress, args, state, summary)}")
 
 
-def _with_learning_rate(row):
+def _with_run_defaults(row):
     """A progress row from before the learning rate and data were recorded (it trained at the defaults), with
     them after ``batch``."""
     if "learning rate" in row and "data" in row:
@@ -400,7 +404,7 @@ def write_progress(path, args, state, summary):
     rows = []
     if os.path.exists(store):
         with open(store) as f:
-            rows = [_with_learning_rate(r) for r in json.load(f)]
+            rows = [_with_run_defaults(r) for r in json.load(f)]
     last = state["history"][-1] if state["history"] else {}
     row = {"steps": state["steps"], "minutes": round(state["minutes"], 1),
            "batch": last.get("batch_size", args.batch_size), "learning rate": last.get("lr", DEFAULT_LR),
