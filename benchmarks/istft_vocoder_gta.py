@@ -193,12 +193,6 @@ def load_tacotron(path, vocoder):
     return tacotron, sha256_of(path)
 
 
-def held_out_entries(entries, count):
-    """The first ``count`` of the test split then the valid split (``tacotron2_speech.py``'s choice)."""
-    held = [e for e in entries if e.get("split") == "test"] + [e for e in entries if e.get("split") == "valid"]
-    return held[:count]
-
-
 # ------------------------------------------------------------------------------------------- evaluation
 def evaluate(tacotron, before, after, entries, out_dir, griffin_lim_iters=32, save_wavs=3):
     """Per-sentence rows and a summary: corpus WER of free-running Tacotron 2 through each system, MR-STFT of the
@@ -469,6 +463,8 @@ def main(argv=None) -> int:
         if not os.path.exists(final_path):
             raise ConfigError(f"{final_path} is missing: train first (the same command without --evaluate)")
         before, after = generator, keras.saving.load_model(final_path, safe_mode=True, compile=False)
+
+    from tacotron2_speech import held_out_entries  # the same evaluation sentences as Tacotron 2's page
 
     held = held_out_entries(entries, args.eval_count)
     rows, summary = evaluate(tacotron, before, after, held, os.path.join(out, "eval"), args.griffin_lim_iters)

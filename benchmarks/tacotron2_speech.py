@@ -112,6 +112,13 @@ DEFAULT_LR = 1e-3
 DEFAULT_DATA = os.path.join("data", "speech", "manifest.csv")
 
 
+def held_out_entries(entries, count):
+    """The first ``count`` utterances of the test split, then the valid split: the evaluation sentences (a corpus
+    that adds generated sentences after the packaged ones keeps the packaged corpus' own first)."""
+    held = [e for e in entries if e.get("split") == "test"] + [e for e in entries if e.get("split") == "valid"]
+    return held[:count]
+
+
 def learning_rate_of(model) -> float:
     """The optimizer's current learning rate, to 6 significant digits (float32 1e-3 reads as 0.001)."""
     return float(f"{float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)):.6g}")
@@ -354,8 +361,7 @@ def main(argv=None):
         sys.exit(f"{args.data} is missing: build it with `audiogen data speech` (needs festival or flite).")
     entries = read_manifest(args.data)
     train_entries = [e for e in entries if e.get("split") == "train"]
-    held_out = [e for e in entries if e.get("split") == "test"] + [e for e in entries if e.get("split") == "valid"]
-    held_out = held_out[: args.eval_count]
+    held_out = held_out_entries(entries, args.eval_count)
     ckpt_dir = os.path.join(args.out, "checkpoint")
     if args.report_only:  # rewrite the page from the last evaluation, no training or synthesis
         with open(os.path.join(ckpt_dir, "state.json")) as f:
