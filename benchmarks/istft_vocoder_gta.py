@@ -268,6 +268,7 @@ def evaluate(tacotron, before, after, entries, out_dir, griffin_lim_iters=32, sa
 def write_report(path, command, args, state, tacotron_sha, rows, summary):
     from audiogen_tf.atomic import atomic_write_text
     from bench_utils import machine_info, markdown_table
+    from tacotron2_speech import thin_rows
 
     info = machine_info(peak_gflops=0.0)
     sessions = state.get("sessions", 0)
@@ -323,9 +324,7 @@ def write_report(path, command, args, state, tacotron_sha, rows, summary):
     ]
     hist = state.get("history", [])
     if hist:
-        kept = hist[:: max(1, len(hist) // 20)]
-        kept += [] if kept[-1] is hist[-1] else hist[-1:]
-        lines += ["## Training curve (epoch means)", "", markdown_table(kept)]
+        lines += ["## Training curve (epoch means)", "", markdown_table(thin_rows(hist, 20))]
     samples = os.path.relpath(os.path.join(os.path.abspath(args.out), "eval"), ROOT)
     lines += [f"Samples (first sentences): `{samples}` (not committed).", ""]
     atomic_write_text(path, "\n".join(lines))
@@ -336,12 +335,13 @@ def write_report(path, command, args, state, tacotron_sha, rows, summary):
 def history_callback(state, optimizer):
     """Keras callback: each epoch's mean losses, step, minutes and learning rate appended to ``state["history"]``."""
     import keras
+    from tacotron2_speech import learning_rate_of
 
     class _History(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
             row = {"step": int(state["step"]), "minutes": round(state["train_seconds"] / 60.0, 3),
-                   "lr": float(f"{float(keras.ops.convert_to_numpy(optimizer.learning_rate)):.4g}")}
+                   "lr": learning_rate_of(optimizer)}
             row.update({k: float(logs[k]) for k in ("g_loss", "mel_loss", "stft_loss", "weighted_phase_loss")
                         if k in logs})
             state.setdefault("history", []).append(row)

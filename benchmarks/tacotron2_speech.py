@@ -119,9 +119,9 @@ def held_out_entries(entries, count):
     return held[:count]
 
 
-def learning_rate_of(model) -> float:
+def learning_rate_of(optimizer) -> float:
     """The optimizer's current learning rate, to 6 significant digits (float32 1e-3 reads as 0.001)."""
-    return float(f"{float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)):.6g}")
+    return float(f"{float(keras.ops.convert_to_numpy(optimizer.learning_rate)):.6g}")
 
 
 def load_or_build(ckpt_dir, preset, lr, seed, guided_attention_weight=None, symbol_type=None, init_from=None):
@@ -131,7 +131,7 @@ def load_or_build(ckpt_dir, preset, lr, seed, guided_attention_weight=None, symb
         model = keras.saving.load_model(path, safe_mode=True)
         with open(state_path) as f:
             state = json.load(f)
-        current = learning_rate_of(model)
+        current = learning_rate_of(model.optimizer)
         print(f"resumed from {path}: {state['steps']} steps, {state['minutes']:.1f} min trained, "
               f"learning rate {current:g}", flush=True)
         if lr is not None and lr != current:
@@ -178,7 +178,7 @@ def train(model, state, entries, args, ckpt_dir):
         state["history"].append({"steps": state["steps"], "minutes": round(state["minutes"], 2),
                                  "batch_size": args.batch_size, "data": os.path.relpath(args.data, ROOT),
                                  "utterances": len(entries),
-                                 "lr": learning_rate_of(model), **logs})
+                                 "lr": learning_rate_of(model.optimizer), **logs})
         print(f"[{state['minutes']:6.1f} min] steps {state['steps']:5d} "
               + " ".join(f"{k}={v:.4f}" for k, v in logs.items()), flush=True)
         save_checkpoint(model, state, ckpt_dir)
@@ -234,7 +234,7 @@ def evaluate(model, entries, args, out_dir):
     return rows, summary
 
 
-def _thin(rows, n):
+def thin_rows(rows, n):
     """About ``n`` evenly spaced rows, the last one always included."""
     kept = rows[:: max(1, len(rows) // n)]
     return kept if kept[-1] is rows[-1] else kept + rows[-1:]
@@ -306,7 +306,7 @@ def write_report(path, args, state, rows, summary, info, params):
         "",
         "## Training curve",
         "",
-        markdown_table(_thin(hist, 20)) if hist else "(no training in this run)",
+        markdown_table(thin_rows(hist, 20)) if hist else "(no training in this run)",
         "",
         "## Alignments",
         "",
