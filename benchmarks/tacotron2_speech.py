@@ -267,7 +267,8 @@ def write_report(path, args, state, rows, summary, info, params):
     lines = [
         "# Tacotron 2 on the festival speech corpus",
         "",
-        f"`python benchmarks/tacotron2_speech.py --minutes {args.minutes} --preset {args.preset}"
+        f"`python benchmarks/tacotron2_speech.py --data {os.path.relpath(args.data, ROOT)} --minutes {args.minutes}"
+        f" --batch-size {args.batch_size} --preset {args.preset} --out {os.path.relpath(args.out, ROOT)}"
         + (f" --guided-attention-weight {args.guided_attention_weight:g}" if args.guided_attention_weight else "")
         + (f" --symbol-type {args.symbol_type}" if args.symbol_type else "")
         + (f" --init-from {os.path.relpath(args.init_from, ROOT)}" if args.init_from else "")
