@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-slow bench clean reproduce-istft_vocoder_slt
+.PHONY: demo test test-slow bench clean reproduce-istft_vocoder_slt reproduce-tacotron2_slt
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,29 @@ reproduce-istft_vocoder_slt: data/speech/manifest.csv
 		--train-state runs/istft_wp/train_state.json \
 		--note "one female speaker: on male voices it never heard (flite awb, rms) it is worse than Griffin-Lim" \
 		--train-command "python benchmarks/istft_vocoder_speech.py --minutes 150 --losses weighted_phase --out runs/istft_wp --snapshot-minutes 5"
+
+# The phoneme Tacotron 2 of the shipped voice, in the stages it was trained (minutes are cumulative; each stage
+# resumes the checkpoint in runs/tacotron2_phonemes): batch 16, then 32, Adam 1e-3 then 3e-4 on the packaged 374
+# sentences, then the same run on 2148 (2000 generated sentences added, same held-out ones).
+T2 := $(PY) benchmarks/tacotron2_speech.py --preset tacotron2_small --guided-attention-weight 50 --symbol-type phonemes \
+	--out runs/tacotron2_phonemes
+T2_MINUTES := 564.9
+T2_DATA := the festival corpus (voice slt, 22050 Hz, espeak-ng phonemes): its 344 packaged training sentences, then 2148 (\`audiogen data speech data/speech_large --generated-sentences 2000\`), 12 held out
+
+data/speech_large/manifest.csv: $(STAMP)
+	$(VENV)/bin/audiogen data speech data/speech_large --generated-sentences 2000
+
+reproduce-tacotron2_slt: data/speech/manifest.csv data/speech_large/manifest.csv
+	$(T2) --data data/speech/manifest.csv --minutes 110 --batch-size 16
+	$(T2) --data data/speech/manifest.csv --minutes 360.6 --batch-size 32
+	$(T2) --data data/speech/manifest.csv --minutes 393.2 --batch-size 32 --lr 3e-4
+	$(T2) --data data/speech_large/manifest.csv --minutes $(T2_MINUTES) --batch-size 32 --report benchmarks/tacotron2_slt.md
+	$(PY) benchmarks/ship_weights.py runs/tacotron2_phonemes/checkpoint/model.keras --family tacotron2 \
+		--base-preset tacotron2_small --name tacotron2_slt --metrics benchmarks/tacotron2_slt.md \
+		--train-state runs/tacotron2_phonemes/checkpoint/state.json --data "$(T2_DATA)" \
+		--note "one voice (festival slt); English through espeak-ng phonemes (espeakng-loader or Debian espeak-ng)" \
+		--train-command "make reproduce-tacotron2_slt (four resumed stages of benchmarks/tacotron2_speech.py, see the Makefile)"
+	$(PY) benchmarks/voice_wer.py --voice slt
 
 clean:
 	rm -rf out build *.egg-info .pytest_cache

@@ -1,13 +1,18 @@
 """Tacotron 2 presets: the paper's sizes, a small one a 2-core CPU trains in about an hour, and a tiny one for tests.
 
-All carry 80 log-mel bins at 22050 Hz, hop 256 (the HiFi-GAN mel, so a HiFi-GAN preset vocodes them) and
-characters.
+All carry 80 log-mel bins at 22050 Hz, hop 256 (the HiFi-GAN mel, so a HiFi-GAN or iSTFT vocoder preset vocodes
+them) and characters, except ``tacotron2_slt``: the small preset trained on espeak-ng phonemes of the festival slt
+corpus, whose float16 weights ship beside this file.
 """
 
 from audiogen_tf.features import speech_mel_config
 from audiogen_tf.registry import register_presets
 
 from zoo.tacotron2.tacotron2_model import Tacotron2
+
+#: the symbol table tacotron2_slt was trained with, frozen here (its embedding rows follow this order): the
+#: phoneme set of audiogen_tf.text when it was trained, one code point per symbol
+SLT_SYMBOLS = '_~!\'",.:;?- abcdefhijklmnopqrstuvwxyzæçðøħŋœɐɑɒɔɖɗɘəɚɛɜɝɞɠɡɢɣɤɥɦɨɪɫɬɭɯɰɱɲɳɴɵɶɸɹɺɻɽɾʀʁʂʃʈʉʊʋʌʍʎʏʐʑʒʔʕʝʟʤʧʰʲʷˈˌːˑ̩̃βθχᵻ'
 
 TACOTRON2_PRESETS = {
     # Shen et al. 2018, Sec. 2.2-2.3: 512-dim embedding and convs, BiLSTM 2 x 256, 2 x 1024 decoder LSTMs,
@@ -20,6 +25,16 @@ TACOTRON2_PRESETS = {
         "location_filters": 16, "prenet_units": [128, 128], "decoder_units": 512, "reduction_factor": 3,
         "postnet_filters": 256, "max_decoder_steps": 400, "guided_attention_weight": 10.0,
         "stop_pos_weight": 5.0, "mel_l1_weight": 1.0, "mel_config": speech_mel_config(),
+    },
+    # trained: the small preset on espeak-ng phonemes of the festival slt corpus (card: tacotron2_slt.md)
+    "tacotron2_slt": {
+        "embedding_dim": 256, "encoder_conv_filters": 256, "encoder_lstm_units": 128, "attention_units": 128,
+        "location_filters": 16, "prenet_units": [128, 128], "decoder_units": 512, "reduction_factor": 3,
+        "postnet_filters": 256, "max_decoder_steps": 400, "guided_attention_weight": 50.0,
+        "stop_pos_weight": 5.0, "mel_l1_weight": 1.0, "mel_config": speech_mel_config(),
+        "frontend": {"symbol_type": "phonemes", "symbols": list(SLT_SYMBOLS), "max_length": 256, "voice": "en-us"},
+        "weights": {"file": "tacotron2_slt.npz",
+                    "sha256": "894e83216c7a8a12296c9dab655a95daf1f83bf4c02fe23c12b198e709bce5c0"},
     },
     # for tests: a few thousand parameters per layer, r = 2.
     "tacotron2_tiny": {
