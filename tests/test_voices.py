@@ -63,3 +63,25 @@ def test_unknown_voice_lists_the_voices():
     assert "test_tiny" in list_voices() and set(list_voices()) == set(VOICES)
     with pytest.raises(ConfigError, match="voices: .*test_tiny"):
         Voice.from_name("nope")
+
+
+def test_default_voice_ships_and_is_understood():
+    """The default voice is a shipped, trained one: pocketsphinx understands it on sentences it never trained on.
+
+    Three of the 20 sentences of benchmarks/voice_wer.py (the page has all 20, Keras and TFLite, against the
+    recordings); an untrained voice scores a WER near 1 here.
+    """
+    pytest.importorskip("pocketsphinx")
+    from audiogen_tf import metrics
+    from zoo.voices import DEFAULT_VOICE
+
+    assert DEFAULT_VOICE != "test_tiny", "the default voice should be a trained one"
+    voice = Voice.from_name(DEFAULT_VOICE)
+    sentences = ["Please turn off the lights when you leave the kitchen.",
+                 "The museum has a new exhibit about ancient ships.", "There is a loud noise coming from the engine."]
+    errors = words = 0
+    for sentence in sentences:
+        audio = np.asarray(voice.synthesize_sentence(sentence)["audio"]).reshape(-1)
+        edits, n = metrics.word_edits(sentence, metrics.recognize(audio, voice.sample_rate) or "")
+        errors, words = errors + edits, words + n
+    assert errors / words <= 0.5, f"voice {DEFAULT_VOICE}: WER {errors / words:.2f} on {sentences}"

@@ -39,11 +39,18 @@ VOICES: dict[str, dict] = {
         "description": "untrained tiny presets (tests only: noise)",
         "pause_seconds": 0.1,
     },
+    "slt": {
+        "tts": ("tacotron2", "Tacotron2", "tacotron2_slt"),
+        "vocoder": ("istft_vocoder", "ISTFTVocoder", "istft_vocoder_slt"),
+        "description": "festival's slt (US English, female): Tacotron 2 on espeak-ng phonemes + iSTFT vocoder, "
+                       "both trained on 2 CPU cores",
+        "pause_seconds": 0.15,
+    },
 }
 
 
 #: the voice ``audiogen say`` uses when none is named
-DEFAULT_VOICE = "test_tiny"
+DEFAULT_VOICE = "slt"
 
 
 def voice_fingerprint(name: str) -> str:
