@@ -69,7 +69,7 @@ def test_default_voice_ships_and_is_understood():
     """The default voice is a shipped, trained one: pocketsphinx understands it on sentences it never trained on.
 
     Three of the 20 sentences of benchmarks/voice_wer.py (the page has all 20, Keras and TFLite, against the
-    recordings); an untrained voice scores a WER near 1 here.
+    recordings); there the shipped voice gets 3 of their 29 words wrong (WER 0.10).
     """
     pytest.importorskip("pocketsphinx")
     from audiogen_tf import metrics
@@ -78,7 +78,7 @@ def test_default_voice_ships_and_is_understood():
     assert DEFAULT_VOICE != "test_tiny", "the default voice should be a trained one"
     voice = Voice.from_name(DEFAULT_VOICE)
     sentences = ["Please turn off the lights when you leave the kitchen.",
-                 "The museum has a new exhibit about ancient ships.", "There is a loud noise coming from the engine."]
+                 "There is a loud noise coming from the engine.", "I will call you as soon as the train arrives."]
     errors = words = 0
     for sentence in sentences:
         audio = np.asarray(voice.synthesize_sentence(sentence)["audio"]).reshape(-1)
