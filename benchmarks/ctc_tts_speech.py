@@ -53,22 +53,6 @@ TACOTRON2_WER = 0.177  # benchmarks/tacotron2_slt.md (the shipped tacotron2_slt)
 MAX_MINUTES = 150.0
 
 
-def load_model_or_preset(spec):
-    """A ``.keras`` file, or a preset name with shipped weights (``tacotron2_slt``) built by its class; None for None."""
-    import keras
-
-    from audiogen_tf.registry import get_model_class, list_presets
-
-    if not spec:
-        return None
-    if os.path.exists(spec) or spec.endswith(".keras"):
-        return keras.saving.load_model(spec)
-    owners = [name for name, presets in list_presets().items() if spec in presets]
-    if not owners:
-        raise SystemExit(f"{spec!r} is neither a .keras file nor a preset name")
-    return get_model_class(owners[0]).from_preset(spec)
-
-
 def skipped_and_repeated(reference: str, heard: str) -> tuple[int, int]:
     """(deleted reference words, inserted words equal to a neighbouring reference word) of the word alignment."""
     ref, hyp = metrics.normalize_words(reference), metrics.normalize_words(heard)
@@ -149,6 +133,7 @@ def main(argv=None) -> int:
     import keras
     import tensorflow as tf
 
+    from audiogen_cli.export import resolve_model  # a .keras file or a preset name (shipped weights load)
     from audiogen_cli.models import import_zoo
     from audiogen_tf.features import log_mel_to_audio
     from audiogen_tf.plotting import save_spectrogram_png
@@ -169,7 +154,8 @@ def main(argv=None) -> int:
     result = train_within_budget(recipe, train_manifest, os.path.join(args.out, "run"), args.minutes)
     model = keras.saving.load_model(result.model_path)
     cfg = model.feature_settings
-    recognizer, vocoder, taco = (load_model_or_preset(x) for x in (args.recognizer, args.vocoder, args.tacotron2))
+    recognizer, vocoder, taco = (resolve_model(x) if x else None
+                                 for x in (args.recognizer, args.vocoder, args.tacotron2))
     judge = Judge(recognizer)
 
     bundle = export_bundle(os.path.join(args.out, "bundle"), ctc_tts=model)
