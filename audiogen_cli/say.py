@@ -3,7 +3,9 @@
 Keras runs the voice's presets (:mod:`zoo.voices`); ``--tflite`` exports the voice once to a TFLite bundle
 (float16, cached beside the output or in ``--bundle``) and speaks through :class:`tflite_export.Synthesizer`, which
 uses LiteRT alone. Long text is split at sentence boundaries and streamed to the WAV sentence by sentence; ``--png``
-writes the mel of the whole text and the attention alignment of each sentence.
+writes the mel of the whole text and the alignment of each sentence (attention for Tacotron 2, durations for a CTC
+TTS). ``--tts MODEL [--vocoder MODEL]`` speaks with models you trained instead of a registered voice: a Tacotron 2 or
+a CTC-aligned TTS (``.keras`` or a preset with shipped weights), a vocoder or Griffin-Lim.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", default="say.wav", help="WAV to write (default: say.wav)")
     p.add_argument("--file", default=None, help="read the text from this UTF-8 file")
     p.add_argument("--voice", default=None, help="a voice of `audiogen say --list` (default: the shipped voice)")
+    p.add_argument("--tts", default=None,
+                   help="speak with this text-to-mel model instead of a voice: a trained Tacotron 2 or CTC TTS "
+                        "(.keras, or a preset with shipped weights)")
+    p.add_argument("--vocoder", default=None,
+                   help="with --tts: the vocoder (.keras or preset, e.g. istft_vocoder_slt; default Griffin-Lim)")
     p.add_argument("--list", action="store_true", help="list the voices and exit")
     p.add_argument("--tflite", action="store_true", help="speak through the exported TFLite bundle (LiteRT only)")
     p.add_argument("--bundle", default=None,
@@ -56,13 +63,35 @@ def _read_text(args) -> str:
     return args.text
 
 
+def _models_fingerprint(args) -> str:
+    """sha256 over ``--tts`` / ``--vocoder``: the bytes of a model file, or a preset's name and settings."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256()
+    for spec in (args.tts, args.vocoder):
+        if spec and os.path.isfile(spec):
+            with open(spec, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+        else:
+            from audiogen_tf import registry
+
+            presets = {c: registry.get_preset(c, spec) for c, names in registry.list_presets().items()
+                       if spec in names} if spec else {}
+            digest.update(json.dumps([spec, presets], sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
 def bundle_folder(voice_name: str, args) -> str:
     """``--bundle`` or ``~/.cache/audiogen/voices/<voice>-<sha of its weights>`` (a new weight file, a new folder)."""
     if args.bundle:
         return args.bundle
+    cache = os.environ.get("AUDIOGEN_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "audiogen")
+    if getattr(args, "tts", None):
+        return os.path.join(cache, "voices", f"{voice_name}-{_models_fingerprint(args)[:12]}")
     from zoo.voices import voice_fingerprint
 
-    cache = os.environ.get("AUDIOGEN_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "audiogen")
     return os.path.join(cache, "voices", f"{voice_name}-{voice_fingerprint(voice_name)[:12]}")
 
 
@@ -74,7 +103,9 @@ def tflite_engine(voice, folder: str, log=print):
         start = time.perf_counter()
         log(f"exporting voice '{voice.name}' to a TFLite bundle in {folder} (once) ...")
         tmp = folder.rstrip("/") + f".tmp{os.getpid()}"
-        export_bundle(tmp, vocoder=voice.vocoder, tacotron2=voice.tts, quantization="float16")
+        duration_model = hasattr(voice.tts, "synthesize_ids")  # CTC TTS: one synthesize call, no decoder loop
+        export_bundle(tmp, vocoder=voice.vocoder, quantization="float16",
+                      **({"ctc_tts": voice.tts} if duration_model else {"tacotron2": voice.tts}))
         os.makedirs(os.path.dirname(os.path.abspath(folder)), exist_ok=True)
         if os.path.exists(folder):  # an incomplete folder (no synthesizer.json) from an interrupted export
             import shutil
@@ -86,7 +117,12 @@ def tflite_engine(voice, folder: str, log=print):
 
     def engine(sentence):
         out = synth.text_to_mel(sentence)
-        return {"mel": out["mel"], "alignment": out["alignment"], "audio": synth.mel_to_audio(out["mel"])}
+        alignment = out.get("alignment")
+        if alignment is None and "durations" in out:
+            from zoo.ctc_tts import durations_to_alignment
+
+            alignment = durations_to_alignment(out["durations"], len(out["mel"]))
+        return {"mel": out["mel"], "alignment": alignment, "audio": synth.mel_to_audio(out["mel"])}
 
     return engine, synth
 
@@ -98,7 +134,7 @@ def save_pngs(out_path: str, chunks, voice) -> list[str]:
     from audiogen_tf.plotting import save_spectrogram_png
 
     stem = os.path.splitext(out_path)[0]
-    cfg = voice.tts.mel_config
+    cfg = voice.mel_settings
     mel = np.concatenate([c.mel for c in chunks], axis=0)
     files = [save_spectrogram_png(f"{stem}_mel.png", [mel], [f"log-mel of {len(chunks)} sentence(s)"],
                                   cfg.sample_rate, cfg.hop_length)]
@@ -111,6 +147,7 @@ def save_pngs(out_path: str, chunks, voice) -> list[str]:
 
 
 def say_command(args) -> dict | None:
+    from audiogen_tf.errors import ConfigError
     from zoo.voices import Voice, list_voices
 
     if args.list:
@@ -118,9 +155,19 @@ def say_command(args) -> dict | None:
             print(f"{name:14s} {description}")
         return None
     text = _read_text(args)
-    name = args.voice or default_voice()
     t0 = time.perf_counter()
-    voice = Voice.from_name(name)
+    if args.tts:
+        if args.voice:
+            raise ConfigError("give either --voice or --tts (with --vocoder), not both")
+        from audiogen_cli.export import resolve_model
+
+        name = "custom"
+        voice = Voice.from_models(resolve_model(args.tts), resolve_model(args.vocoder) if args.vocoder else None)
+    elif args.vocoder:
+        raise ConfigError("--vocoder goes with --tts (a voice brings its own vocoder)")
+    else:
+        name = args.voice or default_voice()
+        voice = Voice.from_name(name)
     voice.check_text(text)  # a clear message before any export or synthesis
     loaded = time.perf_counter() - t0
     engine, how = None, "Keras"

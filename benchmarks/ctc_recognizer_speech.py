@@ -91,6 +91,9 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--festival-manifest", default=os.path.join(ROOT, "data", "speech", "manifest.csv"))
+    p.add_argument("--extra-train-manifest", default=None,
+                   help="more training speech (its train split, less any sentence of the judged corpora), "
+                        "e.g. data/speech_large/manifest.csv for more sentence variety")
     p.add_argument("--data-root", default=os.path.join(ROOT, "data"), help="where the flite voice corpora live")
     p.add_argument("--train-voices", default="kal,rms")
     p.add_argument("--unseen-voices", default="awb,slt")
@@ -117,6 +120,16 @@ def main(argv=None) -> int:
     trained_on = ["festival slt"] + [f"flite {v}" for v in train_voices]
     train_entries = [{"path": e["path"], "text": e["text"]} for name in trained_on for e in corpora[name]
                      if e.get("split") == "train"]
+    extra = 0
+    if args.extra_train_manifest:
+        known = {e["text"] for entries in corpora.values() for e in entries}  # held out, or trained on already
+        rows = [{"path": e["path"], "text": e["text"]} for e in read_manifest(args.extra_train_manifest)
+                if e.get("split") == "train" and e["text"] not in known]
+        train_entries += rows
+        extra = len(rows)
+        trained_on_text = f"{', '.join(trained_on)} and {extra} utterances of {args.extra_train_manifest}"
+    else:
+        trained_on_text = ", ".join(trained_on)
     os.makedirs(args.out, exist_ok=True)
     train_manifest = write_manifest(train_entries, os.path.join(args.out, "train_manifest.csv"), relative=False)
 
@@ -141,7 +154,7 @@ def main(argv=None) -> int:
     page = f"""# CTC recognizer on festival + flite voices, against pocketsphinx
 
 `{cmd.strip()}` ({args.preset}, {model.count_params():,} parameters, batch {args.batch_size}, Adam
-{args.learning_rate}; trained on the `train` split of {", ".join(trained_on)}: {len(train_entries)} utterances).
+{args.learning_rate}; trained on the `train` split of {trained_on_text}: {len(train_entries)} utterances).
 
 Trained to step {result.step} in {result.total_minutes:.1f} min over all invocations (this one {result.minutes_now:.1f}) on {info.get('cpu', '')} ({info.get('nproc', '')}
 cores), TensorFlow {info.get('tensorflow', '')}. Model: `{result.model_path}`.

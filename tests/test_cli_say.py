@@ -100,3 +100,32 @@ def test_truncated_shipped_weights_are_one_line_naming_the_file(tmp_path, capsys
     assert err.startswith("audiogen: error:") and "\n" not in err
     assert "istft_vocoder_cut.npz" in err and "truncated or altered" in err
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def ctc_tts_file(tmp_path_factory):
+    """An untrained tiny CTC TTS saved as a .keras file: what `audiogen train ctc_tts` leaves."""
+    from zoo.ctc_tts import CTCTTS
+
+    path = tmp_path_factory.mktemp("ctc") / "ctc_tts.keras"
+    CTCTTS.from_preset("ctc_tts_tiny", max_frames=120).save(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("tflite", [False, True])
+def test_say_with_a_ctc_tts_model_and_a_vocoder(tmp_path, capsys, monkeypatch, ctc_tts_file, tflite):
+    """--tts takes the CTC-aligned TTS (the alternative to Tacotron 2): Keras, or its one-call TFLite bundle."""
+    monkeypatch.setenv("AUDIOGEN_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "ctc.wav"
+    args = ["say", "Hi there.", "-o", str(out), "--tts", ctc_tts_file, "--vocoder", "istft_vocoder_tiny", "--png"]
+    assert main(args + (["--tflite"] if tflite else [])) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert ("TFLite (LiteRT)" if tflite else "Keras") in printed and "1 sentence(s)" in printed
+    assert (tmp_path / "ctc_alignment.png").stat().st_size > 0
+    audio, sr = sf.read(out)
+    assert sr == 22050 and len(audio) > 0 and np.isfinite(audio).all()
+
+
+def test_say_vocoder_without_tts_is_one_line(tmp_path, capsys):
+    assert main(["say", "Hi.", "-o", str(tmp_path / "x.wav"), "--vocoder", "istft_vocoder_tiny"]) == 2
+    assert "--vocoder goes with --tts" in capsys.readouterr().err

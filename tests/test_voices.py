@@ -85,3 +85,23 @@ def test_default_voice_ships_and_is_understood():
         edits, n = metrics.word_edits(sentence, metrics.recognize(audio, voice.sample_rate) or "")
         errors, words = errors + edits, words + n
     assert errors / words <= 0.5, f"voice {DEFAULT_VOICE}: WER {errors / words:.2f} on {sentences}"
+
+
+def test_durations_become_a_hard_alignment():
+    from zoo.ctc_tts import durations_to_alignment
+
+    a = durations_to_alignment([2, 1, 3], 7)
+    assert a.shape == (7, 3)
+    assert a.argmax(1)[:6].tolist() == [0, 0, 1, 2, 2, 2] and a[6].sum() == 0 and a.sum() == 6
+
+
+def test_voice_from_models_rejects_a_vocoder_of_another_mel():
+    from audiogen_tf.errors import ConfigError
+    from zoo.ctc_tts import CTCTTS
+    from zoo.voices import Voice
+
+    class OtherMel:
+        mel_config = type("C", (), {"sample_rate": 16000, "n_fft": 1024, "hop_length": 256, "n_mels": 80})()
+
+    with pytest.raises(ConfigError, match="sample_rate 16000 vs 22050"):
+        Voice.from_models(CTCTTS.from_preset("ctc_tts_tiny"), OtherMel())

@@ -88,6 +88,14 @@ def _build(family: str, class_name: str, preset: str):
     return cls.from_preset(preset)
 
 
+def _mel_settings(model):
+    """``model``'s mel settings as a ``MelConfig`` (Tacotron 2 holds one, other families a dict), or None."""
+    from audiogen_tf.features import MelConfig
+
+    cfg = getattr(model, "mel_config", None)
+    return MelConfig.from_dict(dict(cfg)) if isinstance(cfg, dict) else cfg
+
+
 @dataclasses.dataclass
 class SpokenChunk:
     """One synthesized sentence: its text, audio (samples,) float32 and the mel and alignment it came from."""
@@ -126,8 +134,13 @@ class Voice:
         return cls(tts, vocoder, pause_seconds=spec.get("pause_seconds", 0.15), name=name)
 
     @property
+    def mel_settings(self):
+        """The text-to-mel model's :class:`~audiogen_tf.features.MelConfig`."""
+        return _mel_settings(self.tts)
+
+    @property
     def sample_rate(self) -> int:
-        return int(self.tts.mel_config.sample_rate)
+        return int(self.mel_settings.sample_rate)
 
     @property
     def max_chars(self) -> int:
@@ -169,11 +182,29 @@ class Voice:
             return False
         return True
 
+    @classmethod
+    def from_models(cls, tts, vocoder=None, name: str = "custom", pause_seconds: float = 0.15) -> "Voice":
+        """A voice of two models you hold (a trained Tacotron 2 or CTC TTS, and a vocoder or None for
+        Griffin-Lim): ``audiogen say --tts model.keras --vocoder preset``. Their mel settings must agree."""
+        if not hasattr(tts, "synthesize") or not hasattr(tts, "frontend"):
+            raise ConfigError(f"a {type(tts).__name__} cannot speak text: give a Tacotron 2 or a CTC TTS model")
+        if vocoder is not None:
+            mine, theirs = _mel_settings(tts), _mel_settings(vocoder)
+            keys = ("sample_rate", "n_fft", "hop_length", "n_mels")
+            if theirs is not None and any(getattr(mine, k) != getattr(theirs, k) for k in keys):
+                raise ConfigError(f"{type(vocoder).__name__} takes another mel than {type(tts).__name__}: "
+                                  + ", ".join(f"{k} {getattr(theirs, k)} vs {getattr(mine, k)}" for k in keys))
+        return cls(tts, vocoder, pause_seconds=pause_seconds, name=name)
+
     def synthesize_sentence(self, sentence: str, seed: int = 0, griffin_lim_iters: int = 32) -> dict:
-        """One sentence with the Keras models: ``{"audio", "mel", "alignment"}`` (pre-net dropout off:
-        deterministic, and what the TFLite bundle runs)."""
+        """One sentence with the Keras models: ``{"audio", "mel", "alignment"}`` (Tacotron 2 with pre-net dropout
+        off: deterministic, and what the TFLite bundle runs; a CTC TTS's alignment is its durations)."""
+        import inspect
+
+        extra = {"prenet_dropout": False} if "prenet_dropout" in inspect.signature(self.tts.synthesize).parameters \
+            else {}
         return self.tts.synthesize(text=sentence, vocoder=self.vocoder, griffin_lim_iters=griffin_lim_iters,
-                                   seed=seed, prenet_dropout=False)
+                                   seed=seed, **extra)
 
     def speak(self, text: str, seed: int = 0, engine=None):
         """Yield a :class:`SpokenChunk` per sentence of ``text``, in order.

@@ -388,15 +388,21 @@ class CTCTTS(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.Model):
         return {"mel": mel, "mel_lengths": ops.cast(ops.minimum(ops.sum(d, axis=1), float(f)), "int32"),
                 "durations": ops.cast(d, "int32")}
 
-    def synthesize(self, text, griffin_lim_iters=32, duration_scale=1.0, seed=0, max_frames=None) -> dict:
-        """Text -> ``{"mel" (frames, n_mels), "durations" (tokens,), "ids", "audio"}`` (Griffin-Lim audio;
-        ``griffin_lim_iters=0`` skips it)."""
+    def synthesize(self, text, griffin_lim_iters=32, duration_scale=1.0, seed=0, max_frames=None,
+                   vocoder=None) -> dict:
+        """Text -> ``{"mel" (frames, n_mels), "durations" (tokens,), "alignment" (frames, tokens) 0/1, "ids",
+        "audio"}``: the audio comes from ``vocoder`` (a Keras mel (1, frames, n_mels) -> audio model) when given,
+        else from Griffin-Lim (``griffin_lim_iters=0`` skips it)."""
         ids, lengths = self.frontend.encode_batch([text])
         out = self.synthesize_ids(ids, lengths, max_frames, duration_scale)
         n = int(np.asarray(out["mel_lengths"])[0])
         mel = np.asarray(out["mel"])[0, :n]
-        result = {"mel": mel, "durations": np.asarray(out["durations"])[0, : int(lengths[0])], "ids": ids[0]}
-        if griffin_lim_iters:
+        durations = np.asarray(out["durations"])[0, : int(lengths[0])]
+        result = {"mel": mel, "durations": durations, "alignment": durations_to_alignment(durations, n),
+                  "ids": ids[0]}
+        if vocoder is not None:
+            result["audio"] = np.asarray(vocoder(mel[None], training=False), np.float32).reshape(-1)
+        elif griffin_lim_iters:
             cfg = self.feature_settings
             result["audio"] = np.asarray(log_mel_to_audio(tf.constant(mel), cfg, n_iter=griffin_lim_iters,
                                                           length=max(n - 1, 1) * cfg.hop_length, seed=seed))
@@ -433,6 +439,19 @@ class CTCTTS(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.Model):
         return [("synthesize", synthesize, [tf.TensorSpec((1, n), tf.int32, name="text_ids"),
                                             tf.TensorSpec((1,), tf.int32, name="text_lengths")],
                  f"text ids (padded to {n}) -> log-mel of {f} frames, its length and the token durations")]
+
+
+def durations_to_alignment(durations, frames: int | None = None) -> np.ndarray:
+    """Frames per token (tokens,) -> the hard alignment (frames, tokens), 1 where a frame belongs to a token (the
+    picture ``audiogen say --png`` draws for a duration model; rows past the last token stay 0)."""
+    durations = np.maximum(np.asarray(durations, np.int64).reshape(-1), 0)
+    ends = np.cumsum(durations)
+    total = int(ends[-1]) if durations.size else 0
+    frames = total if frames is None else int(frames)
+    token_of_frame = np.searchsorted(ends, np.arange(min(frames, total)), side="right")
+    alignment = np.zeros((frames, durations.size), np.float32)
+    alignment[np.arange(token_of_frame.size), token_of_frame] = 1.0
+    return alignment
 
 
 def ctc_tts_dataset(source, frontend, batch_size, mel_config, bucket_boundaries=None, **kwargs):
