@@ -200,6 +200,9 @@ def main(argv=None) -> int:
             rtf_taco.append(t_taco / max(len(tmel) * cfg.hop_length / cfg.sample_rate, 1e-6))
             tgl = np.asarray(log_mel_to_audio(tf.constant(tmel), cfg, n_iter=args.griffin_lim_iters, seed=i))
             row.update(judge("tacotron2", text, tgl, cfg.sample_rate))
+            if vocoder is not None:
+                tvoc = np.asarray(vocoder(tmel[None], training=False)).reshape(-1)
+                row.update(judge("tacotron2_vocoder", text, tvoc, cfg.sample_rate))
         row["frames"] = len(mel)
         row["target_frames"] = cfg.num_frames(len(original))
         rows.append(row)
@@ -211,6 +214,9 @@ def main(argv=None) -> int:
         table.append({"system": f"CTC TTS + {type(vocoder).__name__}", **judge.summary("vocoder")})
     if taco is not None:
         table.append({"system": "Tacotron 2 + Griffin-Lim (same run)", **judge.summary("tacotron2")})
+        if vocoder is not None:
+            table.append({"system": f"Tacotron 2 + {type(vocoder).__name__} (same run)",
+                          **judge.summary("tacotron2_vocoder")})
     speed = [{"model": "CTC TTS, TFLite, one synthesize call", "median RTF": float(np.median(rtf_ctc)),
               "best RTF": float(np.min(rtf_ctc))}]
     if rtf_taco:
@@ -221,7 +227,8 @@ def main(argv=None) -> int:
     cmd = "python benchmarks/ctc_tts_speech.py " + " ".join(argv if argv is not None else sys.argv[1:])
     detail_keys = ["id", "text", "frames", "target_frames", "wer_griffin_lim", "heard_griffin_lim"] + \
         (["cer_griffin_lim"] if recognizer is not None else []) + (["wer_vocoder"] if vocoder is not None else []) + \
-        (["wer_tacotron2"] if taco is not None else [])
+        (["wer_tacotron2"] if taco is not None else []) + \
+        (["wer_tacotron2_vocoder"] if taco is not None and vocoder is not None else [])
     page = f"""# CTC-aligned LSTM TTS on the festival corpus
 
 `{cmd.strip()}` ({args.preset}, {model.count_params():,} parameters, {model.frontend.symbol_type}, batch

@@ -129,6 +129,10 @@ def error_cases(name: str, work: str) -> list[dict]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--voice", default=None, help="voice name (default: the shipped one)")
+    ap.add_argument("--tts", default=None,
+                    help="score models instead of a voice: a Tacotron 2 or CTC TTS (.keras or preset), as "
+                         "`audiogen say --tts` speaks them (give --md too: the page is the shipped voice's)")
+    ap.add_argument("--vocoder", default=None, help="with --tts: the vocoder (.keras or preset; default Griffin-Lim)")
     ap.add_argument("--md", default=MD_OUT)
     ap.add_argument("--limit", type=int, default=None, help="smoke runs: the first N sentences")
     ap.add_argument("--skip-error-cases", action="store_true", help="leave out the awkward-input table")
@@ -143,9 +147,18 @@ def main(argv=None) -> int:
     from bench_utils import markdown_table, write_markdown_table
     from zoo.voices import DEFAULT_VOICE, Voice
 
-    name = args.voice or DEFAULT_VOICE
     sentences = SENTENCES[: args.limit]
-    voice = Voice.from_name(name)
+    if args.tts:
+        from audiogen_cli.export import resolve_model
+
+        if os.path.abspath(args.md) == os.path.abspath(MD_OUT):
+            raise SystemExit("--tts: give --md PAGE (the default page is the shipped voice's)")
+        name = f"--tts {args.tts}" + (f" --vocoder {args.vocoder}" if args.vocoder else " (Griffin-Lim)")
+        voice = Voice.from_models(resolve_model(args.tts), resolve_model(args.vocoder) if args.vocoder else None)
+        args.skip_error_cases = True  # they are the shipped voice's (its weight file, its CLI path)
+    else:
+        name = args.voice or DEFAULT_VOICE
+        voice = Voice.from_name(name)
     sr = voice.sample_rate
     work = tempfile.mkdtemp(prefix="voice_wer_")
     engine, _ = tflite_engine(voice, os.path.join(work, "bundle"))
