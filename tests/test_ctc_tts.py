@@ -46,6 +46,13 @@ def test_alignment_invariants(tiny):
     assert path[0] == 0 and path[-1] == x["text_lengths"][1] - 1 and np.all(np.diff(path) >= 0)
     np.testing.assert_allclose(out["attn_soft"][0, :30, :].sum(1), 1.0, atol=1e-5)
     assert out["attn_soft"][1, 14:].sum() == 0
+    # the forward-sum loss reads log-probabilities, not the soft alignment (both came out as one tensor once,
+    # which left the aligner unable to leave its prior on speech): soft = softmax over the tokens of log_probs
+    lp, n1 = out["attn_log_probs"], x["text_lengths"][1]
+    assert lp[:, :14].max() <= 1e-6 and lp[1, :14, n1:].max() <= -1e3
+    z = lp[1, :14, :n1]
+    np.testing.assert_allclose(np.exp(z - z.max(1, keepdims=True)) / np.exp(z - z.max(1, keepdims=True)).sum(1,
+                               keepdims=True), out["attn_soft"][1, :14, :n1], atol=1e-5)
 
 
 def test_fit_lowers_the_loss_and_the_forward_sum_term():

@@ -102,8 +102,9 @@ class AlignerScores(keras.layers.Layer):
         return log_probs, soft
 
     def compute_output_spec(self, queries, keys, text_lengths=None, mel_lengths=None):
-        spec = keras.KerasTensor((queries.shape[0], queries.shape[1], keys.shape[1]), dtype="float32")
-        return spec, spec
+        shape = (queries.shape[0], queries.shape[1], keys.shape[1])
+        # two distinct tensors: one object returned twice makes a functional model wire both outputs to one
+        return keras.KerasTensor(shape, dtype="float32"), keras.KerasTensor(shape, dtype="float32")
 
     def get_config(self):
         return {**super().get_config(), "temperature": self.temperature, "prior_scaling": self.prior_scaling}

@@ -93,8 +93,9 @@ class LSTMStep(keras.layers.Layer):
         return self.recurrent(self.input_projection(x), h, c)
 
     def compute_output_spec(self, x, h, c):
-        spec = keras.KerasTensor(tuple(h.shape), dtype=self.compute_dtype)
-        return spec, spec
+        # two distinct tensors (h, c): one object returned twice would be one tensor in a functional model
+        return (keras.KerasTensor(tuple(h.shape), dtype=self.compute_dtype),
+                keras.KerasTensor(tuple(c.shape), dtype=self.compute_dtype))
 
     def get_config(self):
         config = super().get_config()
