@@ -35,8 +35,9 @@ def ctc_loss(labels, logits, label_lengths, logit_lengths, blank=0, per_symbol=T
     """Mean CTC loss of a batch (``tf.nn.ctc_loss``).
 
     Off TPU the labels go to TensorFlow's fused CTC kernel as a ``SparseTensor`` (loss and gradient in one pass):
-    about 10x faster on a CPU than the dense-label path (``keras.ops.ctc_loss``), which runs the forward-backward
-    recursion as a ``scan`` of small ops. TPUs take dense labels only, so there it is the dense path. Both give the
+    on 2 CPU cores the CTC TTS's forward-sum loss of a festival batch (16 x 399 frames) took 39 ms against 1842 ms
+    on the dense-label path (``keras.ops.ctc_loss``), which runs the forward-backward recursion as a ``scan`` of
+    small ops. TPUs take dense labels only, so there it is the dense path. Both give the
     same loss and gradient. An item whose labels cannot fit its frames (fewer frames than labels plus a blank
     between repeats) has no path: it counts 0 in both, so one bad utterance does not poison a batch.
 

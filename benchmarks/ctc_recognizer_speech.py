@@ -120,14 +120,12 @@ def main(argv=None) -> int:
     trained_on = ["festival slt"] + [f"flite {v}" for v in train_voices]
     train_entries = [{"path": e["path"], "text": e["text"]} for name in trained_on for e in corpora[name]
                      if e.get("split") == "train"]
-    extra = 0
     if args.extra_train_manifest:
         known = {e["text"] for entries in corpora.values() for e in entries}  # held out, or trained on already
         rows = [{"path": e["path"], "text": e["text"]} for e in read_manifest(args.extra_train_manifest)
                 if e.get("split") == "train" and e["text"] not in known]
         train_entries += rows
-        extra = len(rows)
-        trained_on_text = f"{', '.join(trained_on)} and {extra} utterances of {args.extra_train_manifest}"
+        trained_on_text = f"{', '.join(trained_on)} and {len(rows)} utterances of {args.extra_train_manifest}"
     else:
         trained_on_text = ", ".join(trained_on)
     os.makedirs(args.out, exist_ok=True)

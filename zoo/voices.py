@@ -89,11 +89,11 @@ def _build(family: str, class_name: str, preset: str):
 
 
 def _mel_settings(model):
-    """``model``'s mel settings as a ``MelConfig`` (Tacotron 2 holds one, other families a dict), or None."""
-    from audiogen_tf.features import MelConfig
+    """``model``'s mel settings as a ``MelConfig``: ``feature_settings`` of a family that carries its features,
+    else its ``mel_config`` (Tacotron 2 holds a ``MelConfig``), or None."""
+    from audiogen_tf.features import CarriesFeatures
 
-    cfg = getattr(model, "mel_config", None)
-    return MelConfig.from_dict(dict(cfg)) if isinstance(cfg, dict) else cfg
+    return model.feature_settings if isinstance(model, CarriesFeatures) else getattr(model, "mel_config", None)
 
 
 @dataclasses.dataclass

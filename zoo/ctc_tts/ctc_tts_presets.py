@@ -19,7 +19,8 @@ PRESETS = {
     # 2.21 at 0.01 and 1.38 at 0.1 (3.0: 1.02)
     "ctc_tts_small": {"mel_config": TTS_MEL, "frontend": {"symbol_type": "phonemes", "max_length": 256},
                       "embedding_dim": 192, "encoder_lstm_units": 96, "aligner_dim": 80, "aligner_temperature": 1.0,
-                      "duration_filters": 192, "decoder_filters": 192, "decoder_lstm_units": 192, "decoder_lstm_stride": 4, "dropout": 0.1,
+                      "duration_filters": 192, "decoder_filters": 192, "decoder_lstm_units": 192,
+                      "decoder_lstm_stride": 4, "dropout": 0.1,
                       "binarization_start_steps": 1000, "max_frames": 1000},
     # for tests: characters, a few thousand parameters per layer
     "ctc_tts_tiny": {"mel_config": TTS_MEL, "frontend": {"symbol_type": "characters", "max_length": 32},
