@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-slow bench clean reproduce-istft_vocoder_slt reproduce-tacotron2_slt
+.PHONY: demo test test-slow bench clean reproduce-istft_vocoder_slt reproduce-tacotron2_slt reproduce-ctc_tts_slt
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -60,3 +60,18 @@ reproduce-tacotron2_slt: data/speech/manifest.csv data/speech_large/manifest.csv
 
 clean:
 	rm -rf out build *.egg-info .pytest_cache
+
+# The CTC-aligned LSTM TTS of voice slt_ctc: one run of at most 150 minutes (resumable) on the 2148 training sentences.
+CTC := $(PY) benchmarks/ctc_tts_speech.py --manifest data/speech_large/manifest.csv --minutes 115 --eval-count 12 \
+	--vocoder istft_vocoder_slt --tacotron2 tacotron2_slt
+
+CTC_DATA := the festival corpus (voice slt, 22050 Hz, espeak-ng phonemes): the 2148 training sentences of \`audiogen data speech data/speech_large --generated-sentences 2000\` (344 packaged + 1804 generated); 226 held out, the page judges the first 12
+
+reproduce-ctc_tts_slt: data/speech_large/manifest.csv
+	$(CTC)
+	$(PY) benchmarks/ship_weights.py runs/ctc_tts_speech/run/model.keras --family ctc_tts \
+		--base-preset ctc_tts_small --name ctc_tts_slt --metrics benchmarks/ctc_tts_speech.md \
+		--train-state runs/ctc_tts_speech/run/training_minutes.json --data "$(CTC_DATA)" \
+		--note "one voice (festival slt); English through espeak-ng phonemes (espeakng-loader or Debian espeak-ng)" \
+		--train-command "$(CTC)"
+	$(PY) benchmarks/voice_wer.py --voice slt_ctc --md benchmarks/voice_wer_slt_ctc.md

@@ -1,6 +1,7 @@
-"""``audiogen align WAV TEXT --model aligner.keras --out DIR``: force-align a transcript to speech with a trained
+"""``audiogen align WAV TEXT [--model aligner.keras] --out DIR``: force-align a transcript to speech with a trained
 CTC-aligned TTS model (its forward-sum aligner + monotonic alignment search); writes the token durations (JSON)
-and a PNG of the soft and hard alignments over the mel."""
+and a PNG of the soft and hard alignments over the mel. Without ``--model`` it uses the shipped ``ctc_tts_slt``
+(trained on one female voice: on other voices the durations are rougher)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import argparse
 import json
 import os
 
-EXAMPLE = 'audiogen align speech.wav "Hello there." --model runs/ctc_tts/model.keras --out out/align'
+EXAMPLE = 'audiogen align speech.wav "Hello there." --out out/align   # or --model runs/ctc_tts/model.keras'
+
+#: the shipped CTC TTS whose aligner ``align`` uses when no ``--model`` is given
+DEFAULT_ALIGNER = "ctc_tts_slt"
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -19,7 +23,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("wav", help="the recording")
     p.add_argument("text", help="what it says")
-    p.add_argument("--model", required=True, help="a trained CTCTTS model (.keras, or a run folder with model.keras)")
+    p.add_argument("--model", default=DEFAULT_ALIGNER,
+                   help="a trained CTCTTS model: .keras, a run folder with model.keras, or a preset with shipped "
+                        f"weights (default {DEFAULT_ALIGNER})")
     p.add_argument("--out", default="align", help="output folder (default: align)")
     return p
 
@@ -37,12 +43,18 @@ def align_command(args) -> list[str]:
     path = args.model
     if os.path.isdir(path):
         path = os.path.join(path, "model.keras")
-    if not os.path.isfile(path):
-        raise ConfigError(f"{args.model}: no such model file (a .keras file or a run folder with model.keras)")
     import_zoo()
-    from audiogen_tf.model_files import load_keras_model
+    if os.path.isfile(path):
+        from audiogen_tf.model_files import load_keras_model
 
-    model = load_keras_model(path)
+        model = load_keras_model(path)
+    elif path.endswith(".keras") or os.sep in path:
+        raise ConfigError(f"{args.model}: no such model file (a .keras file, a run folder with model.keras or a "
+                          f"preset such as {DEFAULT_ALIGNER})")
+    else:
+        from audiogen_cli.export import resolve_model
+
+        model = resolve_model(path)  # a preset: its shipped weights load offline, checked by sha256
     if not hasattr(model, "align"):
         raise ConfigError(f"{path}: a {type(model).__name__} cannot align (train a ctc_tts model)")
     audio, sr = audio_io.load(args.wav, sr=model.sample_rate)
@@ -57,7 +69,7 @@ def align_command(args) -> list[str]:
         start += d
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.splitext(os.path.basename(args.wav))[0]
-    doc = {"wav": os.path.abspath(args.wav), "text": args.text, "model": os.path.abspath(path),
+    doc = {"wav": os.path.abspath(args.wav), "text": args.text, "model": os.path.abspath(path) if os.path.isfile(path) else path,
            "symbol_type": model.frontend.symbol_type, "hop_seconds": seconds, "frames": int(result["mel"].shape[0]),
            "tokens": tokens}
     json_path = atomic_write_text(os.path.join(args.out, f"{stem}_durations.json"),

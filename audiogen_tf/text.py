@@ -48,6 +48,11 @@ IPA = (
 )
 CHARACTER_SYMBOLS = [PAD, EOS] + list(PUNCTUATION) + list(LETTERS)
 PHONEME_SYMBOLS = [PAD, EOS] + list(PUNCTUATION) + sorted(set(IPA) - set(PUNCTUATION))
+#: the phoneme table the shipped voices were trained with (tacotron2_slt, ctc_tts_slt), frozen: their embedding rows
+#: follow this order, so a preset with shipped weights names it instead of the default above, which may grow
+PHONEME_SYMBOLS_V1 = ('_~!\'",.:;?- abcdefhijklmnopqrstuvwxyzæçðøħŋœɐɑɒɔɖɗɘəɚɛɜɝɞɠɡɢ'
+                      'ɣɤɥɦɨɪɫɬɭɯɰɱɲɳɴɵɶɸɹɺɻɽɾʀʁʂʃʈʉʊʋʌʍʎʏʐʑʒʔʕʝʟʤʧʰʲʷˈ'
+                      '\u02cc\u02d0\u02d1\u0303\u0329\u03b2\u03b8\u03c7\u1d7b')
 ESPEAK_PACKAGES = "espeak-ng (or, with no root: pip install espeakng-loader)"
 
 _EXTRA_ABBREVIATIONS = {

@@ -75,3 +75,38 @@ def test_shipped_vocoder_is_trained_on_a_festival_sentence(tmp_path):
     p_voc, p_gl, p_untrained = (metrics.pesq_wb(y[:n], x[:n], cfg.sample_rate) for x in (voc, gl, untrained))
     assert p_voc > p_untrained + 1.0 and p_voc > p_gl - 0.4, (
         f"shipped vocoder PESQ-WB {p_voc:.2f}, Griffin-Lim 32 {p_gl:.2f}, untrained {p_untrained:.2f}")
+
+
+def test_shipped_ctc_tts_aligns_its_own_speech_where_it_put_the_tokens(tmp_path):
+    """``audiogen align`` with no ``--model`` uses the shipped ``ctc_tts_slt``: on speech the shipped model itself
+    made (its mel through Griffin-Lim, so no Debian file is needed) the aligner finds token boundaries within a
+    few frames of the durations the model chose, and every token gets at least one frame."""
+    import json
+
+    from audiogen_cli import main
+    from audiogen_tf import audio as audio_io
+    from zoo.ctc_tts import CTCTTS
+
+    text = "The farmer sold apples and pears at the market."
+    tts = CTCTTS.from_preset("ctc_tts_slt")
+    out = tts.synthesize(text, griffin_lim_iters=32)
+    wav = str(tmp_path / "own.wav")
+    audio_io.save(wav, np.clip(np.asarray(out["audio"]).reshape(-1), -1, 1), tts.sample_rate)
+    assert main(["align", wav, text, "--out", str(tmp_path / "align")]) == 0
+    doc = json.load(open(tmp_path / "align" / "own_durations.json", encoding="utf-8"))
+    found = np.array([t["frames"] for t in doc["tokens"]])
+    assert doc["model"] == "ctc_tts_slt" and len(found) == len(out["durations"]) and found.min() >= 1
+    boundary_error = np.abs(np.cumsum(found) - np.cumsum(out["durations"]))
+    assert np.median(boundary_error) <= 2 and boundary_error.max() <= 10, boundary_error.tolist()
+
+
+def test_shipped_phoneme_presets_use_the_frozen_symbol_table():
+    """Shipped embeddings follow PHONEME_SYMBOLS_V1's order: each phoneme preset with weights names that table."""
+    from audiogen_tf.registry import get_preset
+    from audiogen_tf.text import PHONEME_SYMBOLS_V1
+
+    phoneme_presets = [(c, p) for c, p, _ in SHIPPED
+                       if get_preset(get_model_class(c), p).get("frontend", {}).get("symbol_type") == "phonemes"]
+    assert {p for _, p in phoneme_presets} >= {"tacotron2_slt", "ctc_tts_slt"}
+    for cls_name, preset in phoneme_presets:
+        assert "".join(get_preset(get_model_class(cls_name), preset)["frontend"]["symbols"]) == PHONEME_SYMBOLS_V1

@@ -1,4 +1,5 @@
-"""CTC-aligned LSTM TTS presets: a CPU preset trained within 150 minutes on two cores, and a tiny one for tests.
+"""CTC-aligned LSTM TTS presets: a CPU preset trained within 150 minutes on two cores, its trained weights on the
+festival slt voice (``ctc_tts_slt``, float16 beside this file, card ``ctc_tts_slt.md``), and a tiny one for tests.
 
 Both predict the zoo's TTS mel (22.05 kHz, n_fft 1024, hop 256, 80 Slaney mels up to 8 kHz, magnitude, log floor
 1e-5), the input of the Griffin-Lim baseline, the HiFi-GAN and the iSTFT vocoders and the CTC recognizer.
@@ -6,6 +7,7 @@ Both predict the zoo's TTS mel (22.05 kHz, n_fft 1024, hop 256, 80 Slaney mels u
 
 from audiogen_tf.features import speech_mel_config
 from audiogen_tf.registry import register_presets
+from audiogen_tf.text import PHONEME_SYMBOLS_V1
 
 from zoo.ctc_tts.ctc_tts_model import CTCTTS
 
@@ -22,6 +24,15 @@ PRESETS = {
                       "duration_filters": 192, "decoder_filters": 192, "decoder_lstm_units": 192,
                       "decoder_lstm_stride": 4, "dropout": 0.1,
                       "binarization_start_steps": 1000, "max_frames": 1000},
+    # trained: ctc_tts_small on espeak-ng phonemes of the festival slt corpus, 115 min on 2 cores (card: ctc_tts_slt.md)
+    "ctc_tts_slt": {"mel_config": TTS_MEL,
+                    "frontend": {"symbol_type": "phonemes", "symbols": list(PHONEME_SYMBOLS_V1), "max_length": 256,
+                                 "voice": "en-us"},
+                    "embedding_dim": 192, "encoder_lstm_units": 96, "aligner_dim": 80, "aligner_temperature": 1.0,
+                    "duration_filters": 192, "decoder_filters": 192, "decoder_lstm_units": 192,
+                    "decoder_lstm_stride": 4, "dropout": 0.1, "binarization_start_steps": 1000, "max_frames": 1000,
+                    "weights": {"file": "ctc_tts_slt.npz",
+                                "sha256": "b7d623246626bcdfe71f84f6ffe94c78eec95a1bfbd8496f0414777740eb78b1"}},
     # for tests: characters, a few thousand parameters per layer
     "ctc_tts_tiny": {"mel_config": TTS_MEL, "frontend": {"symbol_type": "characters", "max_length": 32},
                      "embedding_dim": 16, "encoder_conv_layers": 1, "encoder_kernel_size": 3, "encoder_lstm_units": 8,

@@ -7,12 +7,12 @@ corpus, whose float16 weights ship beside this file.
 
 from audiogen_tf.features import speech_mel_config
 from audiogen_tf.registry import register_presets
+from audiogen_tf.text import PHONEME_SYMBOLS_V1
 
 from zoo.tacotron2.tacotron2_model import Tacotron2
 
-#: the symbol table tacotron2_slt was trained with, frozen here (its embedding rows follow this order): the
-#: phoneme set of audiogen_tf.text when it was trained, one code point per symbol
-SLT_SYMBOLS = '_~!\'",.:;?- abcdefhijklmnopqrstuvwxyzæçðøħŋœɐɑɒɔɖɗɘəɚɛɜɝɞɠɡɢɣɤɥɦɨɪɫɬɭɯɰɱɲɳɴɵɶɸɹɺɻɽɾʀʁʂʃʈʉʊʋʌʍʎʏʐʑʒʔʕʝʟʤʧʰʲʷˈˌːˑ̩̃βθχᵻ'
+#: the symbol table tacotron2_slt was trained with (its embedding rows follow this order), frozen in audiogen_tf.text
+SLT_SYMBOLS = PHONEME_SYMBOLS_V1
 
 TACOTRON2_PRESETS = {
     # Shen et al. 2018, Sec. 2.2-2.3: 512-dim embedding and convs, BiLSTM 2 x 256, 2 x 1024 decoder LSTMs,
