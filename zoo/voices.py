@@ -46,11 +46,18 @@ VOICES: dict[str, dict] = {
                        "both trained on 2 CPU cores",
         "pause_seconds": 0.15,
     },
+    "slt_ctc": {
+        "tts": ("ctc_tts", "CTCTTS", "ctc_tts_slt"),
+        "vocoder": ("istft_vocoder", "ISTFTVocoder", "istft_vocoder_slt"),
+        "description": "festival's slt (US English, female): LSTM TTS with CTC-learned durations (no attention: "
+                       "cannot skip or repeat) on espeak-ng phonemes + iSTFT vocoder, both trained on 2 CPU cores",
+        "pause_seconds": 0.15,
+    },
 }
 
 
 #: the voice ``audiogen say`` uses when none is named
-DEFAULT_VOICE = "slt"
+DEFAULT_VOICE = "slt_ctc"
 
 
 def voice_fingerprint(name: str) -> str:
