@@ -47,14 +47,14 @@ def align_command(args) -> list[str]:
     if os.path.isfile(path):
         from audiogen_tf.model_files import load_keras_model
 
-        model = load_keras_model(path)
+        model, model_name = load_keras_model(path), os.path.abspath(path)
     elif path.endswith(".keras") or os.sep in path:
         raise ConfigError(f"{args.model}: no such model file (a .keras file, a run folder with model.keras or a "
                           f"preset such as {DEFAULT_ALIGNER})")
     else:
         from audiogen_cli.export import resolve_model
 
-        model = resolve_model(path)  # a preset: its shipped weights load offline, checked by sha256
+        model, model_name = resolve_model(path), path  # a preset: shipped weights load offline, sha256 checked
     if not hasattr(model, "align"):
         raise ConfigError(f"{path}: a {type(model).__name__} cannot align (train a ctc_tts model)")
     audio, sr = audio_io.load(args.wav, sr=model.sample_rate)
@@ -69,7 +69,7 @@ def align_command(args) -> list[str]:
         start += d
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.splitext(os.path.basename(args.wav))[0]
-    doc = {"wav": os.path.abspath(args.wav), "text": args.text, "model": os.path.abspath(path) if os.path.isfile(path) else path,
+    doc = {"wav": os.path.abspath(args.wav), "text": args.text, "model": model_name,
            "symbol_type": model.frontend.symbol_type, "hop_seconds": seconds, "frames": int(result["mel"].shape[0]),
            "tokens": tokens}
     json_path = atomic_write_text(os.path.join(args.out, f"{stem}_durations.json"),

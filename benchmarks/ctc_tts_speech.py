@@ -250,7 +250,7 @@ def main(argv=None) -> int:
         (["wer_tacotron2_vocoder"] if taco is not None and vocoder is not None else [])
     page = f"""# CTC-aligned LSTM TTS on the festival corpus
 
-`{cmd.strip()}` ({args.preset}, {model.count_params():,} parameters, {model.frontend.symbol_type}, batch
+`{cmd.strip()}` ({args.model or args.preset}, {model.count_params():,} parameters, {model.frontend.symbol_type}, batch
 {args.batch_size}, Adam {args.learning_rate}).
 
 {trained} on {info.get('cpu', '')}
