@@ -16,6 +16,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import re
 import shlex
@@ -212,7 +213,10 @@ def main(argv=None) -> int:
         f"{len(sentences)} sentences written for this page, none in the training corpus (tests/test_voice_wer_sentences.py "
         "checks). WER: pocketsphinx (bundled US English model, 16 kHz), corpus level (word errors / reference words).",
         "",
-        f"Keras and TFLite (float16 bundle, LiteRT, pre-net dropout off in both): same number of frames in "
+        f"Keras and TFLite (float16 bundle, LiteRT"
+        + (", pre-net dropout off in both" if "prenet_dropout" in inspect.signature(voice.tts.synthesize).parameters
+           else "")
+        + f"): same number of frames in "
         f"{same_len} of {len(rows)} sentences; mel max |diff| over common frames median {np.median(diffs):.3f}, "
         f"max {np.max(diffs):.3f} (log-mel units). Time to first audio: median over sentences, after loading.",
     ]
