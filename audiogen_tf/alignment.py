@@ -75,15 +75,19 @@ def _sparse_ctc_nll(labels, logits, label_lengths, logit_lengths, blank):
     import tensorflow as tf
 
     width = tf.shape(labels)[1]
-    valid = tf.sequence_mask(label_lengths, width)
+    # an item with no path (labels plus a blank between repeats need more frames than it has) goes in with its
+    # first label only (the kernel rejects empty labels), so its loss and gradient stay finite; it counts 0 below.
+    # The kernel's own ignore_longer_outputs_than_inputs sees only the label count, not the blanks repeats need.
+    impossible = _impossible(labels, label_lengths, logit_lengths)
+    valid = tf.sequence_mask(tf.where(impossible, tf.minimum(label_lengths, 1), label_lengths), width)
     where = tf.where(valid)
     values = tf.gather_nd(labels, where)
     values = tf.where(values > blank, values - 1, values)  # ids above the blank move down one
     logits = tf.concat([logits[:, :, :blank], logits[:, :, blank + 1:], logits[:, :, blank:blank + 1]], axis=2)
     sparse = tf.SparseTensor(where, values, tf.cast(tf.stack([tf.shape(labels)[0], width]), tf.int64))
-    # an item whose labels need more frames than it has gets 0 (ignore_longer_outputs_than_inputs)
-    return tf.compat.v1.nn.ctc_loss(sparse, logits, logit_lengths, preprocess_collapse_repeated=False,
-                                    ctc_merge_repeated=True, ignore_longer_outputs_than_inputs=True, time_major=False)
+    nll = tf.compat.v1.nn.ctc_loss(sparse, logits, logit_lengths, preprocess_collapse_repeated=False,
+                                   ctc_merge_repeated=True, ignore_longer_outputs_than_inputs=True, time_major=False)
+    return tf.where(impossible, 0.0, nll)
 
 
 def _impossible(labels, label_lengths, logit_lengths):

@@ -53,17 +53,19 @@ def test_ctc_loss_equals_brute_force_sum_over_paths():
 @pytest.mark.parametrize("blank", [0, 2])
 def test_fused_sparse_ctc_equals_the_dense_path_in_loss_and_gradient(blank):
     """The CPU / GPU path (sparse labels, fused kernel) against keras.ops.ctc_loss (dense labels, the TPU path):
-    repeated labels, padding, a blank that is not class 0, and an item too long for its frames (counts 0)."""
+    repeated labels, padding, a blank that is not class 0, an item too long for its frames and one whose labels fit
+    its frames but not with the blank its repeat needs (both count 0, with a finite gradient)."""
     import tensorflow as tf
     from keras import ops
 
     from audiogen_tf import alignment
 
     rng = np.random.default_rng(1)
-    logits = tf.constant(rng.normal(size=(4, 9, 5)).astype(np.float32))
-    labels = np.array([[1, 1, 3, 4], [3, 4, 0, 0], [4, 3, 1, 1], [1, 3, 4, 1]], np.int32)
+    logits = tf.constant(rng.normal(size=(5, 9, 5)).astype(np.float32))
+    labels = np.array([[1, 1, 3, 4], [3, 4, 0, 0], [4, 3, 1, 1], [1, 3, 4, 1], [1, 1, 3, 4]], np.int32)
     labels = np.where(labels == blank, 0 if blank else 2, labels)  # no label is the blank
-    label_lengths, logit_lengths = np.array([4, 2, 3, 4]), np.array([9, 6, 9, 3])  # the last cannot fit
+    # the last two cannot fit: 4 labels in 3 frames; 3 labels in 3 frames, but "1 1" needs a blank between
+    label_lengths, logit_lengths = np.array([4, 2, 3, 4, 3]), np.array([9, 6, 9, 3, 3])
 
     def both(x):
         sparse = alignment._sparse_ctc_nll(tf.constant(labels), x, tf.constant(label_lengths, tf.int32),
@@ -76,9 +78,9 @@ def test_fused_sparse_ctc_equals_the_dense_path_in_loss_and_gradient(blank):
         sparse, dense = both(logits)
         fin_s, fin_d, all_s = tf.reduce_sum(sparse[:3]), tf.reduce_sum(dense[:3]), tf.reduce_sum(sparse)
     np.testing.assert_allclose(sparse.numpy()[:3], dense.numpy()[:3], rtol=1e-5)
-    assert sparse.numpy()[3] == 0.0 and np.isfinite(tape.gradient(all_s, logits).numpy()).all()
+    assert sparse.numpy()[3:].tolist() == [0.0, 0.0] and np.isfinite(tape.gradient(all_s, logits).numpy()).all()
     assert float(alignment.ctc_loss(labels, logits, label_lengths, logit_lengths, blank=blank, per_symbol=False)) == \
-        pytest.approx(float(tf.reduce_sum(dense[:3])) / 4, rel=1e-5)
+        pytest.approx(float(tf.reduce_sum(dense[:3])) / 5, rel=1e-5)
     np.testing.assert_allclose(tape.gradient(fin_s, logits).numpy()[:3], tape.gradient(fin_d, logits).numpy()[:3],
                                atol=1e-5)
 
