@@ -150,17 +150,18 @@ def main(argv=None) -> int:
     import_zoo()
     entries = read_manifest(args.manifest)
     os.makedirs(args.out, exist_ok=True)
-    train_manifest = write_manifest([{"path": e["path"], "text": e["text"]} for e in entries if e.get("split") == "train"],
-                                    os.path.join(args.out, "train_manifest.csv"), relative=False)
     held = [e for e in entries if e.get("split") == "test"] + [e for e in entries if e.get("split") == "valid"]
     held = held[: args.eval_count] if args.eval_count else held
 
-    recipe = load_recipe("ctc_tts", [f"model_preset={args.preset}", f"batch_size={args.batch_size}",
-                                     f"learning_rate={args.learning_rate}", "steps=1000000", "steps_per_epoch=50",
-                                     "checkpoint_every=200", *args.overrides])
     if args.model:
         model, result = resolve_model(args.model), None
     else:
+        recipe = load_recipe("ctc_tts", [f"model_preset={args.preset}", f"batch_size={args.batch_size}",
+                                         f"learning_rate={args.learning_rate}", "steps=1000000", "steps_per_epoch=50",
+                                         "checkpoint_every=200", *args.overrides])
+        train_manifest = write_manifest(
+            [{"path": e["path"], "text": e["text"]} for e in entries if e.get("split") == "train"],
+            os.path.join(args.out, "train_manifest.csv"), relative=False)
         result = train_within_budget(recipe, train_manifest, os.path.join(args.out, "run"), args.minutes)
         model = keras.saving.load_model(result.model_path)
     cfg = model.feature_settings

@@ -16,7 +16,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import re
 import shlex
@@ -214,8 +213,7 @@ def main(argv=None) -> int:
         "checks). WER: pocketsphinx (bundled US English model, 16 kHz), corpus level (word errors / reference words).",
         "",
         f"Keras and TFLite (float16 bundle, LiteRT"
-        + (", pre-net dropout off in both" if "prenet_dropout" in inspect.signature(voice.tts.synthesize).parameters
-           else "")
+        + (", pre-net dropout off in both" if voice.has_prenet_dropout else "")
         + f"): same number of frames in "
         f"{same_len} of {len(rows)} sentences; mel max |diff| over common frames median {np.median(diffs):.3f}, "
         f"max {np.max(diffs):.3f} (log-mel units). Time to first audio: median over sentences, after loading.",

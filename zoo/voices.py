@@ -146,6 +146,13 @@ class Voice:
         return _mel_settings(self.tts)
 
     @property
+    def has_prenet_dropout(self) -> bool:
+        """True when the TTS has Tacotron 2's pre-net dropout (which :meth:`synthesize_sentence` turns off)."""
+        import inspect
+
+        return "prenet_dropout" in inspect.signature(self.tts.synthesize).parameters
+
+    @property
     def sample_rate(self) -> int:
         return int(self.mel_settings.sample_rate)
 
@@ -206,10 +213,7 @@ class Voice:
     def synthesize_sentence(self, sentence: str, seed: int = 0, griffin_lim_iters: int = 32) -> dict:
         """One sentence with the Keras models: ``{"audio", "mel", "alignment"}`` (Tacotron 2 with pre-net dropout
         off: deterministic, and what the TFLite bundle runs; a CTC TTS's alignment is its durations)."""
-        import inspect
-
-        extra = {"prenet_dropout": False} if "prenet_dropout" in inspect.signature(self.tts.synthesize).parameters \
-            else {}
+        extra = {"prenet_dropout": False} if self.has_prenet_dropout else {}
         return self.tts.synthesize(text=sentence, vocoder=self.vocoder, griffin_lim_iters=griffin_lim_iters,
                                    seed=seed, **extra)
 
