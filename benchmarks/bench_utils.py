@@ -381,6 +381,17 @@ def conv_macs_per_second_of_audio(
     return (total, totals) if by_kind else total
 
 
+def _epoch_ledger_callback(record):
+    """Keras callback calling ``record()`` after every epoch (see :func:`train_within_budget`)."""
+    import keras
+
+    class EpochLedger(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            record()
+
+    return EpochLedger()
+
+
 class BudgetedRun(NamedTuple):
     """What :func:`train_within_budget` leaves: the model file, its step, the minutes of every invocation together,
     this invocation's minutes and the whole run's per-epoch curve (``history.csv`` rows)."""
@@ -397,7 +408,9 @@ def train_within_budget(recipe, data, run_dir: str, budget_minutes: float, train
 
     A benchmark whose budget outlasts a session is rerun: the minutes used so far live in
     ``<run_dir>/training_minutes.json`` (one entry per invocation, written atomically), so the budget caps the
-    whole run, not each rerun. Once it is spent, a rerun trains nothing and returns the saved model.
+    whole run, not each rerun. Once it is spent, a rerun trains nothing and returns the saved model. The ledger
+    is rewritten after every epoch (the running invocation marked ``in_progress``), so an invocation killed by a
+    session's end still counts its minutes up to its last epoch (the next one marks it ``interrupted``).
 
     Example:
         >>> run = train_within_budget(recipe, "train.csv", "runs/x/run", 150)  # doctest: +SKIP
@@ -416,20 +429,32 @@ def train_within_budget(recipe, data, run_dir: str, budget_minutes: float, train
     if os.path.exists(ledger_path):
         with open(ledger_path) as f:
             ledger.update(json.load(f))
+    for entry in ledger["invocations"]:
+        if entry.pop("in_progress", False):  # killed mid-run: its minutes up to its last epoch are in the total
+            entry["interrupted"] = True
     remaining = budget_minutes - ledger["minutes"]
     model_file = os.path.join(run_dir, "model.keras")
     minutes_now = 0.0
     if remaining > 0 or not os.path.exists(model_file):
-        start = time.time()
-        result = train_fn(recipe, data=data, out=run_dir, verbose=verbose,
-                          callbacks=[TimeBudget(seconds=max(remaining, 0.0) * 60.0)])
-        minutes_now = (time.time() - start) / 60.0
-        ledger["minutes"] += minutes_now
-        ledger["step"] = int(result.step)
-        ledger["invocations"].append({"minutes": round(minutes_now, 2), "step": int(result.step),
-                                      "ended": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")})
+        minutes_before, start = ledger["minutes"], time.time()
         ledger["budget_minutes"] = budget_minutes
-        atomic_write_text(ledger_path, json.dumps(ledger, indent=1))
+        ledger["invocations"].append({})
+
+        def record(step=None, in_progress=True):
+            minutes = (time.time() - start) / 60.0
+            ledger["minutes"] = minutes_before + minutes
+            entry = {"minutes": round(minutes, 2), "ended": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+            if step is not None:
+                ledger["step"] = entry["step"] = int(step)
+            if in_progress:
+                entry["in_progress"] = True
+            ledger["invocations"][-1] = entry
+            atomic_write_text(ledger_path, json.dumps(ledger, indent=1))
+            return minutes
+
+        result = train_fn(recipe, data=data, out=run_dir, verbose=verbose,
+                          callbacks=[TimeBudget(seconds=max(remaining, 0.0) * 60.0), _epoch_ledger_callback(record)])
+        minutes_now = record(step=result.step, in_progress=False)
         model_file = result.model_path
     else:
         print(f"{run_dir}: the {budget_minutes:g}-minute budget is spent ({ledger['minutes']:.1f} min, step "

@@ -219,3 +219,40 @@ def test_train_within_budget_counts_minutes_over_invocations(tmp_path):
     spent = train_within_budget("recipe", "data.csv", str(tmp_path), 150.0, train_fn=fake_train)
     assert len(calls) == 1 and spent.minutes_now == 0.0    # budget spent: the saved model, no training
     assert spent.model_path == str(tmp_path / "model.keras") and spent.step == 100
+
+
+def test_train_within_budget_keeps_the_minutes_of_a_killed_invocation(tmp_path):
+    """The ledger is written after every epoch, so an invocation that never returns (a session's end) still
+    counts; the next invocation marks it interrupted and gets only what is left."""
+    import json
+
+    from bench_utils import train_within_budget
+
+    class Killed(Exception):
+        pass
+
+    def killed_after_one_epoch(recipe, data, out, verbose, callbacks):
+        callbacks[1].on_epoch_end(0)
+        raise Killed
+
+    with pytest.raises(Killed):
+        train_within_budget("recipe", "data.csv", str(tmp_path), 150.0, train_fn=killed_after_one_epoch)
+    ledger = json.loads((tmp_path / "training_minutes.json").read_text())
+    assert ledger["invocations"][-1]["in_progress"] is True
+
+    budgets = []
+
+    class Result:
+        step, model_path = 7, str(tmp_path / "model.keras")
+
+    def finishing(recipe, data, out, verbose, callbacks):
+        budgets.append(callbacks[0].seconds)
+        return Result()
+
+    ledger["minutes"] = ledger["invocations"][-1]["minutes"] = 40.0   # as if the killed one ran 40 minutes
+    (tmp_path / "training_minutes.json").write_text(json.dumps(ledger))
+    run = train_within_budget("recipe", "data.csv", str(tmp_path), 150.0, train_fn=finishing)
+    assert budgets == [pytest.approx(110.0 * 60.0)]
+    first, second = json.loads((tmp_path / "training_minutes.json").read_text())["invocations"]
+    assert first.get("interrupted") is True and "in_progress" not in first
+    assert second["step"] == 7 and "in_progress" not in second and run.step == 7
