@@ -4,7 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-slow bench clean reproduce-istft_vocoder_slt reproduce-tacotron2_slt reproduce-ctc_tts_slt
+.PHONY: demo test test-slow bench clean reproduce-istft_vocoder_slt reproduce-tacotron2_slt reproduce-ctc_tts_slt \
+	reproduce-ctc_recognizer_en
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -75,3 +76,17 @@ reproduce-ctc_tts_slt: data/speech_large/manifest.csv
 		--note "one voice (festival slt); English through espeak-ng phonemes (espeakng-loader or Debian espeak-ng)" \
 		--train-command "$(CTC)"
 	$(PY) benchmarks/voice_wer.py --voice slt_ctc --md benchmarks/voice_wer_slt_ctc.md
+
+# The CTC recognizer (the zoo's CER judge): 90 minutes (resumable) on festival slt + flite kal and rms (the script
+# builds the flite corpora with Debian flite) + the generated sentences of data/speech_large.
+REC := $(PY) benchmarks/ctc_recognizer_speech.py --minutes 90 --extra-train-manifest data/speech_large/manifest.csv
+
+REC_DATA := festival slt (\`audiogen data speech data/speech\`, train split) + flite kal and rms (built by the script with Debian flite, train split) + the 1804 generated sentences of \`audiogen data speech data/speech_large --generated-sentences 2000\` (no sentence of the judged corpora): 2836 utterances, 22050 Hz, lowercase characters
+
+reproduce-ctc_recognizer_en: data/speech/manifest.csv data/speech_large/manifest.csv
+	$(REC)
+	$(PY) benchmarks/ship_weights.py runs/ctc_recognizer_speech/run/model.keras --family ctc_recognizer \
+		--base-preset ctc_recognizer_small --name ctc_recognizer_en --metrics benchmarks/ctc_recognizer_speech.md \
+		--train-state runs/ctc_recognizer_speech/run/training_minutes.json --data "$(REC_DATA)" \
+		--note "English characters, no language model: a judge of intelligibility for TTS output (CER), not a general recognizer; worst on voices it never heard (flite awb CER 0.49)" \
+		--train-command "$(REC)"

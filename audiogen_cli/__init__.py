@@ -98,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
                           help="manifest with a 'text' column: word error rate of the generated speech by pocketsphinx "
                                "(default: a manifest with 'text' in --reference)")
     evaluate.add_argument("--recognizer", default=None,
-                          help="a trained zoo CTC recognizer (.keras): character error rate next to pocketsphinx's WER")
+                          help="the zoo's CTC recognizer, a .keras file or a preset (ctc_recognizer_en: the shipped "
+                               "English one): character error rate next to pocketsphinx's WER")
     evaluate.add_argument("--out", default=None, help="output prefix (default: GENERATED/evaluation)")
     evaluate.add_argument("--force", action="store_true",
                           help="replace existing report files (the old ones are kept as .bak)")

@@ -43,11 +43,9 @@ def evaluate_command(args) -> tuple[str, str]:
         encoder = load_keras_model(args.encoder)
     recognizer = None
     if getattr(args, "recognizer", None):
-        from audiogen_cli.models import import_zoo
-        from audiogen_tf.model_files import load_keras_model
+        from audiogen_cli.export import resolve_model
 
-        import_zoo()
-        recognizer = load_keras_model(args.recognizer)
+        recognizer = resolve_model(args.recognizer)  # a .keras file or a preset (the shipped ctc_recognizer_en)
         if not hasattr(recognizer, "transcribe"):
             from audiogen_tf.errors import ConfigError
 

@@ -53,6 +53,8 @@ PHONEME_SYMBOLS = [PAD, EOS] + list(PUNCTUATION) + sorted(set(IPA) - set(PUNCTUA
 PHONEME_SYMBOLS_V1 = ('_~!\'",.:;?- abcdefhijklmnopqrstuvwxyzæçðøħŋœɐɑɒɔɖɗɘəɚɛɜɝɞɠɡɢ'
                       'ɣɤɥɦɨɪɫɬɭɯɰɱɲɳɴɵɶɸɹɺɻɽɾʀʁʂʃʈʉʊʋʌʍʎʏʐʑʒʔʕʝʟʤʧʰʲʷˈ'
                       '\u02cc\u02d0\u02d1\u0303\u0329\u03b2\u03b8\u03c7\u1d7b')
+#: the character table the shipped recognizer (ctc_recognizer_en) was trained with, frozen for the same reason
+CHARACTER_SYMBOLS_V1 = '_~!\'",.:;?- abcdefghijklmnopqrstuvwxyz'
 ESPEAK_PACKAGES = "espeak-ng (or, with no root: pip install espeakng-loader)"
 
 _EXTRA_ABBREVIATIONS = {

@@ -100,6 +100,16 @@ def test_shipped_ctc_tts_aligns_its_own_speech_where_it_put_the_tokens(tmp_path)
     assert np.median(boundary_error) <= 2 and boundary_error.max() <= 10, boundary_error.tolist()
 
 
+def test_shipped_character_presets_use_the_frozen_symbol_table():
+    """The shipped recognizer's output rows follow CHARACTER_SYMBOLS_V1 (today also the default table)."""
+    from audiogen_tf.registry import get_preset
+    from audiogen_tf.text import CHARACTER_SYMBOLS, CHARACTER_SYMBOLS_V1
+
+    assert "".join(CHARACTER_SYMBOLS) == CHARACTER_SYMBOLS_V1
+    frontend = get_preset(get_model_class("CTCRecognizer"), "ctc_recognizer_en")["frontend"]
+    assert frontend["symbol_type"] == "characters" and "".join(frontend["symbols"]) == CHARACTER_SYMBOLS_V1
+
+
 def test_shipped_phoneme_presets_use_the_frozen_symbol_table():
     """Shipped embeddings follow PHONEME_SYMBOLS_V1's order: each phoneme preset with weights names that table."""
     from audiogen_tf.registry import get_preset
@@ -110,3 +120,47 @@ def test_shipped_phoneme_presets_use_the_frozen_symbol_table():
     assert {p for _, p in phoneme_presets} >= {"tacotron2_slt", "ctc_tts_slt"}
     for cls_name, preset in phoneme_presets:
         assert "".join(get_preset(get_model_class(cls_name), preset)["frontend"]["symbols"]) == PHONEME_SYMBOLS_V1
+
+
+def test_shipped_recognizer_reads_what_the_shipped_tts_says():
+    """The shipped recognizer ``ctc_recognizer_en`` transcribes the shipped CTC TTS's mel of new sentences (no
+    Debian tool needed) with a low character error rate, where an untrained copy gets nearly everything wrong."""
+    from audiogen_tf import metrics
+    from zoo.ctc_recognizer import CTCRecognizer
+    from zoo.ctc_tts import CTCTTS
+
+    texts = ["The farmer sold apples and pears at the market.", "Please close the window before it rains."]
+    tts = CTCTTS.from_preset("ctc_tts_slt")
+    mels = [np.asarray(tts.synthesize(t, griffin_lim_iters=0)["mel"]).reshape(-1, tts.n_mels) for t in texts]
+    reference = " ".join(texts)
+
+    def cer(model):
+        return metrics.character_error_rate(reference, " ".join(model.transcribe_mel(mels, beam_width=1)))
+
+    trained, untrained = cer(CTCRecognizer.from_preset("ctc_recognizer_en")), cer(
+        CTCRecognizer.from_preset("ctc_recognizer_small"))
+    assert trained < 0.15 and untrained > 0.6, f"CER shipped {trained:.3f}, untrained {untrained:.3f}"
+
+
+def test_evaluate_takes_the_shipped_recognizer_by_name(tmp_path):
+    """``audiogen evaluate --recognizer ctc_recognizer_en`` (a preset, no .keras file) adds the CER column."""
+    import json
+
+    import soundfile as sf
+
+    from audiogen_cli import main
+    from audiogen_tf.manifest import write_manifest
+    from zoo.ctc_tts import CTCTTS
+
+    text = "Please close the window before it rains."
+    tts = CTCTTS.from_preset("ctc_tts_slt")
+    audio = np.clip(np.asarray(tts.synthesize(text, griffin_lim_iters=32)["audio"]).reshape(-1), -1, 1)
+    gen, ref = tmp_path / "gen", tmp_path / "ref"
+    gen.mkdir(), ref.mkdir()
+    for folder in (gen, ref):
+        sf.write(folder / "u0.wav", audio, tts.sample_rate)
+    write_manifest([{"path": str(ref / "u0.wav"), "text": text}], ref / "manifest.csv")
+    assert main(["evaluate", str(gen), "--reference", str(ref), "--no-f0", "--no-dnsmos",
+                 "--recognizer", "ctc_recognizer_en", "--out", str(tmp_path / "eval")]) == 0
+    report = json.load(open(tmp_path / "eval.json"))
+    assert report["corpus"]["cer"] < 0.2, report["transcripts"]["u0"]
