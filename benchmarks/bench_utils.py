@@ -381,17 +381,6 @@ def conv_macs_per_second_of_audio(
     return (total, totals) if by_kind else total
 
 
-def _epoch_ledger_callback(record):
-    """Keras callback calling ``record()`` after every epoch (see :func:`train_within_budget`)."""
-    import keras
-
-    class EpochLedger(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            record()
-
-    return EpochLedger()
-
-
 class BudgetedRun(NamedTuple):
     """What :func:`train_within_budget` leaves: the model file, its step, the minutes of every invocation together,
     this invocation's minutes and the whole run's per-epoch curve (``history.csv`` rows)."""
@@ -440,6 +429,8 @@ def train_within_budget(recipe, data, run_dir: str, budget_minutes: float, train
         ledger["budget_minutes"] = budget_minutes
         ledger["invocations"].append({})
 
+        import keras
+
         def record(step=None, in_progress=True):
             minutes = (time.time() - start) / 60.0
             ledger["minutes"] = minutes_before + minutes
@@ -453,7 +444,8 @@ def train_within_budget(recipe, data, run_dir: str, budget_minutes: float, train
             return minutes
 
         result = train_fn(recipe, data=data, out=run_dir, verbose=verbose,
-                          callbacks=[TimeBudget(seconds=max(remaining, 0.0) * 60.0), _epoch_ledger_callback(record)])
+                          callbacks=[TimeBudget(seconds=max(remaining, 0.0) * 60.0), keras.callbacks.LambdaCallback(
+                              on_epoch_end=lambda epoch, logs=None: record())])
         minutes_now = record(step=result.step, in_progress=False)
         model_file = result.model_path
     else:
