@@ -192,6 +192,9 @@ def main(argv=None) -> int:
     ap.add_argument("--max-utterances", type=int, default=None, help="smoke runs")
     ap.add_argument("--ablation", action="append", default=[],
                     help="another run folder (other losses): its snapshots' curve is added to the page")
+    ap.add_argument("--compare", action="append", default=[],
+                    help="another vocoder to score next to the trained one: a preset with shipped weights "
+                         "(istft_vocoder_slt) or a .keras file")
     ap.add_argument("--md", default=MD_OUT)
     args = ap.parse_args(argv)
     command = "TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_quality.py " + " ".join(
@@ -238,6 +241,13 @@ def main(argv=None) -> int:
                "Griffin-Lim, 32 iterations": (gl_fn(32), "griffin_lim32"),
                "Griffin-Lim, 64 iterations": (gl_fn(64), "griffin_lim64"),
                f"iSTFT vocoder `{preset}`, untrained (floor)": (vocoder_fn(untrained), "untrained")}
+    from audiogen_cli.export import resolve_model
+
+    compared = {}
+    for spec in args.compare:
+        name = f"`{os.path.basename(spec)}` (compared)"
+        compared[name] = spec
+        systems[name] = (vocoder_fn(resolve_model(spec)), "compared_" + os.path.splitext(os.path.basename(spec))[0])
     baseline = "Griffin-Lim, 64 iterations"
     sample_dir = os.path.join(run, "samples")
     os.makedirs(sample_dir, exist_ok=True)
@@ -248,6 +258,14 @@ def main(argv=None) -> int:
         rows, summary = table(results, texts, baseline, keys)
         won = beats(summary, trained_name, baseline, keys)
         wer_gap = summary[trained_name]["wer"] - summary["recordings"]["wer"]
+        compare_sections = []
+        for name, spec in compared.items():
+            cwon = beats(summary, trained_name, name, keys)
+            compare_sections.append(
+                f"- Against {spec}: the trained vocoder is better on "
+                + (", ".join(LABELS[k] for k, v in cwon.items() if v) or "nothing") + " and worse on "
+                + (", ".join(LABELS[k] for k, v in cwon.items() if not v) or "nothing")
+                + f"; WER {summary[trained_name]['wer']:.3f} vs {summary[name]['wer']:.3f}.")
 
         voice_sections = []
         voice_rows_all = []
@@ -317,8 +335,11 @@ def main(argv=None) -> int:
         "(word errors / reference words) by pocketsphinx (`metrics.recognize`).",
         f"- Training: `benchmarks/istft_vocoder_speech.py`, {state['step']} steps of batch {state['batch_size']} x "
         f"{state['segment_length']} samples in {state['train_seconds'] / 60:.1f} min of wall clock on the 2 cores "
-        f"({state['train_seconds'] / max(1, state['step']):.2f} s/step; the cores were shared with other work), "
-        f"{state['sessions']} session(s); reconstruction losses only (no discriminator).",
+        f"({state['train_seconds'] / max(1, state['step']):.2f} s/step), "
+        f"{state['sessions']} session(s); losses `{state.get('losses', 'mel + stft')}`"
+        + (f", discriminators from minute {state['adversarial_after_minutes']:g}"
+           if state.get("adversarial_after_minutes") is not None else ", reconstruction losses only (no discriminator)")
+        + (f"; extra training data {state['extra_manifests']}" if state.get("extra_manifests") else "") + ".",
         f"- Model: `{preset}` ({model.count_params() / 1e6:.2f} M parameters), features {cfg.to_dict()}.",
         "- Griffin-Lim: NNLS mel inversion then fast Griffin-Lim (momentum 0.99, seed 0) from the same log-mel; the "
         "baseline is the 64-iteration run. The untrained row is the training run's initial weights.",
@@ -329,8 +350,9 @@ def main(argv=None) -> int:
         f"- Reading MR-STFT and MCD: they span the whole band to {cfg.sample_rate // 2} Hz, the mel stops at fmax "
         f"{cfg.fmax or cfg.sample_rate / 2:.0f} Hz. Griffin-Lim from the mel (NNLS) has almost nothing above fmax: "
         "against slt's full-band recordings that costs it MR-STFT and MCD; flite's 16 kHz voices have nothing above "
-        "8 kHz either, so there Griffin-Lim matches them while the vocoder, trained on slt, adds slt's high band. "
+        "8 kHz either, so there Griffin-Lim matches them while a vocoder trained on full-band slt adds a high band. "
         "PESQ-WB, STOI, F0, V/UV and WER only hear below 8 kHz.",
+        *(["", "Against other vocoders (rows marked compared):", *compare_sections] if compare_sections else []),
         "",
         "Voices never in training (same vocoder, same Griffin-Lim, the held-out sentences spoken by flite):",
         *voice_sections,
