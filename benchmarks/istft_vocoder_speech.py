@@ -10,7 +10,9 @@ target has energy), AdamW (lr 5e-4, betas 0.8 / 0.99) whose learning rate follow
 by the clock still anneals). Every ``--snapshot-minutes`` of training time the generator is saved as
 ``snapshots/min_XXX.weights.h5``: ``benchmarks/istft_vocoder_quality.py`` scores them for the learning curve.
 Checkpoints (``StepCheckpoint``) and the training clock live in the run folder; rerunning the same command
-resumes, and the budget counts the minutes of every session.
+resumes, and the budget counts the minutes of every session. ``--minutes`` may grow or shrink between sessions
+(like a staged recipe): the learning-rate cosine spans ``--schedule-minutes`` (default ``--minutes``) of the session
+that runs, and ``train_state.json`` keeps each session's budget in ``budget_history``.
 
 With ``--adversarial-after-minutes M`` the MPD + multi-resolution spectrogram discriminator joins once M minutes of
 training time are spent (LSGAN, 2 x feature matching, D AdamW 2e-4), so an adversarial tail fits inside the same
@@ -92,6 +94,9 @@ def main(argv=None) -> int:
     ap.add_argument("--minutes", type=float, default=150.0, help="training wall-time budget over all sessions")
     ap.add_argument("--stop-after-minutes", type=float, default=None,
                     help="stop this session after this many minutes (the cosine still spans --minutes)")
+    ap.add_argument("--schedule-minutes", type=float, default=None,
+                    help="training minutes the learning-rate cosine spans (default: --minutes); a stage that "
+                         "stops early on a longer schedule sets --minutes below it")
     ap.add_argument("--out", default="runs/istft_vocoder_speech")
     ap.add_argument("--preset", default="istft_vocoder_small")
     ap.add_argument("--batch-size", type=int, default=16)
@@ -129,7 +134,7 @@ def main(argv=None) -> int:
     ckpt_dir, state_path = os.path.join(out, "ckpt"), os.path.join(out, "train_state.json")
     os.makedirs(out, exist_ok=True)
     run_key = {"preset": args.preset, "batch_size": args.batch_size, "segment_length": args.segment_length,
-               "seed": args.seed, "minutes": args.minutes, "learning_rate": args.learning_rate, "losses": args.losses,
+               "seed": args.seed, "learning_rate": args.learning_rate, "losses": args.losses,
                **loss_weights}
     if args.adversarial_after_minutes is not None:  # keys only when used: earlier runs still resume
         run_key.update(adversarial_after_minutes=args.adversarial_after_minutes,
@@ -169,6 +174,14 @@ def main(argv=None) -> int:
                               mel_config=cfg, shuffle=True, seed=args.seed + state["sessions"], repeat=True,
                               cache=True)
     budget = 60.0 * args.minutes
+    schedule_minutes = args.schedule_minutes if args.schedule_minutes is not None else args.minutes
+    budget_now = {"from_minute": round(state["train_seconds"] / 60.0, 2), "minutes": args.minutes,
+                  "schedule_minutes": schedule_minutes}
+    history = state.setdefault("budget_history", [])
+    if not history or {k: history[-1][k] for k in ("minutes", "schedule_minutes")} != {
+            k: budget_now[k] for k in ("minutes", "schedule_minutes")}:
+        history.append(budget_now)
+    state.update(minutes=args.minutes, schedule_minutes=schedule_minutes)
     session = budget - state["train_seconds"]
     if args.stop_after_minutes is not None:
         session = min(session, 60.0 * args.stop_after_minutes)
@@ -176,7 +189,7 @@ def main(argv=None) -> int:
           f"training {session:.0f} s from step {state['step']} ({state['train_seconds']:.0f} s done)", flush=True)
     def fit_for(seconds):
         callbacks = [TimeBudget(seconds), checkpoint, _clock_callback(state, state_path, args.checkpoint_every),
-                     time_cosine_callback(state, g_opt, args.learning_rate, budget),
+                     time_cosine_callback(state, g_opt, args.learning_rate, 60.0 * schedule_minutes),
                      snapshot_callback(state, generator, os.path.join(out, "snapshots"), args.snapshot_minutes)]
         trainer.fit(dataset, epochs=10**6, steps_per_epoch=args.steps_per_epoch, verbose=2, callbacks=callbacks)
 

@@ -1,0 +1,41 @@
+"""benchmarks/istft_vocoder_speech.py: a staged budget (a first stage that stops early on a longer learning-rate
+schedule, then a second stage with a new budget) resumes the same run and records each stage in
+``budget_history``; speech-like audio made by the tests (no Debian files)."""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from speech_fixture import speech_like
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+import istft_vocoder_speech  # noqa: E402
+
+SR = 22050
+
+
+def test_staged_budget_resumes_and_records_each_stage(tmp_path):
+    import soundfile as sf
+
+    from audiogen_tf.manifest import write_manifest
+
+    entries = []
+    for i in range(3):
+        path = tmp_path / f"u{i}.wav"
+        sf.write(path, speech_like(SR, seconds=0.8, seed=i), SR, subtype="PCM_16")
+        entries.append({"path": str(path), "text": "a b", "split": "train"})
+    manifest = write_manifest(entries, tmp_path / "manifest.csv")
+    out = tmp_path / "run"
+    common = ["--preset", "istft_vocoder_tiny", "--batch-size", "2", "--segment-length", "4096",
+              "--steps-per-epoch", "4", "--checkpoint-every", "8", "--manifest", str(manifest), "--out", str(out)]
+    assert istft_vocoder_speech.main(common + ["--minutes", "0.2", "--schedule-minutes", "0.5"]) == 0
+    first = json.loads((out / "train_state.json").read_text())
+    assert first["train_seconds"] >= 11.0 and first["step"] > 0
+    assert istft_vocoder_speech.main(common + ["--minutes", "0.35"]) == 0  # a new budget: the same run resumes
+    state = json.loads((out / "train_state.json").read_text())
+    assert state["step"] > first["step"] and state["train_seconds"] >= 20.0
+    assert state["sessions"] == 2
+    assert [(h["minutes"], h["schedule_minutes"]) for h in state["budget_history"]] == [(0.2, 0.5), (0.35, 0.35)]
+    assert (out / "istft_vocoder_tiny.keras").exists()
