@@ -18,10 +18,10 @@ PRESETS = {
     "istft_vocoder_vocos": {"mel_config": HIFIGAN_MEL, "dim": 512, "intermediate_dim": 1536, "num_blocks": 8},
     # the CPU preset: 3.72 M parameters, trained on two cores
     "istft_vocoder_small": {"mel_config": HIFIGAN_MEL, "dim": 256, "intermediate_dim": 768, "num_blocks": 8},
-    # trained: the small preset after 150 minutes on the festival slt corpus (card: istft_vocoder_slt.md)
+    # trained: the small preset after 130 minutes on festival slt + flite kal (card: istft_vocoder_slt.md)
     "istft_vocoder_slt": {"mel_config": HIFIGAN_MEL, "dim": 256, "intermediate_dim": 768, "num_blocks": 8,
                           "weights": {"file": "istft_vocoder_slt.npz",
-                                      "sha256": "9db5518c5de9922e691fcdb58d1ccefa90e0f0556ecf87c0cb9a252b09516445"}},
+                                      "sha256": "85e869698a479f1c76d71de98f1848fc3c122e48e899264e133980fb881074db"}},
     # for tests and smoke runs
     "istft_vocoder_tiny": {"mel_config": HIFIGAN_MEL, "dim": 32, "intermediate_dim": 64, "num_blocks": 2},
 }
