@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=150.0, help="training wall-time budget over all sessions")
     ap.add_argument("--stop-after-minutes", type=float, default=None,
-                    help="stop this session after this many minutes (the cosine still spans --minutes)")
+                    help="stop this session after this many minutes (the cosine still spans --schedule-minutes)")
     ap.add_argument("--schedule-minutes", type=float, default=None,
                     help="training minutes the learning-rate cosine spans (default: --minutes); a stage that "
                          "stops early on a longer schedule sets --minutes below it")
@@ -175,12 +175,10 @@ def main(argv=None) -> int:
                               cache=True)
     budget = 60.0 * args.minutes
     schedule_minutes = args.schedule_minutes if args.schedule_minutes is not None else args.minutes
-    budget_now = {"from_minute": round(state["train_seconds"] / 60.0, 2), "minutes": args.minutes,
-                  "schedule_minutes": schedule_minutes}
     history = state.setdefault("budget_history", [])
-    if not history or {k: history[-1][k] for k in ("minutes", "schedule_minutes")} != {
-            k: budget_now[k] for k in ("minutes", "schedule_minutes")}:
-        history.append(budget_now)
+    if not history or (history[-1]["minutes"], history[-1]["schedule_minutes"]) != (args.minutes, schedule_minutes):
+        history.append({"from_minute": round(state["train_seconds"] / 60.0, 2), "minutes": args.minutes,
+                        "schedule_minutes": schedule_minutes})
     state.update(minutes=args.minutes, schedule_minutes=schedule_minutes)
     session = budget - state["train_seconds"]
     if args.stop_after_minutes is not None:
