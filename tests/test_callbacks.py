@@ -13,9 +13,10 @@ import pytest
 import tensorflow as tf
 
 from test_gan_trainer import (  # toy models following docs/contracts.md
-    MEL, SR, speech_segments, toy_critic, toy_noise_generator, vocoder_batch, vocoder_trainer, weights,
+    MEL, SR, adam, speech_segments, toy_critic, toy_discriminator, toy_generator, toy_noise_generator, vocoder_batch,
+    vocoder_trainer, weights,
 )
-from training.callbacks import StepCheckpoint, TensorBoardAudio, TimeBudget, restore_latest
+from training.callbacks import GENERATOR_PARTS, StepCheckpoint, TensorBoardAudio, TimeBudget, restore_latest
 from training.gan_trainer import GANTrainer
 
 
@@ -86,6 +87,34 @@ def test_no_save_after_non_finite_step_and_keep_last(tmp_path):
     fresh = vocoder_trainer(seed=5)
     assert restore_latest(fresh, tmp_path / "ck") == 3
     assert restore_latest(vocoder_trainer(), tmp_path / "empty") is None
+
+
+def test_generator_parts_warm_start_a_new_discriminator(tmp_path):
+    """A checkpoint saved without discriminators continues its generator under a new one (parts=GENERATOR_PARTS);
+    the full restore refuses, because the new discriminator's variables have no saved values."""
+    solo = GANTrainer(toy_generator(0), [], mode="vocoder", mel_config=MEL, seed=0)
+    solo.compile(g_optimizer=adam(3e-3), d_optimizer=adam(2e-4))
+    ckpt = StepCheckpoint(tmp_path / "ck", every_n_steps=2)
+    solo.fit(tf.data.Dataset.from_tensors(vocoder_batch(2)).repeat(2), epochs=1, verbose=0, callbacks=[ckpt])
+
+    def adversarial():
+        trainer = GANTrainer(toy_generator(3), [toy_discriminator(4)], mode="vocoder", mel_config=MEL, seed=0)
+        trainer.compile(g_optimizer=adam(3e-3), d_optimizer=adam(2e-4))
+        return trainer
+
+    with pytest.raises(AssertionError, match="not bound"):
+        restore_latest(adversarial(), tmp_path / "ck")
+    warm = adversarial()
+    fresh_d = weights(warm.discriminators[0])
+    assert restore_latest(warm, tmp_path / "ck", parts=GENERATOR_PARTS) == 2
+    for x, y in zip(weights(solo.generator), weights(warm.generator)):
+        np.testing.assert_array_equal(x, y)
+    assert int(warm.g_optimizer.iterations.numpy()) == 2
+    for x, y in zip(fresh_d, weights(warm.discriminators[0])):
+        np.testing.assert_array_equal(x, y)
+    warm.fit(tf.data.Dataset.from_tensors(vocoder_batch(2)), epochs=1, verbose=0)  # the optimizer moments fit
+    with pytest.raises(ValueError, match="no checkpoint items"):
+        restore_latest(warm, tmp_path / "ck", parts=["generator", "critic"])
 
 
 def _read_events(log_dir):

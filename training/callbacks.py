@@ -129,15 +129,22 @@ def _step_of(trainer) -> int:
     return int(trainer.optimizer.iterations.numpy())
 
 
-def restore_latest(trainer, directory) -> int | None:
+#: the parts of a ``GANTrainer`` checkpoint that continue a generator under a new discriminator (warm start)
+GENERATOR_PARTS = ("generator", "g_optimizer", "train_step", "skipped_steps", "seed_state")
+
+
+def restore_latest(trainer, directory, parts=None) -> int | None:
     """Restore the newest checkpoint in ``directory`` into a compiled ``trainer``.
 
     Restores generator, discriminators, both optimizers (moments, iteration counts), the step counter and the
-    noise generator state, so training continues exactly where it stopped.
+    noise generator state, so training continues exactly where it stopped. With ``parts`` only those items of
+    ``trainer.checkpoint_items()`` are restored (each must be in the checkpoint); e.g. :data:`GENERATOR_PARTS`
+    continues a generator trained without discriminators when a new, freshly initialised discriminator joins.
 
     Args:
         trainer: a compiled ``GANTrainer`` (its optimizers are built by ``compile``).
         directory: the folder of a :class:`StepCheckpoint`.
+        parts: names of the checkpoint items to restore (default: all).
 
     Returns:
         the restored step, or ``None`` when the folder holds no checkpoint.
@@ -149,7 +156,15 @@ def restore_latest(trainer, directory) -> int | None:
     path = tf.train.latest_checkpoint(os.fspath(directory))
     if path is None:
         return None
-    status = _checkpoint_for(trainer).restore(path)
+    if parts is None:
+        checkpoint = _checkpoint_for(trainer)
+    else:
+        items = trainer.checkpoint_items()
+        unknown = sorted(set(parts) - set(items))
+        if unknown:
+            raise ValueError(f"restore_latest: the trainer has no checkpoint items {unknown}; it has {sorted(items)}")
+        checkpoint = tf.train.Checkpoint(**{name: items[name] for name in parts})
+    status = checkpoint.restore(path)
     status.assert_existing_objects_matched()
     return _step_of(trainer)
 
