@@ -215,7 +215,8 @@ def weighted_phase_losses(true_phase, pred_phase, true_amp, exponent=0.25):
     return gd, iaf
 
 
-def spectral_losses(real_audio, log_amp, phase, fake_audio, stft_config, edge_frames=2, log_floor=1e-5):
+def spectral_losses(real_audio, log_amp, phase, fake_audio, stft_config, edge_frames=2, log_floor=1e-5,
+                    weighted_phase_exponent=0.25):
     """Frame-level losses of an iSTFT vocoder against the STFT of the real audio, at the vocoder's own resolution.
 
     Args:
@@ -225,6 +226,7 @@ def spectral_losses(real_audio, log_amp, phase, fake_audio, stft_config, edge_fr
         edge_frames: frames left out at each end (there the segment's own reflect padding differs from the
             utterance's, whose frames the vocoder was given).
         log_floor: floor of the target amplitude before the log.
+        weighted_phase_exponent: the amplitude exponent of :func:`weighted_phase_losses`' weights.
 
     Returns:
         dict of scalars: ``amplitude`` (MSE of log amplitudes), ``ip``, ``gd``, ``iaf`` (:func:`phase_losses`),
@@ -253,7 +255,7 @@ def spectral_losses(real_audio, log_amp, phase, fake_audio, stft_config, edge_fr
     true_log_amp = ops.log(ops.maximum(ops.sqrt(true_re * true_re + true_im * true_im), log_floor))
     true_phase = ops.arctan2(true_im, true_re)
     ip, gd, iaf = phase_losses(true_phase, phase)
-    gd_w, iaf_w = weighted_phase_losses(true_phase, phase, ops.exp(true_log_amp))
+    gd_w, iaf_w = weighted_phase_losses(true_phase, phase, ops.exp(true_log_amp), exponent=weighted_phase_exponent)
     amp = ops.exp(log_amp)
     pred_re, pred_im = amp * ops.cos(phase), amp * ops.sin(phase)
     fake_re, fake_im = ops.real(fake), ops.imag(fake)

@@ -113,6 +113,22 @@ def test_spectral_losses_vanish_on_the_true_spectrum():
         assert float(value) < 1e-3, (name, float(value))
 
 
+def test_weighted_phase_exponent_moves_the_weight_to_the_harmonics():
+    """Exponent 1 weighs each bin pair by energy: a phase error on the noise floor between harmonics barely counts,
+    one on a harmonic counts fully; exponent 0.25 lets the many quiet bins weigh far more."""
+    rng = np.random.default_rng(0)
+    amp = np.full((1, 8, 64), 1e-3, np.float32)
+    amp[..., 8::8] = 1.0  # harmonics every 8 bins
+    phase = rng.uniform(-np.pi, np.pi, amp.shape).astype(np.float32)
+    floor_error, harmonic_error = phase.copy(), phase.copy()
+    floor_error[:, 4:, amp[0, 0] < 1] += 0.5  # the phase advance of every noise-floor bin changes at frame 4
+    harmonic_error[:, 4:, amp[0, 0] == 1] += 0.5
+    iaf = {e: [float(L.weighted_phase_losses(phase, p, amp, exponent=e)[1]) for p in (floor_error, harmonic_error)]
+           for e in (0.25, 1.0)}
+    assert iaf[1.0][0] < 0.01 * iaf[1.0][1]
+    assert iaf[0.25][0] > 0.1 * iaf[0.25][1]
+
+
 def test_gan_trainer_spectral_steps_lower_the_loss(tiny):
     model = ISTFTVocoder.from_config(tiny.get_config())
     audio = np.stack([voiced(8192 / SR, f0) [:8192] for f0 in (120.0, 190.0)])

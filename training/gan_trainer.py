@@ -192,6 +192,7 @@ class GANTrainer(keras.Model):
         real_imag_loss_weight=0.0,
         consistency_loss_weight=0.0,
         weighted_phase_loss_weight=0.0,
+        weighted_phase_exponent=0.25,
         **kwargs,
     ):
         """Set both optimizers and the loss recipe.
@@ -229,6 +230,9 @@ class GANTrainer(keras.Model):
                 frame-level losses of an iSTFT vocoder (:func:`audiogen_tf.losses.spectral_losses`; APNet2: 45, 100
                 (on the sum of the three phase terms), 45, 20). They need a generator with ``spectrum_generator``
                 (mel -> log-amplitude, phase), ``spectrum_to_audio`` and ``feature_settings`` (its STFT).
+            weighted_phase_loss_weight, weighted_phase_exponent: amplitude-weighted group delay + instantaneous
+                frequency (:func:`audiogen_tf.losses.weighted_phase_losses`) and the amplitude exponent of its
+                weights (0.25; 1.0 weighs each bin pair by energy, so harmonics dominate: aimed at pitch).
         """
         g_optimizer, g_ls = _unwrap_loss_scale_optimizer(g_optimizer)
         d_optimizer, d_ls = _unwrap_loss_scale_optimizer(d_optimizer)
@@ -270,6 +274,7 @@ class GANTrainer(keras.Model):
             "consistency": float(consistency_loss_weight) if recon else 0.0,
             "weighted_phase": float(weighted_phase_loss_weight) if recon else 0.0,
         }
+        self.weighted_phase_exponent = float(weighted_phase_exponent)
         self.spectral_on = any(w > 0 for w in self.spectral_weights.values())
         if self.spectral_on:
             missing = [a for a in ("spectrum_generator", "spectrum_to_audio", "feature_settings")
@@ -416,7 +421,8 @@ class GANTrainer(keras.Model):
         log_amp, phase = self.generator.spectrum_generator(g_input, training=True)
         fake = tf.cast(self.generator.spectrum_to_audio(log_amp, phase), tf.float32)
         real_c, fake_c = self._match_length(real, fake)
-        terms = L.spectral_losses(real_c, log_amp, phase, fake_c, self.generator.feature_settings)
+        terms = L.spectral_losses(real_c, log_amp, phase, fake_c, self.generator.feature_settings,
+                                  weighted_phase_exponent=self.weighted_phase_exponent)
         return fake, {"amplitude": terms["amplitude"], "phase": terms["ip"] + terms["gd"] + terms["iaf"],
                       "real_imag": terms["real_imag"], "consistency": terms["consistency"],
                       "weighted_phase": terms["gd_weighted"] + terms["iaf_weighted"]}

@@ -49,6 +49,7 @@ class GANVocoderRecipe(TrainRecipe):
     real_imag_loss_weight: float = 0.0
     consistency_loss_weight: float = 0.0
     weighted_phase_loss_weight: float = 0.0
+    weighted_phase_exponent: float = 0.25
 
     def mel_config(self):
         """The ``MelConfig`` of the features (``sample_rate`` from the recipe unless given)."""
@@ -62,7 +63,8 @@ class GANVocoderRecipe(TrainRecipe):
             bad.append(("adversarial_loss", f"must be one of {ADVERSARIAL_LOSSES}, got {self.adversarial_loss!r}"))
         for key in ("adversarial_weight", "mel_loss_weight", "feature_matching_weight", "stft_loss_weight",
                     "subband_stft_loss_weight", "generator_warmup_steps", "amplitude_loss_weight", "phase_loss_weight",
-                    "real_imag_loss_weight", "consistency_loss_weight", "weighted_phase_loss_weight"):
+                    "real_imag_loss_weight", "consistency_loss_weight", "weighted_phase_loss_weight",
+                    "weighted_phase_exponent"):
             if getattr(self, key) < 0:
                 bad.append((key, f"must be >= 0, got {getattr(self, key)}"))
         return bad + _mel_problems(self)
@@ -118,6 +120,7 @@ def build_trainer(recipe, models):
         phase_loss_weight=recipe.phase_loss_weight, real_imag_loss_weight=recipe.real_imag_loss_weight,
         consistency_loss_weight=recipe.consistency_loss_weight,
         weighted_phase_loss_weight=recipe.weighted_phase_loss_weight,
+        weighted_phase_exponent=recipe.weighted_phase_exponent,
     )
     return trainer
 
