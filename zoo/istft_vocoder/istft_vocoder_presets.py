@@ -28,6 +28,9 @@ PRESETS = {
 
 DISCRIMINATOR_PRESETS = {
     "istft_vocoder": {},
+    # all five periods and three resolutions at 1/16 width: 0.5 s per adversarial step of the small preset on
+    # two CPU cores (batch 16 x 8192 samples), against 10 s at full width
+    "istft_vocoder_cpu": {"width": 1.0 / 16},
     "istft_vocoder_tiny": {"periods": [2, 3], "resolutions": [[512, 128, 512], [256, 64, 256]], "width": 1.0 / 16},
 }
 
