@@ -144,6 +144,8 @@ def learning_curve(run, make_model, utterances, cfg, gl_scores, png_path):
     """[(minute, step, pesq, stoi)] of each snapshot on ``utterances``, and a PNG of PESQ and STOI against minutes."""
     from audiogen_tf import metrics
 
+    if not utterances:  # --curve-utterances 0: no curve
+        return []
     state = json.load(open(os.path.join(run, "train_state.json"), encoding="utf-8"))
     steps = state.get("snapshots", {})
     points = []
@@ -188,7 +190,7 @@ def main(argv=None) -> int:
     ap.add_argument("--splits", default="test", help="held-out splits of the manifest (test: the corpus' test set)")
     ap.add_argument("--voices", default="awb,rms", help="flite voices never in training ('' to skip)")
     ap.add_argument("--voice-sentences", type=int, default=8)
-    ap.add_argument("--curve-utterances", type=int, default=4)
+    ap.add_argument("--curve-utterances", type=int, default=4, help="utterances of the learning curve (0: none)")
     ap.add_argument("--max-utterances", type=int, default=None, help="smoke runs")
     ap.add_argument("--ablation", action="append", default=[],
                     help="another run folder (other losses): its snapshots' curve is added to the page")
@@ -357,16 +359,16 @@ def main(argv=None) -> int:
         "Voices never in training (same vocoder, same Griffin-Lim, the held-out sentences spoken by flite):",
         *voice_sections,
         "",
-        f"Learning curve (first {len(curve_utts)} held-out utterances; Griffin-Lim 64 on the same: PESQ-WB "
-        f"{gl_curve['pesq_wb']:.3f}, STOI {gl_curve['stoi']:.3f}); crossed Griffin-Lim on PESQ-WB at "
-        f"{crossed['pesq_wb'] if crossed['pesq_wb'] is not None else 'no snapshot'} min, on STOI at "
-        f"{crossed['stoi'] if crossed['stoi'] is not None else 'no snapshot'} min "
-        f"(`{os.path.basename(png)}`):",
-        "",
-        "| snapshot (training minutes) | step | PESQ-WB | STOI |",
-        "|---|---|---|---|",
-        *[f"| {r['snapshot (training minutes)']} | {r['step']} | {r['PESQ-WB']} | {r['STOI']} |" for r in curve_rows],
-        "",
+        *([f"Learning curve (first {len(curve_utts)} held-out utterances; Griffin-Lim 64 on the same: PESQ-WB "
+           f"{gl_curve['pesq_wb']:.3f}, STOI {gl_curve['stoi']:.3f}); crossed Griffin-Lim on PESQ-WB at "
+           f"{crossed['pesq_wb'] if crossed['pesq_wb'] is not None else 'no snapshot'} min, on STOI at "
+           f"{crossed['stoi'] if crossed['stoi'] is not None else 'no snapshot'} min "
+           f"(`{os.path.basename(png)}`):",
+           "",
+           "| snapshot (training minutes) | step | PESQ-WB | STOI |",
+           "|---|---|---|---|",
+           *[f"| {r['snapshot (training minutes)']} | {r['step']} | {r['PESQ-WB']} | {r['STOI']} |" for r in curve_rows],
+           ""] if points else []),
         *(["Ablation (same model, other losses; same utterances as the learning curve):", *ablations, ""]
           if ablations else []),
         "Other voices table:",
