@@ -6,7 +6,8 @@ Training (``fit`` through ``GANTrainer`` with the discriminator off): 45 x mel L
 frequency, anti-wrapped), 45 x real/imaginary L1, 20 x STFT consistency; measured slower to learn here, see
 ``istft_vocoder_quality.md``), or with 10 x amplitude-weighted group delay + instantaneous frequency
 (``--losses weighted_phase``, :func:`audiogen_tf.losses.weighted_phase_losses`: phase asked for only where the
-target has energy), AdamW (lr 5e-4, betas 0.8 / 0.99) whose learning rate follows a cosine over the *time* budget (so a run stopped
+target has energy; ``--losses harmonic_phase``: the same terms with energy weights, exponent 1, so the harmonics'
+phase advance dominates), AdamW (lr 5e-4, betas 0.8 / 0.99) whose learning rate follows a cosine over the *time* budget (so a run stopped
 by the clock still anneals). Every ``--snapshot-minutes`` of training time the generator is saved as
 ``snapshots/min_XXX.weights.h5``: ``benchmarks/istft_vocoder_quality.py`` scores them for the learning curve.
 Checkpoints (``StepCheckpoint``) and the training clock live in the run folder; rerunning the same command
@@ -16,12 +17,18 @@ that runs, and ``train_state.json`` keeps each session's budget in ``budget_hist
 
 With ``--adversarial-after-minutes M`` the MPD + multi-resolution spectrogram discriminator joins once M minutes of
 training time are spent (LSGAN, 2 x feature matching, D AdamW 2e-4), so an adversarial tail fits inside the same
-budget; ``--extra-manifest`` adds voices (their ``train`` split) for speaker variety.
+budget; ``--extra-manifest`` adds voices (their ``train`` split) for speaker variety. ``--init-from RUN`` starts a
+new folder from RUN's latest generator, optimizer and clock (e.g. an adversarial tail, with a new discriminator,
+branched from a reconstruction-only run); the narrow ``istft_vocoder_cpu`` discriminator (1/16 width) costs
+0.5 s/step here where the full-width one costs 10.
 
 Usage:
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_speech.py --minutes 150
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_speech.py --minutes 150 --losses weighted_phase \
         --adversarial-after-minutes 100 --extra-manifest data/speech_flite_kal/manifest.csv --out runs/istft_adv
+    TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_speech.py --minutes 150 --losses weighted_phase \
+        --adversarial-after-minutes 130 --discriminator-preset istft_vocoder_cpu \
+        --extra-manifest data/speech_flite_kal/manifest.csv --init-from runs/istft_tail --out runs/istft_gan
 
 Papers: Siuzdak 2023 (Vocos); Ai & Ling 2023 (APNet), Du et al. 2023 (APNet2); Lv et al. 2024 (FreeV);
 Kong et al. 2020 (mel L1 weight 45); Yamamoto et al. 2020 (MR-STFT); Loshchilov & Hutter 2017 (cosine schedule).
@@ -46,6 +53,9 @@ LOSS_SETS = {
     "apnet2": {"mel_loss_weight": 45.0, "stft_loss_weight": 2.5, "amplitude_loss_weight": 45.0,
                "phase_loss_weight": 100.0, "real_imag_loss_weight": 45.0, "consistency_loss_weight": 20.0},
     "weighted_phase": {"mel_loss_weight": 45.0, "stft_loss_weight": 2.5, "weighted_phase_loss_weight": 10.0},
+    # the same terms weighted by energy (exponent 1): the harmonics' phase advance dominates (aimed at F0)
+    "harmonic_phase": {"mel_loss_weight": 45.0, "stft_loss_weight": 2.5, "weighted_phase_loss_weight": 10.0,
+                       "weighted_phase_exponent": 1.0},
 }
 
 
@@ -89,6 +99,50 @@ def snapshot_callback(state, generator, folder, every_minutes):
     return _Snapshots()
 
 
+def warm_start(trainer, state, source):
+    """Continue the run in ``source``: its latest checkpoint's generator, generator optimizer and step counter
+    (``GENERATOR_PARTS``: a discriminator new to this run starts fresh) and its clock, snapshots and budget history."""
+    from audiogen_tf.errors import ConfigError
+    from training.callbacks import GENERATOR_PARTS, restore_latest
+
+    state_path = os.path.join(source, "train_state.json")
+    if not os.path.exists(state_path):
+        raise ConfigError(f"--init-from {source}: no train_state.json there (not a run folder of this script)")
+    with open(state_path, encoding="utf-8") as fh:
+        saved = json.load(fh)
+    step = restore_latest(trainer, os.path.join(source, "ckpt"), parts=GENERATOR_PARTS)
+    if step is None:
+        raise ConfigError(f"--init-from {source}: no checkpoint in {os.path.join(source, 'ckpt')}")
+    for key in ("train_seconds", "sessions", "snapshots", "last_snapshot_minute", "budget_history"):
+        if key in saved:
+            state[key] = saved[key]
+    state["step"] = step
+    state["init_from"] = {"run": os.path.relpath(source, ROOT), "step": step,
+                          "minute": round(saved["train_seconds"] / 60.0, 2)}
+    print(f"warm start from {source} at step {step} ({saved['train_seconds'] / 60:.1f} min)", flush=True)
+
+
+def warm_start_from_weights(generator, state, preset, minutes, step):
+    """Continue a trained preset's shipped weights (e.g. ``istft_vocoder_slt``, whose run folder is gone): its
+    generator weights only (the optimizer starts fresh), with the clock set to the ``minutes`` it was trained, so
+    the budget counts them. The trainer's step counter starts at 0; ``state["init_from"]`` keeps the source's step."""
+    from audiogen_tf.errors import ConfigError
+    from zoo.istft_vocoder import ISTFTVocoder
+
+    if minutes is None:
+        raise ConfigError(f"--init-from {preset}: a trained preset needs --init-minutes (the minutes its card "
+                          "says it was trained), so the budget counts them")
+    source = ISTFTVocoder.from_preset(preset)
+    if source.get_config() != generator.get_config():
+        raise ConfigError(f"--init-from {preset}: its architecture differs from --preset; pick the matching preset")
+    generator.set_weights(source.get_weights())
+    state["train_seconds"] = 60.0 * minutes
+    state["budget_history"] = [{"from_minute": 0.0, "minutes": minutes, "schedule_minutes": None,
+                                "weights": preset}]
+    state["init_from"] = {"weights": preset, "step": step, "minute": minutes}
+    print(f"warm start from the weights of {preset} ({minutes:.1f} min, step {step}; fresh optimizer)", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=150.0, help="training wall-time budget over all sessions")
@@ -113,6 +167,15 @@ def main(argv=None) -> int:
                          "multi-resolution spectrogram) joins with LSGAN + 2 x feature matching (default: never)")
     ap.add_argument("--discriminator-preset", default="istft_vocoder")
     ap.add_argument("--d-learning-rate", type=float, default=2e-4)
+    ap.add_argument("--init-from", default=None,
+                    help="a run folder of this script: a new --out starts from its latest checkpoint's generator "
+                         "(weights, optimizer, step) and its training clock, so the budget counts its minutes too; "
+                         "a new discriminator (--adversarial-after-minutes) starts fresh. Or a trained preset "
+                         "(e.g. istft_vocoder_slt): its shipped weights, a fresh optimizer, --init-minutes on the clock")
+    ap.add_argument("--init-minutes", type=float, default=None,
+                    help="with a trained preset as --init-from: the minutes it was trained (from its card)")
+    ap.add_argument("--init-step", type=int, default=0,
+                    help="with a trained preset as --init-from: its step count (from its card; recorded only)")
     ap.add_argument("--extra-manifest", action="append", default=[],
                     help="more training voices: the 'train' split of this manifest joins (repeatable), e.g. "
                          "data/speech_flite_kal/manifest.csv built by benchmarks/ctc_recognizer_speech.py")
@@ -164,6 +227,11 @@ def main(argv=None) -> int:
     trainer.compile(g_optimizer=g_opt, d_optimizer=d_opt,
                     generator_warmup_steps=state.get("adversarial_from_step", 10**12), **loss_weights, **extra)
     checkpoint = StepCheckpoint(ckpt_dir, every_n_steps=args.checkpoint_every, keep_last=2, save_on_train_end=True)
+    if args.init_from and not tf.train.latest_checkpoint(ckpt_dir):
+        if os.path.isdir(args.init_from):
+            warm_start(trainer, state, os.path.abspath(args.init_from))
+        else:
+            warm_start_from_weights(generator, state, args.init_from, args.init_minutes, args.init_step)
     start_session(checkpoint, trainer, state)
 
     entries = manifest.read_manifest(args.manifest)
@@ -194,7 +262,8 @@ def main(argv=None) -> int:
     session_end = state["train_seconds"] + session
     if adversarial and "adversarial_from_step" not in state and session > 0:
         switch = 60.0 * args.adversarial_after_minutes
-        fit_for(min(session, max(0.0, switch - state["train_seconds"])))
+        if switch - state["train_seconds"] > 1.0:
+            fit_for(min(session, switch - state["train_seconds"]))
         if state["train_seconds"] >= switch - 5.0:
             state["adversarial_from_step"] = int(state["step"])
             trainer.generator_warmup_steps = int(state["step"])

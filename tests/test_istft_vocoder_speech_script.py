@@ -1,6 +1,7 @@
 """benchmarks/istft_vocoder_speech.py: a staged budget (a first stage that stops early on a longer learning-rate
 schedule, then a second stage with a new budget) resumes the same run and records each stage in
-``budget_history``; speech-like audio made by the tests (no Debian files)."""
+``budget_history``; ``--init-from`` continues that generator in a new folder where a new discriminator joins;
+speech-like audio made by the tests (no Debian files)."""
 
 import json
 import os
@@ -39,3 +40,26 @@ def test_staged_budget_resumes_and_records_each_stage(tmp_path):
     assert state["sessions"] == 2
     assert [(h["minutes"], h["schedule_minutes"]) for h in state["budget_history"]] == [(0.2, 0.5), (0.35, 0.35)]
     assert (out / "istft_vocoder_tiny.keras").exists()
+
+    tail = tmp_path / "adversarial"  # a new discriminator: warm start from the run above, its clock included
+    adversarial = ["--adversarial-after-minutes", "0.35", "--discriminator-preset", "istft_vocoder_tiny",
+                   "--init-from", str(out), "--minutes", "0.45"]
+    common[-1] = str(tail)
+    assert istft_vocoder_speech.main(common + adversarial) == 0
+    warm = json.loads((tail / "train_state.json").read_text())
+    assert warm["init_from"]["step"] == state["step"] and warm["adversarial_from_step"] == state["step"]
+    assert warm["step"] > state["step"] and warm["train_seconds"] >= 26.0 and warm["sessions"] == 3
+    assert len(warm["budget_history"]) == 3
+
+
+def test_init_from_a_trained_preset_needs_its_minutes_and_its_architecture(tmp_path):
+    import pytest
+
+    from audiogen_tf.errors import ConfigError
+    from zoo.istft_vocoder import ISTFTVocoder
+
+    tiny = ISTFTVocoder.from_preset("istft_vocoder_tiny")
+    with pytest.raises(ConfigError, match="--init-minutes"):
+        istft_vocoder_speech.warm_start_from_weights(tiny, {}, "istft_vocoder_slt", None, 0)
+    with pytest.raises(ConfigError, match="architecture differs"):
+        istft_vocoder_speech.warm_start_from_weights(tiny, {}, "istft_vocoder_slt", 130.0, 50542)
