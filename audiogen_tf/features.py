@@ -679,6 +679,7 @@ def griffin_lim(
     momentum=0.99,
     init="random",
     seed=None,
+    init_phase=None,
 ):
     """Fast Griffin-Lim phase reconstruction (batched), following ``librosa.griffinlim``.
 
@@ -689,6 +690,8 @@ def griffin_lim(
         magnitude: float (..., frames, n_fft // 2 + 1), a magnitude (power 1) spectrogram.
         n_iter: iterations; momentum: 0 is plain Griffin-Lim, 0.99 the fast variant.
         init: ``"random"`` (uniform phases, ``seed``) or ``None`` (zero phase, deterministic).
+        init_phase: float phases shaped like ``magnitude`` to start from instead of ``init`` (e.g. a neural
+            vocoder's predicted phase, which the iterations then make consistent with the magnitude).
         Others: as :func:`stft` / :func:`istft`.
 
     Returns:
@@ -705,7 +708,10 @@ def griffin_lim(
     S = _as_float(magnitude)
     n_fft = n_fft or 2 * (S.shape[-1] - 1)
     S_c = tf.complex(S, tf.zeros_like(S))
-    if init == "random":
+    if init_phase is not None:
+        phase = _as_float(init_phase)
+        angles = tf.complex(tf.cos(phase), tf.sin(phase))
+    elif init == "random":
         if seed is None:
             phase = tf.random.uniform(tf.shape(S), 0.0, 2.0 * np.pi)
         else:

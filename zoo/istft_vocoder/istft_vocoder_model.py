@@ -238,6 +238,31 @@ class ISTFTVocoder(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.M
         real, imag = self.polar(log_amp, phase)
         return ops.expand_dims(self.istft(real, imag), -1)
 
+    def synthesize_refined(self, mel, iterations=32, momentum=0.99):
+        """Audio (batch, frames * hop_length) from the predicted amplitude with the predicted phase made consistent
+        by ``iterations`` fast Griffin-Lim steps that start from it (0: the plain output, to float tolerance).
+
+        The network's phase wobbles from frame to frame (pitch jitter of about one pYIN bin); a few consistency
+        steps on its own amplitude remove most of it and keep its amplitude, where Griffin-Lim from the mel
+        starts from random phase and a smeared amplitude. TensorFlow only: the exported graphs are the plain
+        vocoder. Measured in ``benchmarks/istft_vocoder_refinement.md``.
+
+        Paper: Masuyama et al. 2019, "Deep Griffin-Lim iteration" (neural phase, then consistency steps);
+        Perraudin et al. 2013 (fast Griffin-Lim).
+        """
+        import tensorflow as tf
+
+        from audiogen_tf.features import griffin_lim
+
+        if self.get_config()["istft_padding"] != "center":
+            raise ValueError("synthesize_refined needs istft_padding='center' (the frames of a centred STFT)")
+        cfg = self.feature_settings
+        log_amp, phase = self.spectrum_generator(mel, training=False)
+        magnitude = tf.exp(tf.minimum(tf.cast(log_amp, tf.float32), self.polar.max_log_amplitude))
+        return griffin_lim(magnitude, n_iter=int(iterations), hop_length=cfg.hop_length, win_length=cfg.win_length,
+                           n_fft=cfg.n_fft, window="hann", center=True, length=tf.shape(log_amp)[1] * cfg.hop_length,
+                           momentum=momentum, init_phase=phase)
+
     # ------------------------------------------------------------------------------------------ export
     def export_endpoints(self, chunk_frames=32, context_frames=None):
         """``[(name, function, input_specs)]``: ``"synthesize"`` (dynamic length) and ``"chunk"``.
