@@ -42,3 +42,12 @@ def test_ship_a_tacotron2_with_changed_config(tmp_path, capsys, monkeypatch):
         _PRESETS["Tacotron2"].pop("t2_test")
     for a, b in zip(trained.weights, shipped.weights):
         np.testing.assert_allclose(b.numpy(), a.numpy().astype(np.float16).astype(np.float32))
+
+
+def test_card_counts_the_steps_of_the_weights_a_run_continued():
+    """A run warm-started from shipped weights (istft_vocoder_speech.py --init-from PRESET) counts their steps too."""
+    state = {"step": 9159, "train_seconds": 9000.0,
+             "init_from": {"weights": "istft_vocoder_slt", "step": 50542, "minute": 130.0}}
+    line = ship_weights._steps_minutes(state)
+    assert line.startswith("- Steps: 59701 (50542 of `istft_vocoder_slt`, then 9159)") and "150.0" in line
+    assert ship_weights._steps_minutes({"step": 7, "train_seconds": 60.0}) == "- Steps: 7, minutes of training: 1.0"
