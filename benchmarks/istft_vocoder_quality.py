@@ -140,6 +140,23 @@ def beats(summary, system, baseline, keys):
     return won
 
 
+def total_steps(state):
+    """Steps of a run of ``istft_vocoder_speech.py``, with those of the shipped weights it started from, if any
+    (a run warm-started from a run folder already counts the source's steps: it restored its optimizer)."""
+    init = state.get("init_from") or {}
+    return int(state["step"]) + (int(init.get("step", 0)) if "weights" in init else 0)
+
+
+def warm_start_note(state):
+    """A sentence saying where a warm-started run began, or '' for a run from scratch."""
+    init = state.get("init_from")
+    if not init:
+        return ""
+    source = (f"the shipped weights of `{init['weights']}` (fresh optimizer)" if "weights" in init
+              else f"run `{init['run']}`'s checkpoint (generator, optimizer)")
+    return f" Warm start at minute {init['minute']:g}, step {init['step']}, from {source}."
+
+
 def learning_curve(run, make_model, utterances, cfg, gl_scores, png_path):
     """[(minute, step, pesq, stoi)] of each snapshot on ``utterances``, and a PNG of PESQ and STOI against minutes."""
     from audiogen_tf import metrics
@@ -192,6 +209,9 @@ def main(argv=None) -> int:
     ap.add_argument("--voice-sentences", type=int, default=8)
     ap.add_argument("--curve-utterances", type=int, default=4, help="utterances of the learning curve (0: none)")
     ap.add_argument("--max-utterances", type=int, default=None, help="smoke runs")
+    ap.add_argument("--refine-iterations", type=int, action="append", default=[],
+                    help="also score the trained vocoder with its phase made consistent by this many fast "
+                         "Griffin-Lim steps from the predicted phase (ISTFTVocoder.synthesize_refined; repeatable)")
     ap.add_argument("--ablation", action="append", default=[],
                     help="another run folder (other losses): its snapshots' curve is added to the page")
     ap.add_argument("--compare", action="append", default=[],
@@ -238,11 +258,16 @@ def main(argv=None) -> int:
     def gl_fn(n_iter):
         return lambda log_mel, n: log_mel_to_audio(log_mel[0], cfg, n_iter=n_iter, length=n, seed=0)
 
-    trained_name = f"iSTFT vocoder `{preset}`, trained ({state['step']} steps, {state['train_seconds'] / 60:.0f} min)"
+    trained_name = f"iSTFT vocoder `{preset}`, trained ({total_steps(state)} steps, {state['train_seconds'] / 60:.0f} min)"
     systems = {trained_name: (vocoder_fn(model), "vocoder"),
                "Griffin-Lim, 32 iterations": (gl_fn(32), "griffin_lim32"),
                "Griffin-Lim, 64 iterations": (gl_fn(64), "griffin_lim64"),
                f"iSTFT vocoder `{preset}`, untrained (floor)": (vocoder_fn(untrained), "untrained")}
+    refined = {}
+    for k in args.refine_iterations:
+        name = f"iSTFT vocoder `{preset}`, trained, + {k} consistency iterations"
+        refined[name] = k
+        systems[name] = ((lambda log_mel, n, k=k: model.synthesize_refined(log_mel, k)[0]), f"refined{k}")
     from audiogen_cli.export import resolve_model
 
     compared = {}
@@ -261,6 +286,13 @@ def main(argv=None) -> int:
         won = beats(summary, trained_name, baseline, keys)
         wer_gap = summary[trained_name]["wer"] - summary["recordings"]["wer"]
         compare_sections = []
+        for name, k in refined.items():
+            rwon = beats(summary, name, baseline, keys)
+            compare_sections.append(
+                f"- With {k} consistency iterations (`synthesize_refined`) the vocoder is better than Griffin-Lim 64 "
+                "on " + (", ".join(LABELS[k2] for k2, v in rwon.items() if v) or "nothing") + " and worse on "
+                + (", ".join(LABELS[k2] for k2, v in rwon.items() if not v) or "nothing")
+                + f"; WER gap to the recordings {summary[name]['wer'] - summary['recordings']['wer']:+.3f}.")
         for name, spec in compared.items():
             cwon = beats(summary, trained_name, name, keys)
             compare_sections.append(
@@ -279,7 +311,7 @@ def main(argv=None) -> int:
             vu = [(f"{voice}_{i:02d}", audio_io.load(p, sr=cfg.sample_rate)[0].astype(np.float32), texts[i])
                   for i, p in enumerate(paths)]
             print(f"scoring flite voice {voice}", flush=True)
-            vsys = {k: v for k, v in systems.items() if "untrained" not in k and "32" not in k}
+            vsys = {k: v for k, v in systems.items() if "untrained" not in k and k != "Griffin-Lim, 32 iterations"}
             vres = score_systems(vsys, vu, cfg, dnsmos_ok)
             vrows, vsum = table(vres, [u[2] for u in vu], baseline, keys)
             vwon = beats(vsum, trained_name, baseline, keys)
@@ -305,7 +337,7 @@ def main(argv=None) -> int:
                                           curve_utts, cfg, gl_curve, other_png)
             weights = {k: v for k, v in other_state.items() if k.endswith("_loss_weight")}
             ablations.append(f"- `{os.path.relpath(os.path.abspath(other), ROOT)}` (loss weights {weights}, "
-                             f"{other_state['step']} steps in {other_state['train_seconds'] / 60:.0f} min): "
+                             f"{total_steps(other_state)} steps in {other_state['train_seconds'] / 60:.0f} min): "
                              + ", ".join(f"{m} min PESQ {p:.2f} / STOI {q:.3f}" for m, _, p, q in other_points)
                              + f" (`{os.path.basename(other_png)}`).")
 
@@ -326,6 +358,14 @@ def main(argv=None) -> int:
     curve_rows = [{"snapshot (training minutes)": m, "step": s if s is not None else "", "PESQ-WB": f"{p:.3f}",
                    "STOI": f"{q:.3f}"} for m, s, p, q in points]
     audio_s = sum(len(u[1]) for u in utterances) / cfg.sample_rate
+    gl_seconds = results[baseline]["seconds"]
+    speed = ("- Synthesis compute in this run (seconds per second of audio, in one process on the 2 cores; ratio to "
+             "Griffin-Lim 64): " + "; ".join(
+                 f"{'vocoder' + (f' + {refined[name]} iterations' if name in refined else '')}: "
+                 f"{results[name]['seconds'] / audio_s:.4f} "
+                 f"({results[name]['seconds'] / gl_seconds:.2f}x)" if name != baseline else
+                 f"Griffin-Lim 64: {gl_seconds / audio_s:.4f}"
+                 for name in [trained_name, *refined, baseline]) + ".")
     notes = [
         verdict,
         "",
@@ -335,14 +375,16 @@ def main(argv=None) -> int:
         f"- Data: festival corpus (`audiogen data speech`, voice slt, {cfg.sample_rate} Hz); held-out splits "
         f"{sorted(splits)}: {len(utterances)} whole utterances ({audio_s:.1f} s), never trained on. WER is corpus-level "
         "(word errors / reference words) by pocketsphinx (`metrics.recognize`).",
-        f"- Training: `benchmarks/istft_vocoder_speech.py`, {state['step']} steps of batch {state['batch_size']} x "
+        f"- Training: `benchmarks/istft_vocoder_speech.py`, {total_steps(state)} steps of batch {state['batch_size']} x "
         f"{state['segment_length']} samples in {state['train_seconds'] / 60:.1f} min of wall clock on the 2 cores "
-        f"({state['train_seconds'] / max(1, state['step']):.2f} s/step), "
+        f"({state['train_seconds'] / max(1, total_steps(state)):.2f} s/step), "
         f"{state['sessions']} session(s); losses `{state.get('losses', 'mel + stft')}`"
         + (f", discriminators from minute {state['adversarial_after_minutes']:g}"
            if state.get("adversarial_after_minutes") is not None else ", reconstruction losses only (no discriminator)")
-        + (f"; extra training data {state['extra_manifests']}" if state.get("extra_manifests") else "") + ".",
+        + (f"; extra training data {state['extra_manifests']}" if state.get("extra_manifests") else "") + "."
+        + warm_start_note(state) + (f" {state['note']}" if state.get("note") else ""),
         f"- Model: `{preset}` ({model.count_params() / 1e6:.2f} M parameters), features {cfg.to_dict()}.",
+        speed,
         "- Griffin-Lim: NNLS mel inversion then fast Griffin-Lim (momentum 0.99, seed 0) from the same log-mel; the "
         "baseline is the 64-iteration run. The untrained row is the training run's initial weights.",
         "- F0 RMSE and V/UV F1: pYIN (librosa) over 50-600 Hz on both signals; RMSE over frames voiced in both. MCD: "
@@ -354,7 +396,7 @@ def main(argv=None) -> int:
         "against slt's full-band recordings that costs it MR-STFT and MCD; flite's 16 kHz voices have nothing above "
         "8 kHz either, so there Griffin-Lim matches them while a vocoder trained on full-band slt adds a high band. "
         "PESQ-WB, STOI, F0, V/UV and WER only hear below 8 kHz.",
-        *(["", "Against other vocoders (rows marked compared):", *compare_sections] if compare_sections else []),
+        *(["", "Refined and compared rows:", *compare_sections] if compare_sections else []),
         "",
         "Voices never in training (same vocoder, same Griffin-Lim, the held-out sentences spoken by flite):",
         *voice_sections,
