@@ -1,0 +1,33 @@
+"""benchmarks/istft_vocoder_refine_sweep.py: one row per (model, iteration count) and the Griffin-Lim 64 baseline,
+written atomically with its command; speech-like audio made by the tests (no Debian files)."""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from speech_fixture import speech_like
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+import istft_vocoder_refine_sweep  # noqa: E402
+
+SR = 22050
+
+
+def test_sweep_writes_a_row_per_model_and_iteration_count(tmp_path):
+    import soundfile as sf
+
+    from audiogen_tf.manifest import write_manifest
+
+    path = tmp_path / "u0.wav"
+    sf.write(path, speech_like(SR, seconds=1.0, seed=0), SR, subtype="PCM_16")
+    manifest = write_manifest([{"path": str(path), "text": "a b", "split": "valid"}], tmp_path / "manifest.csv")
+    md = tmp_path / "sweep.md"
+    assert istft_vocoder_refine_sweep.main(["--manifest", str(manifest), "--model", "tiny=istft_vocoder_tiny",
+                                            "--iterations", "0,2", "--md", str(md)]) == 0
+    text = md.read_text()
+    assert "Command: `" in text and "--iterations 0,2" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "system" not in line]
+    assert [r.split(" | ")[0] for r in rows] == ["| Griffin-Lim 64 (baseline)", "| tiny + 0 iterations",
+                                                 "| tiny + 2 iterations"]
+    assert not (tmp_path / "sweep.md.tmp").exists()
