@@ -1,0 +1,105 @@
+"""Where a vocoder's voicing decisions differ from the recording's: pYIN frames voiced in the output but not in
+the recording (false voiced) and the reverse, their level, whether they sit at a voicing edge, and the pitch pYIN
+hears in the false-voiced frames against the vocoder's frame rate (sample rate / hop): a frame-rate vocoder whose
+phase repeats from frame to frame turns noise (fricatives) into a buzz at that rate and its multiples.
+
+Usage:
+    TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_voicing_errors.py --model istft_vocoder_slt \
+        --split valid --md benchmarks/istft_vocoder_voicing_errors.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def voicing_errors(ref, est, sr, frame_rate, fmin=50.0, fmax=1000.0):
+    """Counts of false-voiced / false-unvoiced pYIN frames of ``est`` against ``ref``, with the recording's level (dB
+    below its loudest frame) of the false-voiced ones, how many touch a voicing edge, and their pitch in Hz."""
+    import librosa
+
+    from audiogen_tf import metrics
+
+    f_ref, v_ref, f_est, v_est = metrics._f0_pair(ref, est, sr, fmin, fmax)
+    # metrics.f0's defaults: 40 ms (or two periods of fmin), a power of two, hop a quarter of it
+    frame_length = 1 << int(np.ceil(np.log2(max(0.04 * sr, 2.0 * sr / fmin + 2))))
+    rms = librosa.feature.rms(y=ref, frame_length=frame_length, hop_length=frame_length // 4)[0]
+    n = min(len(v_ref), len(rms))
+    v_ref, v_est, f_est, rms = v_ref[:n], v_est[:n], f_est[:n], rms[:n]
+    level = 20.0 * np.log10(rms / max(float(rms.max()), 1e-12) + 1e-9)
+    padded = np.pad(v_ref, 1)
+    edge = padded[:-2] != padded[2:]  # a neighbour's voicing differs
+    false_voiced, false_unvoiced = v_est & ~v_ref, v_ref & ~v_est
+    return {"false_voiced": int(false_voiced.sum()), "false_unvoiced": int(false_unvoiced.sum()),
+            "false_voiced_at_edges": int((false_voiced & edge).sum()), "levels_db": level[false_voiced].tolist(),
+            "pitch_hz": f_est[false_voiced].tolist(), "frame_rate": frame_rate}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default="istft_vocoder_slt", help="trained preset or .keras vocoder")
+    ap.add_argument("--manifest", default=os.path.join(ROOT, "data", "speech", "manifest.csv"))
+    ap.add_argument("--split", default="valid")
+    ap.add_argument("--max-utterances", type=int, default=None)
+    ap.add_argument("--md", default=None)
+    args = ap.parse_args(argv)
+
+    from audiogen_cli.export import resolve_model
+    from audiogen_tf import audio as audio_io
+    from audiogen_tf import manifest
+    from audiogen_tf.features import log_mel_to_audio
+
+    model = resolve_model(args.model)
+    cfg = model.feature_settings
+    sr, frame_rate = cfg.sample_rate, cfg.sample_rate / cfg.hop_length
+    held = [e for e in manifest.read_manifest(args.manifest) if e.get("split") == args.split][: args.max_utterances]
+    if not held:
+        raise SystemExit(f"{args.manifest}: no utterances in split {args.split!r}")
+    totals = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for e in held:
+            x = audio_io.load(e["path"], sr=sr)[0].astype(np.float32)
+            log_mel = cfg.log_mel(x[None])
+            outputs = {"vocoder": np.asarray(model(log_mel, training=False)).reshape(-1)[: len(x)],
+                       "Griffin-Lim 64": np.asarray(log_mel_to_audio(log_mel[0], cfg, n_iter=64, length=len(x), seed=0))}
+            for name, y in outputs.items():
+                r = voicing_errors(x, np.clip(y.reshape(-1), -1, 1), sr, frame_rate)
+                t = totals.setdefault(name, {"false_voiced": 0, "false_unvoiced": 0, "false_voiced_at_edges": 0,
+                                             "levels_db": [], "pitch_hz": []})
+                for k in t:
+                    t[k] += r[k]
+    lines = ["# Voicing errors of a vocoder against Griffin-Lim 64", "",
+             "Command: `TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_voicing_errors.py "
+             + " ".join(argv if argv is not None else sys.argv[1:]) + "`", "",
+             f"`{args.model}` on split `{args.split}` ({len(held)} utterances); pYIN (50-1000 Hz) frames; frame rate of "
+             f"the vocoder {frame_rate:.1f} Hz.", "",
+             "| system | false voiced | of which at a voicing edge | their recording level, median (dB below peak) "
+             "| their pitch within 3 % of a multiple of the frame rate | false unvoiced |", "|---|---|---|---|---|---|"]
+    for name, t in totals.items():
+        pitch = np.array(t["pitch_hz"])
+        on_rate = (float(np.mean([np.min(np.abs(p / (frame_rate * np.arange(1, 8)) - 1)) < 0.03 for p in pitch]))
+                   if len(pitch) else float("nan"))
+        median = float(np.median(t["levels_db"])) if t["levels_db"] else float("nan")
+        lines.append(f"| {name} | {t['false_voiced']} | {t['false_voiced_at_edges']} | {median:.1f} | {on_rate:.2f} "
+                     f"| {t['false_unvoiced']} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.md:
+        with open(args.md + ".tmp", "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(args.md + ".tmp", args.md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""benchmarks/istft_vocoder_voicing_errors.py: a buzz at the frame rate where the recording is noise is counted as
+false voiced, pitched at the frame rate; the recording against itself has no voicing errors."""
+
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+import istft_vocoder_voicing_errors as ve  # noqa: E402
+
+SR, HOP = 22050, 256
+
+
+def test_a_frame_rate_buzz_in_noise_is_false_voiced_at_the_frame_rate():
+    rng = np.random.default_rng(0)
+    noise = (0.1 * rng.standard_normal(SR)).astype(np.float32)
+    buzz = np.zeros(SR, np.float32)
+    buzz[::HOP] = 0.5  # one click per frame: what a phase that repeats every frame sounds like
+    buzz += 0.01 * noise
+    r = ve.voicing_errors(noise, buzz, SR, SR / HOP)
+    assert r["false_voiced"] > 10 and r["false_unvoiced"] == 0
+    pitch = np.array(r["pitch_hz"])
+    assert np.mean(np.min(np.abs(pitch[:, None] / (SR / HOP * np.arange(1, 8)) - 1), axis=1) < 0.03) > 0.9
+    same = ve.voicing_errors(noise, noise, SR, SR / HOP)
+    assert same["false_voiced"] == same["false_unvoiced"] == 0
