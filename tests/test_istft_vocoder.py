@@ -248,3 +248,19 @@ def test_synthesize_refined_starts_at_the_plain_output_and_makes_the_phase_consi
     refined = tiny.synthesize_refined(mel, 8)
     before, after = (float(spectral_convergence(magnitude, y)[0]) for y in (plain, refined))
     assert after < 0.8 * before, (before, after)
+
+
+def test_frame_rate_correlation_loss_hears_a_frame_rate_buzz_in_noise():
+    """A click every hop (what a phase repeating every frame makes of noise) against noise scores about 1;
+    another draw of noise scores near 0; a signal against itself scores 0, voiced or not."""
+    rng = np.random.default_rng(0)
+    noise = (0.1 * rng.standard_normal((2, 8192))).astype(np.float32)
+    buzz = np.zeros_like(noise)
+    buzz[:, ::HOP] = 0.5
+    buzz += 0.01 * noise
+    vowel = np.stack([voiced(8192 / SR, 140.0)[:8192]] * 2)
+    assert float(L.frame_rate_correlation_loss(noise, noise, HOP)) == 0.0
+    assert float(L.frame_rate_correlation_loss(vowel, vowel, HOP)) == 0.0
+    assert float(L.frame_rate_correlation_loss(noise, buzz, HOP)) > 0.8
+    other = (0.1 * rng.standard_normal((2, 8192))).astype(np.float32)
+    assert float(L.frame_rate_correlation_loss(noise, other, HOP)) < 0.1

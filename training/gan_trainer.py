@@ -193,6 +193,7 @@ class GANTrainer(keras.Model):
         consistency_loss_weight=0.0,
         weighted_phase_loss_weight=0.0,
         weighted_phase_exponent=0.25,
+        frame_rate_correlation_loss_weight=0.0,
         **kwargs,
     ):
         """Set both optimizers and the loss recipe.
@@ -233,6 +234,8 @@ class GANTrainer(keras.Model):
             weighted_phase_loss_weight, weighted_phase_exponent: amplitude-weighted group delay + instantaneous
                 frequency (:func:`audiogen_tf.losses.weighted_phase_losses`) and the amplitude exponent of its
                 weights (0.25; 1.0 weighs each bin pair by energy, so harmonics dominate: aimed at pitch).
+            frame_rate_correlation_loss_weight: :func:`audiogen_tf.losses.frame_rate_correlation_loss` (the
+                recording's autocorrelation at lags of 1-3 hops; against a frame-rate buzz in fricatives).
         """
         g_optimizer, g_ls = _unwrap_loss_scale_optimizer(g_optimizer)
         d_optimizer, d_ls = _unwrap_loss_scale_optimizer(d_optimizer)
@@ -273,6 +276,7 @@ class GANTrainer(keras.Model):
             "real_imag": float(real_imag_loss_weight) if recon else 0.0,
             "consistency": float(consistency_loss_weight) if recon else 0.0,
             "weighted_phase": float(weighted_phase_loss_weight) if recon else 0.0,
+            "frame_rate_correlation": float(frame_rate_correlation_loss_weight) if recon else 0.0,
         }
         self.weighted_phase_exponent = float(weighted_phase_exponent)
         self.spectral_on = any(w > 0 for w in self.spectral_weights.values())
@@ -294,7 +298,8 @@ class GANTrainer(keras.Model):
         self.d_optimizer.build(self.discriminator_variables)
         names = ["g_loss", "d_loss", "adv_loss", "fm_loss", "mel_loss", "stft_loss", "gp", "wasserstein"]
         if self.spectral_on:
-            names += ["amplitude_loss", "phase_loss", "real_imag_loss", "consistency_loss", "weighted_phase_loss"]
+            names += ["amplitude_loss", "phase_loss", "real_imag_loss", "consistency_loss", "weighted_phase_loss",
+                      "frame_rate_correlation_loss"]
         if self.mode == "unconditional":
             names = [n for n in names if n not in ("mel_loss", "stft_loss")]
             if self.feature_matching_weight == 0:
@@ -425,7 +430,8 @@ class GANTrainer(keras.Model):
                                   weighted_phase_exponent=self.weighted_phase_exponent)
         return fake, {"amplitude": terms["amplitude"], "phase": terms["ip"] + terms["gd"] + terms["iaf"],
                       "real_imag": terms["real_imag"], "consistency": terms["consistency"],
-                      "weighted_phase": terms["gd_weighted"] + terms["iaf_weighted"]}
+                      "weighted_phase": terms["gd_weighted"] + terms["iaf_weighted"],
+                      "frame_rate_correlation": terms["frame_rate_correlation"]}
 
     def _generator_phase(self, g_input, real, label, adversarial_on):
         """G update. Returns (g_loss, adv, fm, mel, stft_total, spectral terms, finite, applied, overflow)."""

@@ -50,6 +50,7 @@ class GANVocoderRecipe(TrainRecipe):
     consistency_loss_weight: float = 0.0
     weighted_phase_loss_weight: float = 0.0
     weighted_phase_exponent: float = 0.25
+    frame_rate_correlation_loss_weight: float = 0.0
 
     def mel_config(self):
         """The ``MelConfig`` of the features (``sample_rate`` from the recipe unless given)."""
@@ -64,7 +65,7 @@ class GANVocoderRecipe(TrainRecipe):
         for key in ("adversarial_weight", "mel_loss_weight", "feature_matching_weight", "stft_loss_weight",
                     "subband_stft_loss_weight", "generator_warmup_steps", "amplitude_loss_weight", "phase_loss_weight",
                     "real_imag_loss_weight", "consistency_loss_weight", "weighted_phase_loss_weight",
-                    "weighted_phase_exponent"):
+                    "weighted_phase_exponent", "frame_rate_correlation_loss_weight"):
             if getattr(self, key) < 0:
                 bad.append((key, f"must be >= 0, got {getattr(self, key)}"))
         return bad + _mel_problems(self)
@@ -121,6 +122,7 @@ def build_trainer(recipe, models):
         consistency_loss_weight=recipe.consistency_loss_weight,
         weighted_phase_loss_weight=recipe.weighted_phase_loss_weight,
         weighted_phase_exponent=recipe.weighted_phase_exponent,
+        frame_rate_correlation_loss_weight=recipe.frame_rate_correlation_loss_weight,
     )
     return trainer
 
