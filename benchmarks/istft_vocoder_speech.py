@@ -7,7 +7,8 @@ frequency, anti-wrapped), 45 x real/imaginary L1, 20 x STFT consistency; measure
 ``istft_vocoder_quality.md``), or with 10 x amplitude-weighted group delay + instantaneous frequency
 (``--losses weighted_phase``, :func:`audiogen_tf.losses.weighted_phase_losses`: phase asked for only where the
 target has energy; ``--losses harmonic_phase``: the same terms with energy weights, exponent 1, so the harmonics'
-phase advance dominates), AdamW (lr 5e-4, betas 0.8 / 0.99) whose learning rate follows a cosine over the *time* budget (so a run stopped
+phase advance dominates; ``--losses harmonic_phase_noise`` adds 10 x
+:func:`audiogen_tf.losses.frame_rate_correlation_loss`, against a frame-rate buzz in fricatives), AdamW (lr 5e-4, betas 0.8 / 0.99) whose learning rate follows a cosine over the *time* budget (so a run stopped
 by the clock still anneals). Every ``--snapshot-minutes`` of training time the generator is saved as
 ``snapshots/min_XXX.weights.h5``: ``benchmarks/istft_vocoder_quality.py`` scores them for the learning curve.
 Checkpoints (``StepCheckpoint``) and the training clock live in the run folder; rerunning the same command
@@ -56,6 +57,9 @@ LOSS_SETS = {
     # the same terms weighted by energy (exponent 1): the harmonics' phase advance dominates (aimed at F0)
     "harmonic_phase": {"mel_loss_weight": 45.0, "stft_loss_weight": 2.5, "weighted_phase_loss_weight": 10.0,
                        "weighted_phase_exponent": 1.0},
+    # + the recording's autocorrelation at lags of 1-3 hops (against the frame-rate buzz in fricatives)
+    "harmonic_phase_noise": {"mel_loss_weight": 45.0, "stft_loss_weight": 2.5, "weighted_phase_loss_weight": 10.0,
+                             "weighted_phase_exponent": 1.0, "frame_rate_correlation_loss_weight": 10.0},
 }
 
 
