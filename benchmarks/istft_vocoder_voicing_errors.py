@@ -54,6 +54,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from audiogen_cli.export import resolve_model
+    from audiogen_tf.atomic import atomic_write_text
     from audiogen_tf import audio as audio_io
     from audiogen_tf import manifest
     from audiogen_tf.features import log_mel_to_audio
@@ -95,9 +96,7 @@ def main(argv=None) -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.md:
-        with open(args.md + ".tmp", "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(args.md + ".tmp", args.md)
+        atomic_write_text(args.md, text)
     return 0
 
 

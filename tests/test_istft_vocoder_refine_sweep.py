@@ -30,4 +30,4 @@ def test_sweep_writes_a_row_per_model_and_iteration_count(tmp_path):
     rows = [line for line in text.splitlines() if line.startswith("| ") and "system" not in line]
     assert [r.split(" | ")[0] for r in rows] == ["| Griffin-Lim 64 (baseline)", "| tiny + 0 iterations",
                                                  "| tiny + 2 iterations"]
-    assert not (tmp_path / "sweep.md.tmp").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("sweep")] == ["sweep.md"]
