@@ -26,6 +26,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(argv=None) -> int:
@@ -35,11 +36,11 @@ def main(argv=None) -> int:
     ap.add_argument("--model", action="append", required=True, help="label=trained preset or .keras file")
     ap.add_argument("--iterations", default="0,32,64", help="comma-separated consistency iteration counts")
     ap.add_argument("--max-utterances", type=int, default=None)
-    ap.add_argument("--md", default=None, help="write the table here (atomic)")
+    ap.add_argument("--md", default=None, help="write the page here (atomic, with the machine)")
     args = ap.parse_args(argv)
 
     from audiogen_cli.export import resolve_model
-    from audiogen_tf.atomic import atomic_write_text
+    from bench_utils import markdown_table, write_markdown_table
     from audiogen_tf import audio as audio_io
     from audiogen_tf import manifest, metrics
     from audiogen_tf.features import log_mel_to_audio
@@ -72,22 +73,20 @@ def main(argv=None) -> int:
                      metrics.voicing_f1(x, y, sr, fmin=50.0, fmax=600.0),
                      metrics.multi_resolution_stft_distance(x, y)["total"]))
     base = np.array(scores["Griffin-Lim 64 (baseline)"], float)
-    command = "TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_refine_sweep.py " + " ".join(
-        argv if argv is not None else sys.argv[1:])
-    lines = ["# Consistency iterations of trained iSTFT vocoders against Griffin-Lim 64", "",
-             f"Command: `{command}`", "",
-             f"Split `{args.split}` of `{os.path.relpath(args.manifest, ROOT)}`: {len(held)} utterances; "
-             f"pYIN over 50-600 Hz; {time.time() - start:.0f} s.", "",
-             "| system | PESQ-WB ↑ | F0 RMSE (cents) ↓ | V/UV F1 ↑ | MR-STFT ↓ | F0 better than GL 64 in |",
-             "|---|---|---|---|---|---|"]
-    for name, rows in scores.items():
-        a = np.array(rows, float)
-        lines.append(f"| {name} | {np.nanmean(a[:, 0]):.3f} | {np.nanmean(a[:, 1]):.2f} | {np.nanmean(a[:, 2]):.3f} | "
-                     f"{np.nanmean(a[:, 3]):.3f} | {int(np.sum(a[:, 1] < base[:, 1]))}/{len(a)} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
+    rows = []
+    for name, scored in scores.items():
+        a = np.array(scored, float)
+        rows.append({"system": name, "PESQ-WB ↑": f"{np.nanmean(a[:, 0]):.3f}",
+                     "F0 RMSE (cents) ↓": f"{np.nanmean(a[:, 1]):.2f}", "V/UV F1 ↑": f"{np.nanmean(a[:, 2]):.3f}",
+                     "MR-STFT ↓": f"{np.nanmean(a[:, 3]):.3f}",
+                     "F0 better than GL 64 in": f"{int(np.sum(a[:, 1] < base[:, 1]))}/{len(a)}"})
+    note = (f"Split `{args.split}` of `{os.path.relpath(args.manifest, ROOT)}`: {len(held)} utterances; pYIN over "
+            f"50-600 Hz; {time.time() - start:.0f} s.")
+    print(markdown_table(rows) + note)
     if args.md:
-        atomic_write_text(args.md, text)
+        write_markdown_table(args.md, rows, "Consistency iterations of trained iSTFT vocoders against Griffin-Lim 64",
+                             "TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_refine_sweep.py "
+                             + " ".join(argv if argv is not None else sys.argv[1:]), notes=note)
     return 0
 
 

@@ -20,6 +20,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def voicing_errors(ref, est, sr, frame_rate, fmin=50.0, fmax=1000.0):
@@ -54,7 +55,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from audiogen_cli.export import resolve_model
-    from audiogen_tf.atomic import atomic_write_text
+    from bench_utils import markdown_table, write_markdown_table
     from audiogen_tf import audio as audio_io
     from audiogen_tf import manifest
     from audiogen_tf.features import log_mel_to_audio
@@ -79,24 +80,24 @@ def main(argv=None) -> int:
                                              "levels_db": [], "pitch_hz": []})
                 for k in t:
                     t[k] += r[k]
-    lines = ["# Voicing errors of a vocoder against Griffin-Lim 64", "",
-             "Command: `TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_voicing_errors.py "
-             + " ".join(argv if argv is not None else sys.argv[1:]) + "`", "",
-             f"`{args.model}` on split `{args.split}` ({len(held)} utterances); pYIN (50-1000 Hz) frames; frame rate of "
-             f"the vocoder {frame_rate:.1f} Hz.", "",
-             "| system | false voiced | of which at a voicing edge | their recording level, median (dB below peak) "
-             "| their pitch within 3 % of a multiple of the frame rate | false unvoiced |", "|---|---|---|---|---|---|"]
+    rows = []
     for name, t in totals.items():
         pitch = np.array(t["pitch_hz"])
         on_rate = (float(np.mean([np.min(np.abs(p / (frame_rate * np.arange(1, 8)) - 1)) < 0.03 for p in pitch]))
                    if len(pitch) else float("nan"))
-        median = float(np.median(t["levels_db"])) if t["levels_db"] else float("nan")
-        lines.append(f"| {name} | {t['false_voiced']} | {t['false_voiced_at_edges']} | {median:.1f} | {on_rate:.2f} "
-                     f"| {t['false_unvoiced']} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
+        rows.append({"system": name, "false voiced": t["false_voiced"],
+                     "of which at a voicing edge": t["false_voiced_at_edges"],
+                     "their recording level, median (dB below peak)":
+                         f"{np.median(t['levels_db']):.1f}" if t["levels_db"] else "nan",
+                     "their pitch within 3 % of a multiple of the frame rate": f"{on_rate:.2f}",
+                     "false unvoiced": t["false_unvoiced"]})
+    note = (f"`{args.model}` on split `{args.split}` ({len(held)} utterances); pYIN (50-1000 Hz) frames; frame rate "
+            f"of the vocoder {frame_rate:.1f} Hz.")
+    print(markdown_table(rows) + note)
     if args.md:
-        atomic_write_text(args.md, text)
+        write_markdown_table(args.md, rows, "Voicing errors of a vocoder against Griffin-Lim 64",
+                             "TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_voicing_errors.py "
+                             + " ".join(argv if argv is not None else sys.argv[1:]), notes=note)
     return 0
 
 

@@ -27,7 +27,7 @@ def test_sweep_writes_a_row_per_model_and_iteration_count(tmp_path):
                                             "--iterations", "0,2", "--md", str(md)]) == 0
     text = md.read_text()
     assert "Command: `" in text and "--iterations 0,2" in text
-    rows = [line for line in text.splitlines() if line.startswith("| ") and "system" not in line]
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "system" not in line and "---" not in line]
     assert [r.split(" | ")[0] for r in rows] == ["| Griffin-Lim 64 (baseline)", "| tiny + 0 iterations",
                                                  "| tiny + 2 iterations"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("sweep")] == ["sweep.md"]
