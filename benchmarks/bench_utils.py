@@ -186,6 +186,14 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
+def continued_steps(state: dict) -> int:
+    """Steps of a run's state file (``step``), plus those of the shipped weights it started from when it was
+    continued from a trained preset (``init_from: {"weights", "step"}``, ``istft_vocoder_speech.py --init-from``);
+    a run continued from a run folder already counts the source's steps (it restored the optimizer)."""
+    init = state.get("init_from") or {}
+    return int(state["step"]) + (int(init.get("step", 0)) if "weights" in init else 0)
+
+
 def markdown_table(rows: Sequence[dict]) -> str:
     """A GitHub markdown table of ``rows``; columns are the keys in order of first appearance.
 

@@ -140,11 +140,10 @@ def beats(summary, system, baseline, keys):
     return won
 
 
-def total_steps(state):
-    """Steps of a run of ``istft_vocoder_speech.py``, with those of the shipped weights it started from, if any
-    (a run warm-started from a run folder already counts the source's steps: it restored its optimizer)."""
-    init = state.get("init_from") or {}
-    return int(state["step"]) + (int(init.get("step", 0)) if "weights" in init else 0)
+def better_worse(won):
+    """``"X, Y and worse on Z"``: the metrics ``won`` (:func:`beats`) marks better, then worse ("nothing" if none)."""
+    return ((", ".join(LABELS[k] for k, v in won.items() if v) or "nothing") + " and worse on "
+            + (", ".join(LABELS[k] for k, v in won.items() if not v) or "nothing"))
 
 
 def warm_start_note(state):
@@ -226,7 +225,7 @@ def main(argv=None) -> int:
 
     from audiogen_tf import audio as audio_io
     from audiogen_tf import manifest, metrics
-    from bench_utils import matmul_peak_gflops, write_markdown_table
+    from bench_utils import continued_steps, matmul_peak_gflops, write_markdown_table
     from audiogen_tf.features import log_mel_to_audio
     from zoo.istft_vocoder import ISTFTVocoder
 
@@ -258,7 +257,7 @@ def main(argv=None) -> int:
     def gl_fn(n_iter):
         return lambda log_mel, n: log_mel_to_audio(log_mel[0], cfg, n_iter=n_iter, length=n, seed=0)
 
-    trained_name = f"iSTFT vocoder `{preset}`, trained ({total_steps(state)} steps, {state['train_seconds'] / 60:.0f} min)"
+    trained_name = f"iSTFT vocoder `{preset}`, trained ({continued_steps(state)} steps, {state['train_seconds'] / 60:.0f} min)"
     systems = {trained_name: (vocoder_fn(model), "vocoder"),
                "Griffin-Lim, 32 iterations": (gl_fn(32), "griffin_lim32"),
                "Griffin-Lim, 64 iterations": (gl_fn(64), "griffin_lim64"),
@@ -290,15 +289,11 @@ def main(argv=None) -> int:
             rwon = beats(summary, name, baseline, keys)
             compare_sections.append(
                 f"- With {k} consistency iterations (`synthesize_refined`) the vocoder is better than Griffin-Lim 64 "
-                "on " + (", ".join(LABELS[k2] for k2, v in rwon.items() if v) or "nothing") + " and worse on "
-                + (", ".join(LABELS[k2] for k2, v in rwon.items() if not v) or "nothing")
-                + f"; WER gap to the recordings {summary[name]['wer'] - summary['recordings']['wer']:+.3f}.")
+                "on " + better_worse(rwon) + f"; WER gap to the recordings {summary[name]['wer'] - summary['recordings']['wer']:+.3f}.")
         for name, spec in compared.items():
             cwon = beats(summary, trained_name, name, keys)
             compare_sections.append(
-                f"- Against {spec}: the trained vocoder is better on "
-                + (", ".join(LABELS[k] for k, v in cwon.items() if v) or "nothing") + " and worse on "
-                + (", ".join(LABELS[k] for k, v in cwon.items() if not v) or "nothing")
+                f"- Against {spec}: the trained vocoder is better on " + better_worse(cwon)
                 + f"; WER {summary[trained_name]['wer']:.3f} vs {summary[name]['wer']:.3f}.")
 
         voice_sections = []
@@ -337,7 +332,7 @@ def main(argv=None) -> int:
                                           curve_utts, cfg, gl_curve, other_png)
             weights = {k: v for k, v in other_state.items() if k.endswith("_loss_weight")}
             ablations.append(f"- `{os.path.relpath(os.path.abspath(other), ROOT)}` (loss weights {weights}, "
-                             f"{total_steps(other_state)} steps in {other_state['train_seconds'] / 60:.0f} min): "
+                             f"{continued_steps(other_state)} steps in {other_state['train_seconds'] / 60:.0f} min): "
                              + ", ".join(f"{m} min PESQ {p:.2f} / STOI {q:.3f}" for m, _, p, q in other_points)
                              + f" (`{os.path.basename(other_png)}`).")
 
@@ -346,9 +341,7 @@ def main(argv=None) -> int:
     all_won = all(won.values()) and wer_gap <= 0.02
     verdict = ("**The trained iSTFT vocoder beats Griffin-Lim 64 on every metric and its WER is within +0.02 of the "
                "recordings'.**" if all_won else
-               "**The quality bar is NOT met**: against Griffin-Lim 64 the vocoder is better on "
-               + (", ".join(LABELS[k] for k, v in won.items() if v) or "nothing") + " and worse on "
-               + (", ".join(LABELS[k] for k, v in won.items() if not v) or "nothing")
+               "**The quality bar is NOT met**: against Griffin-Lim 64 the vocoder is better on " + better_worse(won)
                + f"; WER gap to the recordings {wer_gap:+.3f} (bar: +0.02).")
     per_utt = {}
     for k in keys:
@@ -359,13 +352,12 @@ def main(argv=None) -> int:
                    "STOI": f"{q:.3f}"} for m, s, p, q in points]
     audio_s = sum(len(u[1]) for u in utterances) / cfg.sample_rate
     gl_seconds = results[baseline]["seconds"]
+    timed = {"vocoder": trained_name, **{f"vocoder + {k} iterations": name for name, k in refined.items()}}
     speed = ("- Synthesis compute in this run (seconds per second of audio, in one process on the 2 cores; ratio to "
-             "Griffin-Lim 64): " + "; ".join(
-                 f"{'vocoder' + (f' + {refined[name]} iterations' if name in refined else '')}: "
-                 f"{results[name]['seconds'] / audio_s:.4f} "
-                 f"({results[name]['seconds'] / gl_seconds:.2f}x)" if name != baseline else
-                 f"Griffin-Lim 64: {gl_seconds / audio_s:.4f}"
-                 for name in [trained_name, *refined, baseline]) + ".")
+             "Griffin-Lim 64): "
+             + "; ".join(f"{label}: {results[name]['seconds'] / audio_s:.4f} "
+                         f"({results[name]['seconds'] / gl_seconds:.2f}x)" for label, name in timed.items())
+             + f"; Griffin-Lim 64: {gl_seconds / audio_s:.4f}.")
     notes = [
         verdict,
         "",
@@ -375,9 +367,9 @@ def main(argv=None) -> int:
         f"- Data: festival corpus (`audiogen data speech`, voice slt, {cfg.sample_rate} Hz); held-out splits "
         f"{sorted(splits)}: {len(utterances)} whole utterances ({audio_s:.1f} s), never trained on. WER is corpus-level "
         "(word errors / reference words) by pocketsphinx (`metrics.recognize`).",
-        f"- Training: `benchmarks/istft_vocoder_speech.py`, {total_steps(state)} steps of batch {state['batch_size']} x "
+        f"- Training: `benchmarks/istft_vocoder_speech.py`, {continued_steps(state)} steps of batch {state['batch_size']} x "
         f"{state['segment_length']} samples in {state['train_seconds'] / 60:.1f} min of wall clock on the 2 cores "
-        f"({state['train_seconds'] / max(1, total_steps(state)):.2f} s/step), "
+        f"({state['train_seconds'] / max(1, continued_steps(state)):.2f} s/step), "
         f"{state['sessions']} session(s); losses `{state.get('losses', 'mel + stft')}`"
         + (f", discriminators from minute {state['adversarial_after_minutes']:g}"
            if state.get("adversarial_after_minutes") is not None else ", reconstruction losses only (no discriminator)")

@@ -73,9 +73,11 @@ def held_out_section(page: str) -> str:
 def _steps_minutes(state: dict) -> str:
     """Steps and minutes from a run's state file: the vocoder scripts' step / train_seconds or steps / minutes."""
     if "train_seconds" in state:
+        from bench_utils import continued_steps
+
         init = state.get("init_from") or {}
         if "weights" in init and "step" in state:  # continued from shipped weights: their steps count too
-            return (f"- Steps: {state['step'] + init['step']} ({init['step']} of `{init['weights']}`, then "
+            return (f"- Steps: {continued_steps(state)} ({init['step']} of `{init['weights']}`, then "
                     f"{state['step']}), minutes of training: {state['train_seconds'] / 60:.1f}")
         return f"- Steps: {state.get('step', '?')}, minutes of training: {state['train_seconds'] / 60:.1f}"
     if "minutes" in state:  # a benchmark's ledger (bench_utils.train_within_budget) says "step"
