@@ -8,7 +8,8 @@ frequency, anti-wrapped), 45 x real/imaginary L1, 20 x STFT consistency; measure
 (``--losses weighted_phase``, :func:`audiogen_tf.losses.weighted_phase_losses`: phase asked for only where the
 target has energy; ``--losses harmonic_phase``: the same terms with energy weights, exponent 1, so the harmonics'
 phase advance dominates; ``--losses harmonic_phase_noise`` adds 10 x
-:func:`audiogen_tf.losses.frame_rate_correlation_loss`, against a frame-rate buzz in fricatives), AdamW (lr 5e-4, betas 0.8 / 0.99) whose learning rate follows a cosine over the *time* budget (so a run stopped
+:func:`audiogen_tf.losses.frame_rate_correlation_loss`, against a frame-rate buzz in fricatives, and
+``harmonic_phase_noise_consistent`` 20 x STFT consistency on top), AdamW (lr 5e-4, betas 0.8 / 0.99) whose learning rate follows a cosine over the *time* budget (so a run stopped
 by the clock still anneals). Every ``--snapshot-minutes`` of training time the generator is saved as
 ``snapshots/min_XXX.weights.h5``: ``benchmarks/istft_vocoder_quality.py`` scores them for the learning curve.
 Checkpoints (``StepCheckpoint``) and the training clock live in the run folder; rerunning the same command
@@ -60,16 +61,23 @@ LOSS_SETS = {
     # + the recording's autocorrelation at lags of 1-3 hops (against the frame-rate buzz in fricatives)
     "harmonic_phase_noise": {"mel_loss_weight": 45.0, "stft_loss_weight": 2.5, "weighted_phase_loss_weight": 10.0,
                              "weighted_phase_exponent": 1.0, "frame_rate_correlation_loss_weight": 10.0},
+    # + 20 x STFT consistency (APNet2's weight): 64 consistency steps at inference took valid F0 RMSE from 21.3 to
+    # 16.4 cents (istft_vocoder_refine_sweep_valid.md); this asks the network itself for a consistent spectrum
+    "harmonic_phase_noise_consistent": {"mel_loss_weight": 45.0, "stft_loss_weight": 2.5,
+                                        "weighted_phase_loss_weight": 10.0, "weighted_phase_exponent": 1.0,
+                                        "frame_rate_correlation_loss_weight": 10.0, "consistency_loss_weight": 20.0},
 }
 
 
-def time_cosine_callback(state, optimizer, base_lr, budget_seconds, final_fraction=0.05):
-    """Keras callback: learning rate = cosine of the training time spent (``state["train_seconds"]``) over the budget."""
+def time_cosine_callback(state, optimizer, base_lr, budget_seconds, final_fraction=0.05, start_seconds=0.0):
+    """Keras callback: learning rate = cosine of the training time spent (``state["train_seconds"]``) between
+    ``start_seconds`` (``base_lr`` until then) and ``budget_seconds`` (``final_fraction * base_lr`` from then)."""
     import keras
 
     class _TimeCosine(keras.callbacks.Callback):
         def _set(self):
-            progress = min(1.0, max(0.0, state["train_seconds"] / budget_seconds))
+            span = max(budget_seconds - start_seconds, 1e-9)
+            progress = min(1.0, max(0.0, (state["train_seconds"] - start_seconds) / span))
             scale = final_fraction + (1.0 - final_fraction) * 0.5 * (1.0 + math.cos(math.pi * progress))
             optimizer.learning_rate.assign(base_lr * scale)
 
@@ -152,6 +160,10 @@ def main(argv=None) -> int:
     ap.add_argument("--minutes", type=float, default=150.0, help="training wall-time budget over all sessions")
     ap.add_argument("--stop-after-minutes", type=float, default=None,
                     help="stop this session after this many minutes (the cosine still spans --schedule-minutes)")
+    ap.add_argument("--schedule-start-minutes", type=float, default=0.0,
+                    help="the cosine starts at this minute of the clock (--learning-rate until then): a tail "
+                         "branched from trained weights (--init-from, --init-minutes) gets its own warm restart "
+                         "(Loshchilov & Hutter 2017) instead of the end of the first run's cosine")
     ap.add_argument("--schedule-minutes", type=float, default=None,
                     help="training minutes the learning-rate cosine spans (default: --minutes); a stage that "
                          "stops early on a longer schedule sets --minutes below it")
@@ -206,6 +218,8 @@ def main(argv=None) -> int:
     if args.adversarial_after_minutes is not None:  # keys only when used: earlier runs still resume
         run_key.update(adversarial_after_minutes=args.adversarial_after_minutes,
                        discriminator_preset=args.discriminator_preset, d_learning_rate=args.d_learning_rate)
+    if args.schedule_start_minutes:  # a key only when used: earlier runs still resume
+        run_key["schedule_start_minutes"] = args.schedule_start_minutes
     if args.extra_manifest:
         run_key["extra_manifests"] = [os.path.relpath(os.path.abspath(m), ROOT) for m in args.extra_manifest]
     state = {**run_key, "train_seconds": 0.0, "step": 0, "sessions": 0}
@@ -259,7 +273,8 @@ def main(argv=None) -> int:
           f"training {session:.0f} s from step {state['step']} ({state['train_seconds']:.0f} s done)", flush=True)
     def fit_for(seconds):
         callbacks = [TimeBudget(seconds), checkpoint, _clock_callback(state, state_path, args.checkpoint_every),
-                     time_cosine_callback(state, g_opt, args.learning_rate, 60.0 * schedule_minutes),
+                     time_cosine_callback(state, g_opt, args.learning_rate, 60.0 * schedule_minutes,
+                                          start_seconds=60.0 * args.schedule_start_minutes),
                      snapshot_callback(state, generator, os.path.join(out, "snapshots"), args.snapshot_minutes)]
         trainer.fit(dataset, epochs=10**6, steps_per_epoch=args.steps_per_epoch, verbose=2, callbacks=callbacks)
 

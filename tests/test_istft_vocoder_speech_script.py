@@ -7,6 +7,8 @@ import json
 import os
 import sys
 
+import numpy as np
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from speech_fixture import speech_like
@@ -63,3 +65,19 @@ def test_init_from_a_trained_preset_needs_its_minutes_and_its_architecture(tmp_p
         istft_vocoder_speech.warm_start_from_weights(tiny, {}, "istft_vocoder_slt", None, 0)
     with pytest.raises(ConfigError, match="architecture differs"):
         istft_vocoder_speech.warm_start_from_weights(tiny, {}, "istft_vocoder_slt", 130.0, 50542)
+
+
+def test_time_cosine_restarts_at_the_schedule_start():
+    """start_seconds: the base rate until then, a full cosine from there to the budget's end (a tail's warm restart)."""
+    import keras
+
+    state = {"train_seconds": 0.0}
+    opt = keras.optimizers.SGD(1.0)
+    callback = istft_vocoder_speech.time_cosine_callback(state, opt, 1e-3, 150.0, final_fraction=0.05,
+                                                         start_seconds=130.0)
+    rates = []
+    for seconds in (0.0, 130.0, 140.0, 150.0, 200.0):
+        state["train_seconds"] = seconds
+        callback.on_train_begin()
+        rates.append(float(opt.learning_rate.numpy()))
+    np.testing.assert_allclose(rates, [1e-3, 1e-3, 1e-3 * (0.05 + 0.95 * 0.5), 5e-5, 5e-5], rtol=1e-5)
