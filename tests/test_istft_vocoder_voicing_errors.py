@@ -24,3 +24,19 @@ def test_a_frame_rate_buzz_in_noise_is_false_voiced_at_the_frame_rate():
     assert np.mean(np.min(np.abs(pitch[:, None] / (SR / HOP * np.arange(1, 8)) - 1), axis=1) < 0.03) > 0.9
     same = ve.voicing_errors(noise, noise, SR, SR / HOP)
     assert same["false_voiced"] == same["false_unvoiced"] == 0
+
+
+def test_f0_error_row_splits_gross_from_fine_errors():
+    row = ve.f0_error_row("x", [0.0, 0.0, 10.0, -10.0, 1200.0], [12.0, 14.0])
+    assert row["F0 RMSE, mean of utterances (cents)"] == "13.00" and row["frames voiced in both"] == 5
+    assert row["gross (> 100 cents)"] == 1 and row["their share of the squared error"] == "1.00"
+    assert row["fine RMSE"] == "7.07" and row["fine mean (bias)"] == "+0.00"
+    assert row["on the recording's pYIN bin"] == "0.40"
+
+
+def test_f0_errors_of_a_detuned_tone():
+    t = np.arange(SR) / SR
+    tone = 0.5 * np.sin(2 * np.pi * 200.0 * t)
+    sharp = 0.5 * np.sin(2 * np.pi * 200.0 * 2 ** (50 / 1200) * t)  # 50 cents sharp
+    err = ve.f0_errors(tone, sharp, SR)
+    assert len(err) > 20 and abs(np.median(err) - 50.0) < 10.0
