@@ -39,6 +39,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=64, help="FrameRNN: frames to generate per clip (default: 64)")
     p.add_argument("--griffin-lim-iters", type=int, default=None,
                    help="Griffin-Lim iterations of mel models (default: the recipe's, else 32)")
+    p.add_argument("--refine-iterations", type=int, default=0,
+                   help="iSTFT vocoders: fast Griffin-Lim steps that make the predicted phase consistent, on the "
+                        "predicted amplitude (default 0: the plain output; 64 costs about Griffin-Lim 64, see "
+                        "benchmarks/istft_vocoder_refinement.md)")
     p.add_argument("--sample-rate", type=int, default=None,
                    help="sample rate for a bare .keras model (a run folder knows its own)")
     p.add_argument("--force", action="store_true",
@@ -132,6 +136,11 @@ def _vocode(args, recipe, model, autoregressive=False) -> list[str]:
     if not args.input:
         raise ConfigError("a vocoder needs --input mel .npy or audio files")
     cfg = _mel_config(recipe, model, args.sample_rate)
+    refine = int(getattr(args, "refine_iterations", 0) or 0)
+    if refine < 0:
+        raise ConfigError(f"--refine-iterations must be >= 0, got {refine}")
+    if refine and not hasattr(model, "synthesize_refined"):
+        raise ConfigError(f"--refine-iterations: a {kind} has no phase to refine (iSTFT vocoders only)")
     for path in args.input:
         stem = os.path.splitext(os.path.basename(path))[0]
         if path.endswith(".npy"):
@@ -144,6 +153,8 @@ def _vocode(args, recipe, model, autoregressive=False) -> list[str]:
             mel = cfg.log_mel(tf.constant(x[None, :])).numpy()
         if autoregressive:
             y = np.asarray(model.ids_to_audio(model.generate(mel, seed=args.seed)))[0]
+        elif refine:
+            y = np.asarray(model.synthesize_refined(mel, refine))[0]
         else:
             y = np.asarray(model(mel, training=False))[0, :, 0]
         got = cfg.log_mel(tf.constant(y[None, :])).numpy()[0]

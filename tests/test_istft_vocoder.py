@@ -207,6 +207,12 @@ def test_recipe_trains_then_cli_synthesizes_exports_and_evaluates(tmp_path, caps
     out2 = tmp_path / "synth2"
     assert main(["synthesize", result.model_path, "--input", str(data / "v0.wav"), "--out", str(out2)]) == 0
     np.testing.assert_allclose(sf.read(out2 / "v0_synth.wav")[0], y, atol=1e-4)
+    # --refine-iterations: the model's own synthesize_refined (0 iterations is the plain output)
+    out3 = tmp_path / "synth3"
+    assert main(["synthesize", result.model_path, "--input", str(data / "v0.wav"), "--out", str(out3),
+                 "--refine-iterations", "4"]) == 0
+    refined = sf.read(out3 / "v0_synth.wav")[0]
+    assert refined.shape == y.shape and np.all(np.isfinite(refined)) and np.max(np.abs(refined - y)) > 1e-3
 
     tfl = tmp_path / "v.tflite"
     assert main(["export", result.model_path, "--format", "tflite", "--out", str(tfl)]) == 0
