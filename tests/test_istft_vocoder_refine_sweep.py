@@ -31,3 +31,24 @@ def test_sweep_writes_a_row_per_model_and_iteration_count(tmp_path):
     assert [r.split(" | ")[0] for r in rows] == ["| Griffin-Lim 64 (baseline)", "| tiny + 0 iterations",
                                                  "| tiny + 2 iterations"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("sweep")] == ["sweep.md"]
+
+
+def test_sweep_with_wer_adds_a_wer_column_and_a_recordings_row(tmp_path):
+    import pytest
+    import soundfile as sf
+
+    from audiogen_tf.manifest import write_manifest
+
+    pytest.importorskip("pocketsphinx", reason="the WER judge needs pocketsphinx: pip install -e '.[eval]'")
+    path = tmp_path / "u0.wav"
+    sf.write(path, speech_like(SR, seconds=1.0, seed=1), SR, subtype="PCM_16")
+    manifest = write_manifest([{"path": str(path), "text": "a b", "split": "valid"}], tmp_path / "manifest.csv")
+    md = tmp_path / "sweep.md"
+    assert istft_vocoder_refine_sweep.main(["--manifest", str(manifest), "--model", "tiny=istft_vocoder_tiny",
+                                            "--iterations", "0", "--wer", "--md", str(md)]) == 0
+    lines = [line for line in md.read_text().splitlines() if line.startswith("| ")]
+    assert "WER ↓" in lines[0] and "STOI ↑" in lines[0]
+    rows = {r.split(" | ")[0][2:]: r for r in lines[2:]}
+    assert list(rows) == ["Griffin-Lim 64 (baseline)", "tiny + 0 iterations", "recordings"]
+    wer = float(rows["recordings"].rstrip(" |").split(" | ")[-1])
+    assert wer >= 0.0
