@@ -172,6 +172,23 @@ def test_streamed_chunks_equal_offline_in_the_interior(tiny):
     assert report["max_abs_error_interior"] < 1e-4
 
 
+@pytest.mark.parametrize("heads", [{}, {"phase_head": "direct", "amplitude_prior": "none"}])
+def test_cropped_chunk_equals_the_whole_window_interior(heads):
+    """The chunk endpoint computes only the frames that reach its centre; same audio as the whole window."""
+    keras.utils.set_random_seed(1)
+    model = ISTFTVocoder.from_preset("istft_vocoder_tiny", **heads)
+    ctx = model.receptive_field_frames()
+    rng = np.random.default_rng(7)
+    for extra in (0, 3):   # the receptive field, and more context than it needs
+        window = rng.normal(-5, 1, (1, 8 + 2 * (ctx + extra), 80)).astype(np.float32)
+        whole = np.asarray(model(window))[:, (ctx + extra) * HOP: (ctx + extra + 8) * HOP]
+        cropped = np.asarray(model.cropped_chunk(window, 8, ctx + extra))
+        assert cropped.shape == whole.shape == (1, 8 * HOP, 1)
+        np.testing.assert_allclose(cropped, whole, atol=1e-5)
+    with pytest.raises(ValueError, match="context_frames"):
+        model.cropped_chunk(window, 8, ctx - 1)
+
+
 def test_recipe_trains_then_cli_synthesizes_exports_and_evaluates(tmp_path, capsys):
     """audiogen train / synthesize (run folder and bare .keras) / export / evaluate with the family."""
     import csv

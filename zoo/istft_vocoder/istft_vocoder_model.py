@@ -281,6 +281,8 @@ class ISTFTVocoder(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.M
             return self(mel, training=False)
 
         def chunk(mel):
+            if self._can_crop(context_frames):
+                return self.cropped_chunk(mel, chunk_frames, context_frames)
             return self(mel, training=False)[:, start:stop, :]
 
         return [
@@ -288,6 +290,50 @@ class ISTFTVocoder(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.M
             ("chunk", chunk,
              [keras.InputSpec(shape=(1, chunk_frames + 2 * context_frames, n_mels), dtype="float32", name="mel")]),
         ]
+
+    def _can_crop(self, context_frames) -> bool:
+        cfg = self.feature_settings
+        return (self.kernel_size % 2 == 1 and self.get_config()["istft_padding"] == "center"
+                and context_frames - (self.num_blocks + 1) * (self.kernel_size // 2) >= cfg.n_fft // cfg.hop_length)
+
+    def cropped_chunk(self, mel, chunk_frames, context_frames):
+        """Audio (1, chunk_frames * hop, 1) of the central ``chunk_frames`` of a window of
+        ``chunk_frames + 2 * context_frames`` mel frames, computing only the frames that reach them.
+
+        Each ``"same"`` depthwise conv spoils ``kernel_size // 2`` frames at each edge of the window, so the stack
+        drops them before the block's MLP: the MLPs, heads and inverse DFT run on fewer frames each block (the
+        heads and the inverse STFT only on the chunk plus the STFT overlap) and the interior is the full
+        window's output to float tolerance. Needs an odd kernel, centred frames and ``context_frames`` of at least
+        :meth:`receptive_field_frames`; the ``chunk`` endpoint falls back to the whole window otherwise.
+        """
+        if not self._can_crop(context_frames):
+            raise ValueError(f"cropped_chunk needs an odd kernel, istft_padding='center' and context_frames >= "
+                             f"{self.receptive_field_frames()}, got context_frames={context_frames}")
+        half, get = self.kernel_size // 2, self.get_layer
+
+        def trim(t):
+            return t[:, half:-half] if half else t
+
+        x = get("embed_norm")(trim(get("embed")(mel)))
+        for i in range(self.num_blocks):
+            y = trim(get(f"block{i}_dwconv")(x))
+            x = trim(x)
+            for part in ("norm", "pwconv1", "gelu", "pwconv2", "scale"):
+                y = get(f"block{i}_{part}")(y)
+            x = get(f"block{i}_add")([x, y])
+        x = get("final_norm")(x)
+        left = context_frames - (self.num_blocks + 1) * half   # frames of context still in x on each side
+        log_amp = get("amplitude")(x)
+        if self.get_config()["amplitude_prior"] == "pinv":
+            prior = get("amplitude_prior")(mel[:, context_frames - left: context_frames + chunk_frames + left])
+            log_amp = get("log_amplitude")([prior, log_amp])
+        if self.get_config()["phase_head"] == "atan2":
+            phase = get("phase")(get("phase_real")(x), get("phase_imag")(x))
+        else:
+            phase = get("phase")(x)
+        audio = self.istft(*self.polar(log_amp, phase))
+        hop = self.hop_length
+        return ops.expand_dims(audio[:, left * hop: (left + chunk_frames) * hop], -1)
 
     def receptive_field_frames(self) -> int:
         """Mel frames on each side that can change a frame's audio: conv stack plus inverse-STFT overlap."""
