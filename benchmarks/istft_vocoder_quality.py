@@ -71,6 +71,50 @@ def corpus_wer(refs, hyps):
     return errors / max(1, words)
 
 
+def paired_differences(results, texts, system, baseline, keys, num_resamples=2000, seed=0):
+    """Rows of (system - baseline) mean differences per metric with a 95 % paired bootstrap interval over the
+    utterances, and the system's corpus-WER gap to the recordings with its interval.
+
+    The same resampled utterances score both systems, so what the utterances share (hard sentences, pYIN's
+    misses on the recording) cancels; an interval that spans 0 says the held-out set cannot tell them apart.
+    """
+    from audiogen_tf.metrics import normalize_words, word_edits
+
+    rng = np.random.default_rng(seed)
+    n = len(texts)
+    draws = rng.integers(0, n, (int(num_resamples), n))
+
+    def verdict(lo, hi, lower_is_better):
+        if lo <= 0.0 <= hi:
+            return "not resolved"
+        return "better" if (hi < 0.0) == lower_is_better else "worse"
+
+    rows = []
+    for k in keys:
+        a = np.array([r.get(k) if r.get(k) is not None else np.nan for r in results[system]["rows"]], float)
+        b = np.array([r.get(k) if r.get(k) is not None else np.nan for r in results[baseline]["rows"]], float)
+        d = a - b
+        if not np.isfinite(d).any():
+            continue
+        boot = np.nanmean(np.where(np.isfinite(d), d, np.nan)[draws], axis=1)
+        lo, hi = np.nanpercentile(boot, [2.5, 97.5])
+        rows.append({"metric": LABELS[k], "difference": f"{np.nanmean(d):+.3f}", "95% interval": f"[{lo:+.3f}, {hi:+.3f}]",
+                     "verdict": verdict(lo, hi, k in LOWER_IS_BETTER)})
+    words = np.array([len(normalize_words(t)) for t in texts], float)
+
+    def errors(hyps):
+        return np.array([w if h is None else word_edits(t, h)[0] for t, h, w in zip(texts, hyps, words)], float)
+
+    e_sys, e_rec = errors(results[system]["hyps"]), errors(results["recordings"]["hyps"])
+    gap = (e_sys.sum() - e_rec.sum()) / max(1.0, words.sum())
+    boot = (e_sys[draws].sum(1) - e_rec[draws].sum(1)) / np.maximum(1.0, words[draws].sum(1))
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    rows.append({"metric": "WER gap to the recordings (bar +0.02)", "difference": f"{gap:+.3f}",
+                 "95% interval": f"[{lo:+.3f}, {hi:+.3f}]",
+                 "verdict": "within the bar" if hi <= 0.02 else ("over the bar" if lo > 0.02 else "not resolved")})
+    return rows
+
+
 def speak_flite(voice, sentences, folder):
     """Speak ``sentences`` with flite's ``voice`` into ``folder``; returns the wav paths (``None`` if flite is missing)."""
     if shutil.which("flite") is None:
@@ -348,6 +392,14 @@ def main(argv=None) -> int:
         a_rows, b_rows = results[trained_name]["rows"], results[baseline]["rows"]
         per_utt[k] = sum(1 for a, b in zip(a_rows, b_rows) if a.get(k) is not None and b.get(k) is not None
                          and ((a[k] < b[k]) if k in LOWER_IS_BETTER else (a[k] > b[k])))
+    judged = [trained_name, *refined]
+    paired = {name: paired_differences(results, texts, name, baseline, keys) for name in judged}
+    paired_lines = []
+    for name in judged:
+        paired_lines += ["", f"{name} minus Griffin-Lim 64:", "", "| metric | difference | 95% interval | verdict |",
+                         "|---|---|---|---|",
+                         *[f"| {r['metric']} | {r['difference']} | {r['95% interval']} | {r['verdict']} |"
+                           for r in paired[name]]]
     curve_rows = [{"snapshot (training minutes)": m, "step": s if s is not None else "", "PESQ-WB": f"{p:.3f}",
                    "STOI": f"{q:.3f}"} for m, s, p, q in points]
     audio_s = sum(len(u[1]) for u in utterances) / cfg.sample_rate
@@ -390,6 +442,10 @@ def main(argv=None) -> int:
         "PESQ-WB, STOI, F0, V/UV and WER only hear below 8 kHz.",
         *(["", "Refined and compared rows:", *compare_sections] if compare_sections else []),
         "",
+        f"How sure (paired bootstrap over the {len(utterances)} utterances, 2000 resamples, seed 0; 'not resolved': "
+        "the 95 % interval spans 0, or the bar for WER):",
+        *paired_lines,
+        "",
         "Voices never in training (same vocoder, same Griffin-Lim, the held-out sentences spoken by flite):",
         *voice_sections,
         "",
@@ -418,7 +474,7 @@ def main(argv=None) -> int:
                                 notes=notes, peak_gflops=peak)
     json_path = os.path.splitext(args.md)[0] + ".json"
     with open(json_path + ".tmp", "w", encoding="utf-8") as fh:
-        json.dump({"summary": summary, "won": won, "wer_gap": wer_gap, "curve": points}, fh, indent=1, default=str)
+        json.dump({"summary": summary, "won": won, "wer_gap": wer_gap, "paired": paired, "curve": points}, fh, indent=1, default=str)
     os.replace(json_path + ".tmp", json_path)
     print(text)
     return 0
