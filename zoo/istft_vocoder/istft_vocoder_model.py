@@ -292,9 +292,8 @@ class ISTFTVocoder(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.M
         ]
 
     def _can_crop(self, context_frames) -> bool:
-        cfg = self.feature_settings
         return (self.kernel_size % 2 == 1 and self.get_config()["istft_padding"] == "center"
-                and context_frames - (self.num_blocks + 1) * (self.kernel_size // 2) >= cfg.n_fft // cfg.hop_length)
+                and context_frames >= self.receptive_field_frames())
 
     def cropped_chunk(self, mel, chunk_frames, context_frames):
         """Audio (1, chunk_frames * hop, 1) of the central ``chunk_frames`` of a window of
@@ -315,7 +314,7 @@ class ISTFTVocoder(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.M
             return t[:, half:-half] if half else t
 
         x = get("embed_norm")(trim(get("embed")(mel)))
-        for i in range(self.num_blocks):
+        for i in range(self.num_blocks):   # the layers convnext_block names, in its order
             y = trim(get(f"block{i}_dwconv")(x))
             x = trim(x)
             for part in ("norm", "pwconv1", "gelu", "pwconv2", "scale"):
