@@ -59,16 +59,19 @@ def _fmt(stat, digits=3):
     return "n/a" if mean is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def corpus_wer(refs, hyps):
-    """Word errors over all utterances / reference words (``None`` hypotheses count as all words deleted)."""
+def utterance_word_errors(refs, hyps):
+    """(word errors, reference words) per utterance as float arrays (a ``None`` hypothesis deletes every word)."""
     from audiogen_tf.metrics import normalize_words, word_edits
 
-    errors = words = 0
-    for ref, hyp in zip(refs, hyps):
-        n = len(normalize_words(ref))
-        words += n
-        errors += n if hyp is None else word_edits(ref, hyp)[0]
-    return errors / max(1, words)
+    words = np.array([len(normalize_words(ref)) for ref in refs], float)
+    errors = np.array([n if hyp is None else word_edits(ref, hyp)[0] for ref, hyp, n in zip(refs, hyps, words)], float)
+    return errors, words
+
+
+def corpus_wer(refs, hyps):
+    """Word errors over all utterances / reference words (``None`` hypotheses count as all words deleted)."""
+    errors, words = utterance_word_errors(refs, hyps)
+    return float(errors.sum() / max(1.0, words.sum()))
 
 
 def paired_differences(results, texts, system, baseline, keys, num_resamples=2000, seed=0):
@@ -78,8 +81,6 @@ def paired_differences(results, texts, system, baseline, keys, num_resamples=200
     The same resampled utterances score both systems, so what the utterances share (hard sentences, pYIN's
     misses on the recording) cancels; an interval that spans 0 says the held-out set cannot tell them apart.
     """
-    from audiogen_tf.metrics import normalize_words, word_edits
-
     rng = np.random.default_rng(seed)
     n = len(texts)
     draws = rng.integers(0, n, (int(num_resamples), n))
@@ -89,23 +90,20 @@ def paired_differences(results, texts, system, baseline, keys, num_resamples=200
             return "not resolved"
         return "better" if (hi < 0.0) == lower_is_better else "worse"
 
+    def column(name, k):
+        return np.array([np.nan if r.get(k) is None else r[k] for r in results[name]["rows"]], float)
+
     rows = []
     for k in keys:
-        a = np.array([r.get(k) if r.get(k) is not None else np.nan for r in results[system]["rows"]], float)
-        b = np.array([r.get(k) if r.get(k) is not None else np.nan for r in results[baseline]["rows"]], float)
-        d = a - b
+        d = column(system, k) - column(baseline, k)
         if not np.isfinite(d).any():
             continue
         boot = np.nanmean(np.where(np.isfinite(d), d, np.nan)[draws], axis=1)
         lo, hi = np.nanpercentile(boot, [2.5, 97.5])
         rows.append({"metric": LABELS[k], "difference": f"{np.nanmean(d):+.3f}", "95% interval": f"[{lo:+.3f}, {hi:+.3f}]",
                      "verdict": verdict(lo, hi, k in LOWER_IS_BETTER)})
-    words = np.array([len(normalize_words(t)) for t in texts], float)
-
-    def errors(hyps):
-        return np.array([w if h is None else word_edits(t, h)[0] for t, h, w in zip(texts, hyps, words)], float)
-
-    e_sys, e_rec = errors(results[system]["hyps"]), errors(results["recordings"]["hyps"])
+    e_sys, words = utterance_word_errors(texts, results[system]["hyps"])
+    e_rec, _ = utterance_word_errors(texts, results["recordings"]["hyps"])
     gap = (e_sys.sum() - e_rec.sum()) / max(1.0, words.sum())
     boot = (e_sys[draws].sum(1) - e_rec[draws].sum(1)) / np.maximum(1.0, words[draws].sum(1))
     lo, hi = np.percentile(boot, [2.5, 97.5])

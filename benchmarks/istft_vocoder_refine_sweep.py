@@ -79,6 +79,7 @@ def main(argv=None) -> int:
                      metrics.multi_resolution_stft_distance(x, y)["total"], metrics.stoi(x, y, sr)))
                 if args.wer:
                     hyps.setdefault(name, []).append(metrics.recognize(y, sr))
+    texts = [e["text"] for e in held]
     base = np.array(scores["Griffin-Lim 64 (baseline)"], float)
     rows = []
     for name, scored in scores.items():
@@ -88,10 +89,10 @@ def main(argv=None) -> int:
                "MR-STFT ↓": f"{np.nanmean(a[:, 3]):.3f}",
                "F0 better than GL 64 in": f"{int(np.sum(a[:, 1] < base[:, 1]))}/{len(a)}"}
         if args.wer:
-            row["WER ↓"] = f"{corpus_wer([e['text'] for e in held], hyps[name]):.3f}"
+            row["WER ↓"] = f"{corpus_wer(texts, hyps[name]):.3f}"
         rows.append(row)
     if args.wer:
-        rows.append({"system": "recordings", "WER ↓": f"{corpus_wer([e['text'] for e in held], hyps['recordings']):.3f}"})
+        rows.append({"system": "recordings", "WER ↓": f"{corpus_wer(texts, hyps['recordings']):.3f}"})
     note = (f"Split `{args.split}` of `{os.path.relpath(args.manifest, ROOT)}`: {len(held)} utterances; pYIN over "
             f"50-600 Hz; {time.time() - start:.0f} s.")
     print(markdown_table(rows) + note)
