@@ -330,9 +330,8 @@ class ISTFTVocoder(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.M
             phase = get("phase")(get("phase_real")(x), get("phase_imag")(x))
         else:
             phase = get("phase")(x)
-        audio = self.istft(*self.polar(log_amp, phase))
         hop = self.hop_length
-        return ops.expand_dims(audio[:, left * hop: (left + chunk_frames) * hop], -1)
+        return self.spectrum_to_audio(log_amp, phase)[:, left * hop: (left + chunk_frames) * hop, :]
 
     def receptive_field_frames(self) -> int:
         """Mel frames on each side that can change a frame's audio: conv stack plus inverse-STFT overlap."""
