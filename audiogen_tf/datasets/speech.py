@@ -49,6 +49,11 @@ _STATE_NAME = ".speech_state.jsonl"
 def default_sentences() -> list[str]:
     """The sentences shipped with the package (``audiogen_tf/datasets/sentences.txt``)."""
     text = resources.files("audiogen_tf.datasets").joinpath("sentences.txt").read_text(encoding="utf-8")
+    return sentences_from_text(text)
+
+
+def sentences_from_text(text: str) -> list[str]:
+    """One sentence per non-empty line; lines starting with ``#`` are comments."""
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
@@ -244,7 +249,7 @@ def build_speech_corpus(
 
     Args:
         out_dir: folder to fill (created); holds ``wavs/``, ``metadata.csv``, ``manifest.csv``.
-        sentences: list of strings, or a path to a text file with one sentence per line;
+        sentences: list of strings, or a path to a text file with one sentence per line (``#`` lines are comments);
             ``None`` uses the packaged ``sentences.txt`` (374 sentences).
         sample_rate: output rate in Hz (the voices' own rates are resampled with librosa).
         engine: ``"auto"`` (festival if its slt voice is installed, else flite), ``"festival"`` or ``"flite"``.
@@ -276,7 +281,7 @@ def build_speech_corpus(
         sentences = default_sentences()
     elif isinstance(sentences, (str, os.PathLike)):
         with open(sentences, encoding="utf-8") as f:
-            sentences = [s.strip() for s in f if s.strip()]
+            sentences = sentences_from_text(f.read())
     sentences = [" ".join(str(s).split()) for s in sentences]
     if limit is not None:
         sentences = sentences[: int(limit)]
