@@ -12,7 +12,8 @@ import scipy.signal
 import tensorflow as tf
 
 from audiogen_tf import features
-from audiogen_tf.layers.istft import InverseSTFT, stream_istft, synthesis_basis
+from audiogen_tf.layers.istft import (InverseSTFT, analysis_basis, centered_stft, consistent_audio, stream_istft,
+                                      synthesis_basis)
 from tflite_export.export import contains_flex_ops, export_tflite, list_tflite_ops
 from tflite_export.runtime import TFLiteRunner
 
@@ -131,3 +132,35 @@ def test_tflite_builtin_ops_dynamic_length_and_chunks(tmp_path):
     streamed = stream_istft(chunk_fn, finish_fn, re, im, 16, 1024, 256)
     offline = np.asarray(layer(re, im))[0]
     assert np.abs(streamed - offline).max() < 1e-5
+
+
+def test_centered_stft_is_the_centred_stft():
+    """Hop-block framing + the analysis basis = features.stft (reflect-padded, centred) on its first frames."""
+    x = _speechlike(40 * 256)
+    S = np.asarray(features.stft(tf.constant(x[None]), 1024, 256))[:, :40]
+    re, im = centered_stft(tf.constant(x[None]), 40, 1024, 256, analysis_basis(1024))
+    scale = np.abs(S).max()
+    assert np.abs(np.asarray(re) - S.real).max() < 1e-5 * scale
+    assert np.abs(np.asarray(im) - S.imag).max() < 1e-5 * scale
+    # two frames (512 samples, no longer than the 512-sample padding): reflected again, as numpy.pad
+    short = x[: 2 * 256]
+    padded = np.pad(short, 512, mode="reflect")
+    frames = np.stack([padded[i * 256 : i * 256 + 1024] for i in range(2)]) * scipy.signal.get_window("hann", 1024)
+    want = np.fft.rfft(frames, axis=-1)
+    re, im = centered_stft(tf.constant(short[None]), 2, 1024, 256, analysis_basis(1024))
+    assert np.abs(np.asarray(re)[0] - want.real).max() < 1e-4 and np.abs(np.asarray(im)[0] - want.imag).max() < 1e-4
+
+
+@pytest.mark.parametrize("iterations", [0, 1, 6])
+def test_consistent_audio_is_fast_griffin_lim_from_a_given_phase(iterations):
+    """Real-arithmetic fast Griffin-Lim (builtin ops) = features.griffin_lim(init_phase=...) (complex, tf.signal)."""
+    x = _speechlike(30 * 256)
+    magnitude = np.abs(np.asarray(features.stft(tf.constant(x[None]), 1024, 256))[:, :30]).astype(np.float32)
+    phase = np.random.default_rng(1).uniform(-np.pi, np.pi, magnitude.shape).astype(np.float32)
+    ours = np.asarray(consistent_audio(magnitude, phase, InverseSTFT(1024, 256), tf.constant(iterations)))
+    theirs = np.asarray(features.griffin_lim(magnitude, n_iter=iterations, hop_length=256, n_fft=1024,
+                                             length=30 * 256, init_phase=phase))
+    assert ours.shape == theirs.shape == (1, 30 * 256)
+    assert np.abs(ours - theirs).max() < 1e-4 * np.abs(theirs).max()
+    with pytest.raises(ValueError, match="centred"):
+        consistent_audio(magnitude, phase, InverseSTFT(1024, 256, padding="same"), 1)

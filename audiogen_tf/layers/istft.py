@@ -60,6 +60,78 @@ def synthesis_basis(n_fft: int, win_length: int | None = None, window: str = "ha
     return np.concatenate([re, im], axis=0).astype(np.float32)
 
 
+def analysis_basis(n_fft: int, win_length: int | None = None, window: str = "hann") -> np.ndarray:
+    """(n_fft, 2 * bins) matrix: ``frame @ basis`` is ``[re, im]`` of the windowed real DFT of one frame
+    (``re_k = sum_n x[n] w[n] cos(2 pi k n / N)``, ``im_k = -sum_n x[n] w[n] sin(2 pi k n / N)``, as ``rfft``)."""
+    win = features.window_array(window, win_length or n_fft, n_fft).astype(np.float64)
+    bins = n_fft // 2 + 1
+    ang = 2.0 * np.pi * np.arange(n_fft)[:, None] * np.arange(bins)[None, :] / n_fft
+    return np.concatenate([np.cos(ang) * win[:, None], -np.sin(ang) * win[:, None]], axis=1).astype(np.float32)
+
+
+def _reflect_pad(audio, pad: int):
+    """(batch, L) -> (batch, L + 2 pad), reflected without repeating the edge sample (``numpy.pad(mode="reflect")``,
+    periodic with period ``2 (L - 1)`` when ``pad >= L``): one ``GATHER`` over computed indices."""
+    length = ops.shape(audio)[1]
+    period = 2 * (length - 1)
+    k = ops.mod(ops.arange(-pad, length + pad), period)
+    index = ops.where(k < length, k, period - k)
+    return ops.take(audio, index, axis=1)
+
+
+def centered_stft(audio, n_frames, n_fft: int, hop_length: int, basis):
+    """First ``n_frames`` frames (re, im) (batch, n_frames, bins) of the centred (reflect-padded) STFT of
+    ``audio`` (batch, n_frames * hop_length), in builtin TFLite ops (``MIRROR_PAD``, ``RESHAPE``, slices,
+    ``CONCATENATION``, ``BATCH_MATMUL``): the frames are ``n_fft / hop`` consecutive hop-blocks side by side.
+    Equals ``features.stft(..., center=True)[:, :n_frames]`` (the last centred frame is not needed here), and is
+    defined for any length of at least 2 samples (a signal shorter than the padding is reflected again, as
+    ``numpy.pad``), where ``tf.pad(mode="REFLECT")`` needs a signal longer than ``n_fft // 2``."""
+    ratio = n_fft // hop_length
+    batch = ops.shape(audio)[0]
+    padded = _reflect_pad(ops.cast(audio, "float32"), n_fft // 2)
+    blocks = ops.reshape(padded, (batch, n_frames + ratio, hop_length))
+    frames = ops.concatenate([blocks[:, m : m + n_frames, :] for m in range(ratio)], axis=-1)
+    spec = ops.matmul(frames, ops.convert_to_tensor(basis))
+    bins = n_fft // 2 + 1
+    return spec[..., :bins], spec[..., bins:]
+
+
+def consistent_audio(magnitude, phase, istft: "InverseSTFT", iterations, momentum: float = 0.99):
+    """Fast Griffin-Lim started from ``phase``: audio (batch, frames * hop) whose STFT is made consistent with
+    ``magnitude`` (batch, frames, bins) by ``iterations`` steps (a tensor, so one exported graph serves any count).
+
+    The same iterates as :func:`audiogen_tf.features.griffin_lim` with ``init_phase`` (to float tolerance), in
+    real arithmetic and builtin TFLite ops (``WHILE`` around :class:`InverseSTFT` and :func:`centered_stft`), so
+    the refinement runs on device. ``istft`` must be centred with ``output_length="frames"``.
+
+    Papers: Perraudin et al. 2013 (fast Griffin-Lim); Masuyama et al. 2019 (consistency steps after a network).
+    """
+    import tensorflow as tf
+
+    if istft.padding != "center" or istft.output_length != "frames":
+        raise ValueError("consistent_audio needs a centred InverseSTFT with output_length='frames'")
+    magnitude = tf.cast(magnitude, tf.float32)
+    n_frames = tf.shape(magnitude)[1]
+    basis = tf.constant(analysis_basis(istft.n_fft, istft.win_length, istft.window))
+    alpha = momentum / (1.0 + momentum)
+
+    def rebuild(cos, sin):
+        audio = istft(magnitude * cos, magnitude * sin)
+        return centered_stft(audio, n_frames, istft.n_fft, istft.hop_length, basis)
+
+    def body(i, cos, sin, prev_re, prev_im):
+        re, im = rebuild(cos, sin)
+        a_re, a_im = re - alpha * prev_re, im - alpha * prev_im
+        modulus = tf.sqrt(a_re * a_re + a_im * a_im) + _TINY
+        return i + 1, a_re / modulus, a_im / modulus, re, im
+
+    phase = tf.cast(phase, tf.float32)
+    zeros = tf.zeros_like(magnitude)
+    _, cos, sin, _, _ = tf.while_loop(lambda i, *_: i < tf.cast(tf.reshape(iterations, []), tf.int32), body,
+                                      (tf.constant(0), tf.cos(phase), tf.sin(phase), zeros, zeros))
+    return istft(magnitude * cos, magnitude * sin)
+
+
 def _overlap_add(frames, ratio: int, hop: int):
     """(batch, F, ratio * hop) frames ``hop`` apart -> (batch, (F + ratio - 1) * hop) by padded adds."""
     batch = ops.shape(frames)[0]

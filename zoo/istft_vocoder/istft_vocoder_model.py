@@ -22,7 +22,7 @@ import numpy as np
 from keras import ops
 
 from audiogen_tf.features import CarriesFeatures, MelConfig, complete_mel_config, mel_filterbank
-from audiogen_tf.layers.istft import InverseSTFT
+from audiogen_tf.layers.istft import InverseSTFT, consistent_audio
 from audiogen_tf.registry import ConstructorConfigMixin, PresetMixin
 from audiogen_tf.serialization import register
 
@@ -244,28 +244,24 @@ class ISTFTVocoder(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.M
 
         The network's phase wobbles from frame to frame (pitch jitter of about one pYIN bin); a few consistency
         steps on its own amplitude remove most of it and keep its amplitude, where Griffin-Lim from the mel
-        starts from random phase and a smeared amplitude. TensorFlow only: the exported graphs are the plain
-        vocoder. Measured in ``benchmarks/istft_vocoder_refinement.md``.
+        starts from random phase and a smeared amplitude. Builtin TFLite ops (:func:`consistent_audio`), so the
+        ``"synthesize_refined"`` endpoint (``export_endpoints(refine=True)``) runs the same graph on device.
+        Measured in ``benchmarks/istft_vocoder_refinement.md``.
 
         Paper: Masuyama et al. 2019, "Deep Griffin-Lim iteration" (neural phase, then consistency steps);
         Perraudin et al. 2013 (fast Griffin-Lim).
         """
-        import tensorflow as tf
-
-        from audiogen_tf.features import griffin_lim
-
         if self.get_config()["istft_padding"] != "center":
             raise ValueError("synthesize_refined needs istft_padding='center' (the frames of a centred STFT)")
-        cfg = self.feature_settings
         log_amp, phase = self.spectrum_generator(mel, training=False)
-        magnitude = tf.exp(tf.minimum(tf.cast(log_amp, tf.float32), self.polar.max_log_amplitude))
-        return griffin_lim(magnitude, n_iter=int(iterations), hop_length=cfg.hop_length, win_length=cfg.win_length,
-                           n_fft=cfg.n_fft, window="hann", center=True, length=tf.shape(log_amp)[1] * cfg.hop_length,
-                           momentum=momentum, init_phase=phase)
+        magnitude = ops.exp(ops.minimum(ops.cast(log_amp, "float32"), self.polar.max_log_amplitude))
+        return consistent_audio(magnitude, phase, self.istft, iterations, momentum=momentum)
 
     # ------------------------------------------------------------------------------------------ export
-    def export_endpoints(self, chunk_frames=32, context_frames=None):
-        """``[(name, function, input_specs)]``: ``"synthesize"`` (dynamic length) and ``"chunk"``.
+    def export_endpoints(self, chunk_frames=32, context_frames=None, refine=False):
+        """``[(name, function, input_specs)]``: ``"synthesize"`` (dynamic length) and ``"chunk"``, and with
+        ``refine`` ``"synthesize_refined"``: mel (1, None, n_mels) and ``iterations`` (1,) int32 -> audio
+        (1, frames * hop) (:meth:`synthesize_refined`, offline: the consistency steps span the whole utterance).
 
         ``"chunk"`` follows the vocoder streaming protocol of :mod:`tflite_export.streaming`: a window of
         ``chunk_frames + 2 * context_frames`` mel frames -> the audio of its central ``chunk_frames`` frames.
@@ -285,11 +281,17 @@ class ISTFTVocoder(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.M
                 return self.cropped_chunk(mel, chunk_frames, context_frames)
             return self(mel, training=False)[:, start:stop, :]
 
-        return [
+        endpoints = [
             ("synthesize", synthesize, [keras.InputSpec(shape=(1, None, n_mels), dtype="float32", name="mel")]),
             ("chunk", chunk,
              [keras.InputSpec(shape=(1, chunk_frames + 2 * context_frames, n_mels), dtype="float32", name="mel")]),
         ]
+        if refine:
+            endpoints.append(
+                ("synthesize_refined", lambda mel, iterations: self.synthesize_refined(mel, iterations),
+                 [keras.InputSpec(shape=(1, None, n_mels), dtype="float32", name="mel"),
+                  keras.InputSpec(shape=(1,), dtype="int32", name="iterations")]))
+        return endpoints
 
     def _can_crop(self, context_frames) -> bool:
         return (self.kernel_size % 2 == 1 and self.get_config()["istft_padding"] == "center"
