@@ -37,6 +37,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--bundle", default=None,
                    help="--tflite: folder of the bundle (default: a cache folder under ~/.cache/audiogen)")
     p.add_argument("--png", action="store_true", help="also write OUT_mel.png and OUT_alignment.png")
+    p.add_argument("--refine-iterations", type=int, default=None,
+                   help="iSTFT vocoders: fast Griffin-Lim steps that make the predicted phase consistent (steadier "
+                        "pitch, ~6x the vocoder's compute; benchmarks/istft_vocoder_refine_sweep_valid_wer.md); "
+                        "default: the voice's setting, 0 for --tts")
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -83,16 +87,17 @@ def _models_fingerprint(args) -> str:
     return digest.hexdigest()
 
 
-def bundle_folder(voice_name: str, args) -> str:
+def bundle_folder(voice_name: str, args, refine: bool = False) -> str:
     """``--bundle`` or ``~/.cache/audiogen/voices/<voice>-<sha of its weights>`` (a new weight file, a new folder)."""
     if args.bundle:
         return args.bundle
     cache = os.environ.get("AUDIOGEN_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "audiogen")
+    refined = "-refine" if refine else ""  # a bundle that also holds the vocoder's "synthesize_refined" signature
     if getattr(args, "tts", None):
-        return os.path.join(cache, "voices", f"{voice_name}-{_models_fingerprint(args)[:12]}")
+        return os.path.join(cache, "voices", f"{voice_name}-{_models_fingerprint(args)[:12]}{refined}")
     from zoo.voices import voice_fingerprint
 
-    return os.path.join(cache, "voices", f"{voice_name}-{voice_fingerprint(voice_name)[:12]}")
+    return os.path.join(cache, "voices", f"{voice_name}-{voice_fingerprint(voice_name)[:12]}{refined}")
 
 
 def tflite_engine(voice, folder: str, log=print):
@@ -104,7 +109,7 @@ def tflite_engine(voice, folder: str, log=print):
         log(f"exporting voice '{voice.name}' to a TFLite bundle in {folder} (once) ...")
         tmp = folder.rstrip("/") + f".tmp{os.getpid()}"
         duration_model = hasattr(voice.tts, "synthesize_ids")  # CTC TTS: one synthesize call, no decoder loop
-        export_bundle(tmp, vocoder=voice.vocoder, quantization="float16",
+        export_bundle(tmp, vocoder=voice.vocoder, quantization="float16", refine=voice.refine_iterations > 0,
                       **({"ctc_tts": voice.tts} if duration_model else {"tacotron2": voice.tts}))
         os.makedirs(os.path.dirname(os.path.abspath(folder)), exist_ok=True)
         if os.path.exists(folder):  # an incomplete folder (no synthesizer.json) from an interrupted export
@@ -122,7 +127,8 @@ def tflite_engine(voice, folder: str, log=print):
             from zoo.ctc_tts import durations_to_alignment
 
             alignment = durations_to_alignment(out["durations"], len(out["mel"]))
-        return {"mel": out["mel"], "alignment": alignment, "audio": synth.mel_to_audio(out["mel"])}
+        audio = synth.mel_to_audio(out["mel"], refine_iterations=voice.refine_iterations)
+        return {"mel": out["mel"], "alignment": alignment, "audio": audio}
 
     return engine, synth
 
@@ -162,17 +168,18 @@ def say_command(args) -> dict | None:
         from audiogen_cli.export import resolve_model
 
         name = "custom"
-        voice = Voice.from_models(resolve_model(args.tts), resolve_model(args.vocoder) if args.vocoder else None)
+        voice = Voice.from_models(resolve_model(args.tts), resolve_model(args.vocoder) if args.vocoder else None,
+                                  refine_iterations=args.refine_iterations or 0)
     elif args.vocoder:
         raise ConfigError("--vocoder goes with --tts (a voice brings its own vocoder)")
     else:
         name = args.voice or default_voice()
-        voice = Voice.from_name(name)
+        voice = Voice.from_name(name, refine_iterations=args.refine_iterations)
     voice.check_text(text)  # a clear message before any export or synthesis
     loaded = time.perf_counter() - t0
     engine, how = None, "Keras"
     if args.tflite:
-        engine, _ = tflite_engine(voice, bundle_folder(name, args))
+        engine, _ = tflite_engine(voice, bundle_folder(name, args, refine=voice.refine_iterations > 0))
         how = "TFLite (LiteRT)"
     chunks = []  # mel and alignment only (for --png): the audio streams to the file
 
@@ -181,6 +188,8 @@ def say_command(args) -> dict | None:
         chunks.append(chunk)
 
     report = voice.say_to_file(text, args.out, seed=args.seed, engine=engine, on_chunk=keep if args.png else None)
+    if voice.refine_iterations:
+        how += f", vocoder phase refined by {voice.refine_iterations} consistency iterations"
     print(f"voice '{name}' through {how}: {report['sentences']} sentence(s), {report['seconds']:.2f} s of audio")
     print(f"  time to first audio {report['first_audio_seconds']:.2f} s (after {loaded:.1f} s loading), "
           f"real-time factor {report['real_time_factor']:.3f}")

@@ -114,16 +114,28 @@ def ctc_tts_file(tmp_path_factory):
 
 @pytest.mark.parametrize("tflite", [False, True])
 def test_say_with_a_ctc_tts_model_and_a_vocoder(tmp_path, capsys, monkeypatch, ctc_tts_file, tflite):
-    """--tts takes the CTC-aligned TTS (the alternative to Tacotron 2): Keras, or its one-call TFLite bundle."""
+    """--tts takes the CTC-aligned TTS (the alternative to Tacotron 2): Keras, or its one-call TFLite bundle; with
+    --refine-iterations the iSTFT vocoder's phase is refined (Keras: synthesize_refined; TFLite: the bundle's
+    "synthesize_refined" signature, in a bundle folder of its own)."""
     monkeypatch.setenv("AUDIOGEN_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "ctc.wav"
-    args = ["say", "Hi there.", "-o", str(out), "--tts", ctc_tts_file, "--vocoder", "istft_vocoder_tiny", "--png"]
+    args = ["say", "Hi there.", "-o", str(out), "--tts", ctc_tts_file, "--vocoder", "istft_vocoder_tiny", "--png",
+            "--refine-iterations", "2"]
     assert main(args + (["--tflite"] if tflite else [])) == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
     assert ("TFLite (LiteRT)" if tflite else "Keras") in printed and "1 sentence(s)" in printed
+    assert "refined by 2 consistency iterations" in printed
+    if tflite:
+        assert [p.name.endswith("-refine") for p in (tmp_path / "cache" / "voices").iterdir()] == [True]
     assert (tmp_path / "ctc_alignment.png").stat().st_size > 0
     audio, sr = sf.read(out)
     assert sr == 22050 and len(audio) > 0 and np.isfinite(audio).all()
+
+
+def test_refining_a_griffin_lim_voice_is_one_line(tmp_path, capsys, ctc_tts_file):
+    assert main(["say", "Hi.", "-o", str(tmp_path / "x.wav"), "--tts", ctc_tts_file, "--refine-iterations", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "no predicted phase to refine" in err and "\n" not in err.strip()
 
 
 def test_say_vocoder_without_tts_is_one_line(tmp_path, capsys):

@@ -242,10 +242,12 @@ def test_recipe_trains_then_cli_synthesizes_exports_and_evaluates(tmp_path, caps
 
 
 def test_synthesizer_bundle_streams_the_offline_audio(tiny, tmp_path):
-    """export_bundle takes the vocoder's receptive field as context: LiteRT chunks equal Keras away from the ends."""
+    """export_bundle takes the vocoder's receptive field as context: LiteRT chunks equal Keras away from the ends;
+    with refine=True the bundle's "synthesize_refined" signature equals Keras' synthesize_refined."""
+    from tflite_export.runtime import ModelFileError
     from tflite_export.synthesizer import Synthesizer, export_bundle
 
-    bundle = export_bundle(tmp_path / "bundle", vocoder=tiny, chunk_frames=16)
+    bundle = export_bundle(tmp_path / "bundle", vocoder=tiny, chunk_frames=16, refine=True)
     synth = Synthesizer(bundle)
     assert synth.sample_rate == SR and synth.voc["context_frames"] == tiny.receptive_field_frames()
     mel = np.random.default_rng(7).normal(-5, 1, (80, 80)).astype(np.float32)
@@ -254,6 +256,19 @@ def test_synthesizer_bundle_streams_the_offline_audio(tiny, tmp_path):
     edge = tiny.receptive_field_frames() * HOP
     assert streamed.shape == offline.shape
     assert np.abs(streamed - offline)[edge:-edge].max() < 1e-4
+    # the refined path: one "synthesize_refined" call with a run-time iteration count, = Keras synthesize_refined
+    refined = synth.mel_to_audio(mel, refine_iterations=5)
+    keras_refined = np.asarray(tiny.synthesize_refined(mel[None], 5)).reshape(-1)
+    assert refined.shape == keras_refined.shape
+    assert np.abs(refined - keras_refined).max() < 1e-4 * max(1.0, np.abs(keras_refined).max())
+    assert synth.last_stats["refine_iterations"] == 5 and synth.last_stats["chunks"] == 1
+    with pytest.raises(ValueError, match=">= 0"):
+        synth.mel_to_audio(mel, refine_iterations=-1)
+    synth.vocoder.signature_keys = lambda: ["chunk", "synthesize"]  # a bundle exported without refine=True
+    with pytest.raises(ModelFileError, match="refine=True"):
+        synth.mel_to_audio(mel, refine_iterations=2)
+    with pytest.raises(ValueError, match="int8"):
+        export_bundle(tmp_path / "int8", vocoder=tiny, quantization="int8", refine=True)
 
 
 def test_synthesize_refined_starts_at_the_plain_output_and_makes_the_phase_consistent(tiny):

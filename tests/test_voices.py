@@ -105,3 +105,17 @@ def test_voice_from_models_rejects_a_vocoder_of_another_mel():
 
     with pytest.raises(ConfigError, match="sample_rate 16000 vs 22050"):
         Voice.from_models(CTCTTS.from_preset("ctc_tts_tiny"), OtherMel())
+
+
+def test_refined_voice_runs_the_vocoders_consistency_steps(voice):
+    """refine_iterations: the voice's audio is its vocoder's synthesize_refined of the sentence's mel; a voice
+    without an iSTFT vocoder (Griffin-Lim) has no phase to refine."""
+    refined = Voice(voice.tts, voice.vocoder, refine_iterations=3)
+    out = refined.synthesize_sentence("Hello there.")
+    expected = np.asarray(voice.vocoder.synthesize_refined(np.asarray(out["mel"])[None], 3)).reshape(-1)
+    np.testing.assert_allclose(np.asarray(out["audio"]).reshape(-1), expected, atol=1e-5)
+    assert Voice.from_name("test_tiny").refine_iterations == 0
+    with pytest.raises(ConfigError, match="no predicted phase"):
+        Voice(voice.tts, None, refine_iterations=2)
+    with pytest.raises(ConfigError, match=">= 0"):
+        Voice(voice.tts, voice.vocoder, refine_iterations=-1)

@@ -231,20 +231,50 @@ class Synthesizer:
             remaining -= piece.size
             yield piece
 
-    def mel_to_audio(self, mel) -> np.ndarray:
+    def mel_to_audio(self, mel, refine_iterations: int = 0) -> np.ndarray:
         """Log-mel (frames, n_mels) -> waveform (frames * hop_length,) float32, streamed through ``"chunk"``.
+
+        With ``refine_iterations`` > 0 the vocoder's ``"synthesize_refined"`` signature (an iSTFT vocoder exported
+        with ``export_bundle(..., refine=True)``) makes its phase consistent by that many fast Griffin-Lim steps, in
+        one offline call over the utterance (no streaming: the steps span the whole utterance).
 
         Timing of the run is in :attr:`last_stats` (``first_chunk_latency``, ``rtf``, ``chunks``).
         """
         if self.vocoder is None:
             raise ValueError("this bundle has no vocoder")
         mel = self._check_mel(mel)
+        refine_iterations = int(refine_iterations)
+        if refine_iterations < 0:
+            raise ValueError(f"refine_iterations must be >= 0, got {refine_iterations}")
+        if refine_iterations:
+            return self._refined(mel, refine_iterations)
         out: StreamResult = stream_vocoder(self._chunk, mel, int(self.voc["chunk_frames"]),
                                            int(self.voc["context_frames"]), int(self.voc["hop_length"]),
                                            self.sample_rate, float(self.voc.get("pad_value", LOG_FLOOR)))
         self.last_stats = {"first_chunk_latency": out.first_chunk_latency, "rtf": out.rtf,
                            "chunks": len(out.chunk_seconds), "audio_seconds": out.audio_seconds}
         return out.audio
+
+    @property
+    def can_refine(self) -> bool:
+        """True when the vocoder file has the ``"synthesize_refined"`` signature."""
+        return self.vocoder is not None and "synthesize_refined" in self.vocoder.signature_keys()
+
+    def _refined(self, mel, iterations: int) -> np.ndarray:
+        if not self.can_refine:
+            raise ModelFileError(self.vocoder.path, "wrong_model",
+                                 f"it has signatures {self.vocoder.signature_keys()}; refinement needs an iSTFT "
+                                 "vocoder exported with its 'synthesize_refined' signature "
+                                 "(export_bundle(..., refine=True))")
+        start = time.perf_counter()
+        out = self.vocoder.run({"mel": mel[None], "iterations": np.asarray([iterations], np.int32)},
+                               signature="synthesize_refined")
+        audio = np.asarray(next(iter(out.values())), np.float32).reshape(-1)
+        seconds = time.perf_counter() - start
+        audio_seconds = len(audio) / self.sample_rate
+        self.last_stats = {"first_chunk_latency": seconds, "rtf": seconds / max(audio_seconds, 1e-9), "chunks": 1,
+                           "audio_seconds": audio_seconds, "refine_iterations": iterations}
+        return audio
 
     # ------------------------------------------------------------------ text -> speech
     def ctc_text_to_mel(self, text: str) -> dict:
@@ -329,14 +359,15 @@ class Synthesizer:
         return {"mel": mel, "mel_before": mel_before[0], "stop_probabilities": np.asarray(stops), "steps": len(stops),
                 "alignment": np.stack(alignment)[:, :length]}
 
-    def text_to_speech(self, text: str, **kwargs) -> np.ndarray:
-        """Text -> waveform: :meth:`text_to_mel` then :meth:`mel_to_audio`; ``last_stats`` has both timings."""
+    def text_to_speech(self, text: str, refine_iterations: int = 0, **kwargs) -> np.ndarray:
+        """Text -> waveform: :meth:`text_to_mel` then :meth:`mel_to_audio` (``refine_iterations`` as there);
+        ``last_stats`` has both timings."""
         if self.vocoder is None:
             raise ValueError("this bundle has no vocoder")
         t0 = time.perf_counter()
         mel = self.text_to_mel(text, **kwargs)["mel"]
         t_mel = time.perf_counter() - t0
-        audio = self.mel_to_audio(mel)
+        audio = self.mel_to_audio(mel, refine_iterations=refine_iterations)
         self.last_stats.update(text_to_mel_seconds=t_mel, total_seconds=time.perf_counter() - t0)
         return audio
 
@@ -350,7 +381,7 @@ class Synthesizer:
 # ---------------------------------------------------------------------------------------- export side
 def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "none", sample_rate: int | None = None,
                   chunk_frames: int = 32, context_frames: int | None = None, text_length: int | None = None,
-                  representative_dataset=None, ctc_tts=None) -> str:
+                  representative_dataset=None, ctc_tts=None, refine: bool = False) -> str:
     """Write ``vocoder.tflite`` / ``tacotron2.tflite`` and ``synthesizer.json`` for :class:`Synthesizer` (needs TF).
 
     Args:
@@ -366,6 +397,9 @@ def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "no
         ctc_tts: a :class:`~zoo.ctc_tts.CTCTTS`; exported with its one-call ``"synthesize"`` signature
             (``text_length`` symbols, default its export length; ``max_frames`` output frames). Without a Tacotron 2
             in the bundle, :meth:`Synthesizer.text_to_mel` and ``text_to_speech`` use it.
+        refine: also export an iSTFT vocoder's ``"synthesize_refined"`` signature (its phase made consistent by a
+            run-time number of fast Griffin-Lim steps: ``Synthesizer.mel_to_audio(mel, refine_iterations=32)``);
+            not with ``quantization="int8"`` (whose file holds ``"chunk"`` only).
 
     Returns:
         the bundle folder.
@@ -416,7 +450,13 @@ def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "no
         sample_rate = sample_rate or (carried.sample_rate if carried else int(getattr(vocoder, "sample_rate", 22050)))
         if context_frames is None:
             context_frames = vocoder.receptive_field_frames() if hasattr(vocoder, "receptive_field_frames") else 8
-        eps = [_as_ep(e) for e in vocoder.export_endpoints(chunk_frames=chunk_frames, context_frames=context_frames)]
+        if refine and not hasattr(vocoder, "synthesize_refined"):
+            raise ValueError(f"refine=True needs an iSTFT vocoder (a {type(vocoder).__name__} has no phase to refine)")
+        if refine and quantization == "int8":
+            raise ValueError("refine=True with quantization='int8': the int8 vocoder file holds 'chunk' only")
+        extra = {"refine": True} if refine else {}
+        eps = [_as_ep(e) for e in vocoder.export_endpoints(chunk_frames=chunk_frames, context_frames=context_frames,
+                                                           **extra)]
         calib = representative_dataset
         if quantization == "int8" and calib is None:
             from tflite_export.quantization import vocoder_representative_dataset

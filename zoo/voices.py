@@ -114,6 +114,28 @@ class SpokenChunk:
     seconds: float
 
 
+class RefinedVocoder:
+    """``vocoder(mel)`` with its phase made consistent: calls ``vocoder.synthesize_refined(mel, iterations)``
+    (an iSTFT vocoder), shaped like the plain call (batch, samples, 1), for a text-to-mel model's ``vocoder=``."""
+
+    def __init__(self, vocoder, iterations: int):
+        self.vocoder, self.iterations = vocoder, int(iterations)
+
+    def __call__(self, mel, training=False):
+        return np.asarray(self.vocoder.synthesize_refined(mel, self.iterations))[..., None]
+
+
+def check_refine_iterations(vocoder, iterations) -> int:
+    """``iterations`` as an int >= 0; ``ConfigError`` unless it is 0 or ``vocoder`` is an iSTFT vocoder."""
+    iterations = int(iterations or 0)
+    if iterations < 0:
+        raise ConfigError(f"refine iterations must be >= 0, got {iterations}")
+    if iterations and not hasattr(vocoder, "synthesize_refined"):
+        kind = "Griffin-Lim voice" if vocoder is None else type(vocoder).__name__
+        raise ConfigError(f"a {kind} has no predicted phase to refine (iSTFT vocoders only)")
+    return iterations
+
+
 class Voice:
     """A text-to-mel model and a vocoder (or Griffin-Lim when ``vocoder`` is None) that speak text.
 
@@ -122,23 +144,31 @@ class Voice:
         vocoder: a mel -> audio Keras model with the same features, or None for Griffin-Lim.
         pause_seconds: silence written between sentences.
         name: the voice's name (messages, model cards).
+        refine_iterations: with an iSTFT vocoder, fast Griffin-Lim steps that make its predicted phase consistent
+            (``ISTFTVocoder.synthesize_refined``; 0: the plain vocoder).
     """
 
-    def __init__(self, tts, vocoder=None, pause_seconds: float = 0.15, name: str = "voice"):
+    def __init__(self, tts, vocoder=None, pause_seconds: float = 0.15, name: str = "voice",
+                 refine_iterations: int = 0):
         self.tts = tts
         self.vocoder = vocoder
         self.pause_seconds = float(pause_seconds)
         self.name = name
+        self.refine_iterations = check_refine_iterations(vocoder, refine_iterations)
 
     @classmethod
-    def from_name(cls, name: str) -> "Voice":
-        """Build a registered voice from its presets (shipped weights load offline and are checked)."""
+    def from_name(cls, name: str, refine_iterations: int | None = None) -> "Voice":
+        """Build a registered voice from its presets (shipped weights load offline and are checked);
+        ``refine_iterations`` None: the voice's own setting (0 unless its entry says)."""
         if name not in VOICES:
             raise ConfigError(f"unknown voice {name!r}; voices: {', '.join(sorted(VOICES))}")
         spec = VOICES[name]
         tts = _build(*spec["tts"])
         vocoder = _build(*spec["vocoder"]) if spec.get("vocoder") else None
-        return cls(tts, vocoder, pause_seconds=spec.get("pause_seconds", 0.15), name=name)
+        if refine_iterations is None:
+            refine_iterations = spec.get("refine_iterations", 0)
+        return cls(tts, vocoder, pause_seconds=spec.get("pause_seconds", 0.15), name=name,
+                   refine_iterations=refine_iterations)
 
     @property
     def mel_settings(self):
@@ -197,7 +227,8 @@ class Voice:
         return True
 
     @classmethod
-    def from_models(cls, tts, vocoder=None, name: str = "custom", pause_seconds: float = 0.15) -> "Voice":
+    def from_models(cls, tts, vocoder=None, name: str = "custom", pause_seconds: float = 0.15,
+                    refine_iterations: int = 0) -> "Voice":
         """A voice of two models you hold (a trained Tacotron 2 or CTC TTS, and a vocoder or None for
         Griffin-Lim): ``audiogen say --tts model.keras --vocoder preset``. Their mel settings must agree."""
         if not hasattr(tts, "synthesize") or not hasattr(tts, "frontend"):
@@ -208,13 +239,14 @@ class Voice:
             if theirs is not None and any(getattr(mine, k) != getattr(theirs, k) for k in keys):
                 raise ConfigError(f"{type(vocoder).__name__} takes another mel than {type(tts).__name__}: "
                                   + ", ".join(f"{k} {getattr(theirs, k)} vs {getattr(mine, k)}" for k in keys))
-        return cls(tts, vocoder, pause_seconds=pause_seconds, name=name)
+        return cls(tts, vocoder, pause_seconds=pause_seconds, name=name, refine_iterations=refine_iterations)
 
     def synthesize_sentence(self, sentence: str, seed: int = 0, griffin_lim_iters: int = 32) -> dict:
         """One sentence with the Keras models: ``{"audio", "mel", "alignment"}`` (Tacotron 2 with pre-net dropout
         off: deterministic, and what the TFLite bundle runs; a CTC TTS's alignment is its durations)."""
         extra = {"prenet_dropout": False} if self.has_prenet_dropout else {}
-        return self.tts.synthesize(text=sentence, vocoder=self.vocoder, griffin_lim_iters=griffin_lim_iters,
+        vocoder = RefinedVocoder(self.vocoder, self.refine_iterations) if self.refine_iterations else self.vocoder
+        return self.tts.synthesize(text=sentence, vocoder=vocoder, griffin_lim_iters=griffin_lim_iters,
                                    seed=seed, **extra)
 
     def speak(self, text: str, seed: int = 0, engine=None):
