@@ -22,6 +22,11 @@ PRESETS = {
     "istft_vocoder_slt": {"mel_config": HIFIGAN_MEL, "dim": 256, "intermediate_dim": 768, "num_blocks": 8,
                           "weights": {"file": "istft_vocoder_slt.npz",
                                       "sha256": "85e869698a479f1c76d71de98f1848fc3c122e48e899264e133980fb881074db"}},
+    # trained: istft_vocoder_slt + 20 minutes with the STFT consistency loss (150 in all), meant to be used with 32
+    # consistency iterations (card: istft_vocoder_slt_consistent.md)
+    "istft_vocoder_slt_consistent": {"mel_config": HIFIGAN_MEL, "dim": 256, "intermediate_dim": 768, "num_blocks": 8,
+                                     "weights": {"file": "istft_vocoder_slt_consistent.npz",
+                                                 "sha256": "1434d62d04a1bcbc460a6940c73f686ef38e3bde9f314e7ea8157ccd5a1ab10a"}},
     # for tests and smoke runs
     "istft_vocoder_tiny": {"mel_config": HIFIGAN_MEL, "dim": 32, "intermediate_dim": 64, "num_blocks": 2},
 }
