@@ -136,6 +136,9 @@ def main(argv=None) -> int:
     ap.add_argument("--md", default=MD_OUT)
     ap.add_argument("--limit", type=int, default=None, help="smoke runs: the first N sentences")
     ap.add_argument("--skip-error-cases", action="store_true", help="leave out the awkward-input table")
+    ap.add_argument("--refine-iterations", type=int, default=None,
+                    help="iSTFT vocoder: consistency iterations (Keras synthesize_refined, the bundle's "
+                         "synthesize_refined signature); default the voice's setting, 0 with --tts")
     args = ap.parse_args(argv)
     command = "TF_CPP_MIN_LOG_LEVEL=3 .venv/bin/python benchmarks/voice_wer.py " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
@@ -154,11 +157,13 @@ def main(argv=None) -> int:
         if os.path.abspath(args.md) == os.path.abspath(MD_OUT):
             raise SystemExit("--tts: give --md PAGE (the default page is the shipped voice's)")
         name = f"--tts {args.tts}" + (f" --vocoder {args.vocoder}" if args.vocoder else " (Griffin-Lim)")
-        voice = Voice.from_models(resolve_model(args.tts), resolve_model(args.vocoder) if args.vocoder else None)
+        voice = Voice.from_models(resolve_model(args.tts), resolve_model(args.vocoder) if args.vocoder else None,
+                                  refine_iterations=args.refine_iterations or 0)
         args.skip_error_cases = True  # they are the shipped voice's (its weight file, its CLI path)
     else:
         name = args.voice or DEFAULT_VOICE
-        voice = Voice.from_name(name)
+        voice = Voice.from_name(name, refine_iterations=args.refine_iterations)
+    label = name + (f" + {voice.refine_iterations} consistency iterations" if voice.refine_iterations else "")
     sr = voice.sample_rate
     work = tempfile.mkdtemp(prefix="voice_wer_")
     engine, _ = tflite_engine(voice, os.path.join(work, "bundle"))
@@ -196,7 +201,7 @@ def main(argv=None) -> int:
 
     summary = {how: corpus_wer(sentences, hyps[how]) for how in ("keras", "tflite")}
     rec = corpus_wer(sentences, hyps["recordings"]) if have_festival else None
-    table = [{"system": f"voice `{name}`, {how}", "WER": f"{summary[how]:.3f}",
+    table = [{"system": f"voice `{label}`, {how}", "WER": f"{summary[how]:.3f}",
               "gap to recordings": f"{summary[how] - rec:+.3f}" if rec is not None else "n/a",
               "bar (<= +0.10)": ("met" if summary[how] - rec <= 0.10 else "NOT met") if rec is not None else "n/a",
               "time to first audio (s)": f"{np.median([t[0] for t in timing[how]]):.2f}",
@@ -224,7 +229,7 @@ def main(argv=None) -> int:
                   "`audiogen say TEXT -o x.wav --voice " + name + "` (Keras path) on issue 14's cases; a truncated "
                   "weight file is a copy of the shipped one cut in half (the loader is pointed at the copy).", "",
                   markdown_table(error_cases(name, work))]
-    write_markdown_table(args.md, table, f"Voice `{name}`: word error rate on unseen sentences", command,
+    write_markdown_table(args.md, table, f"Voice `{label}`: word error rate on unseen sentences", command,
                          notes=notes)
     print(open(args.md, encoding="utf-8").read())
     return 0
