@@ -136,11 +136,9 @@ def _vocode(args, recipe, model, autoregressive=False) -> list[str]:
     if not args.input:
         raise ConfigError("a vocoder needs --input mel .npy or audio files")
     cfg = _mel_config(recipe, model, args.sample_rate)
-    refine = int(getattr(args, "refine_iterations", 0) or 0)
-    if refine < 0:
-        raise ConfigError(f"--refine-iterations must be >= 0, got {refine}")
-    if refine and not hasattr(model, "synthesize_refined"):
-        raise ConfigError(f"--refine-iterations: a {kind} has no phase to refine (iSTFT vocoders only)")
+    from zoo.voices import check_refine_iterations
+
+    refine = check_refine_iterations(model, getattr(args, "refine_iterations", 0))
     for path in args.input:
         stem = os.path.splitext(os.path.basename(path))[0]
         if path.endswith(".npy"):

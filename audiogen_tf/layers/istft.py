@@ -81,8 +81,8 @@ def _reflect_pad(audio, pad: int):
 
 def centered_stft(audio, n_frames, n_fft: int, hop_length: int, basis):
     """First ``n_frames`` frames (re, im) (batch, n_frames, bins) of the centred (reflect-padded) STFT of
-    ``audio`` (batch, n_frames * hop_length), in builtin TFLite ops (``MIRROR_PAD``, ``RESHAPE``, slices,
-    ``CONCATENATION``, ``BATCH_MATMUL``): the frames are ``n_fft / hop`` consecutive hop-blocks side by side.
+    ``audio`` (batch, n_frames * hop_length), in builtin TFLite ops (``GATHER`` for the reflection, ``RESHAPE``,
+    slices, ``CONCATENATION``, ``BATCH_MATMUL``): the frames are ``n_fft / hop`` consecutive hop-blocks side by side.
     Equals ``features.stft(..., center=True)[:, :n_frames]`` (the last centred frame is not needed here), and is
     defined for any length of at least 2 samples (a signal shorter than the padding is reflected again, as
     ``numpy.pad``), where ``tf.pad(mode="REFLECT")`` needs a signal longer than ``n_fft // 2``."""
