@@ -98,6 +98,12 @@ def export_command(args) -> str:
     if not force:
         keep_or_replace(args.out, force=False)  # refuse before any work
     model = resolve_model(args.model)
+    if getattr(args, "refine", False):
+        from tflite_export.endpoints import EndpointList
+        from zoo.voices import check_refine_iterations
+
+        check_refine_iterations(model, 1)  # an iSTFT vocoder, or a one-line error
+        model = EndpointList(model.export_endpoints(refine=True), getattr(model, "name", "vocoder"))
     names = [e.name for e in get_endpoints(model)]
     keep_or_replace(args.out, force=force)
     endpoint = args.endpoint
@@ -145,6 +151,9 @@ def add_parser(sub):
     p.add_argument("--quantization", choices=["none", "float16", "dynamic", "int8"], default="none",
                    help="int8 calibrates on the built-in notes (vocoders) or sampled inputs; needs --endpoint")
     p.add_argument("--endpoint", default=None, help="export only this endpoint (default: all)")
+    p.add_argument("--refine", action="store_true",
+                   help="iSTFT vocoders: also the 'synthesize_refined' signature (mel, iterations -> audio with the "
+                        "predicted phase made consistent by that many fast Griffin-Lim steps)")
     p.add_argument("--out", required=True, help="output .tflite file or SavedModel folder")
     p.add_argument("--force", action="store_true", help="replace an existing --out (the old one is kept as OUT.bak)")
     return p

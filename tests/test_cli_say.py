@@ -138,6 +138,12 @@ def test_refining_a_griffin_lim_voice_is_one_line(tmp_path, capsys, ctc_tts_file
     assert "no predicted phase to refine" in err and "\n" not in err.strip()
 
 
+def test_export_refine_of_a_vocoder_without_phase_is_one_line(tmp_path, capsys):
+    assert main(["export", "hifigan_tiny", "--refine", "--out", str(tmp_path / "h.tflite")]) == 2
+    err = capsys.readouterr().err
+    assert "no predicted phase to refine" in err and not (tmp_path / "h.tflite").exists()
+
+
 def test_say_vocoder_without_tts_is_one_line(tmp_path, capsys):
     assert main(["say", "Hi.", "-o", str(tmp_path / "x.wav"), "--vocoder", "istft_vocoder_tiny"]) == 2
     assert "--vocoder goes with --tts" in capsys.readouterr().err

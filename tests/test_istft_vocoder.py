@@ -232,8 +232,11 @@ def test_recipe_trains_then_cli_synthesizes_exports_and_evaluates(tmp_path, caps
     assert refined.shape == y.shape and np.all(np.isfinite(refined)) and np.max(np.abs(refined - y)) > 1e-3
 
     tfl = tmp_path / "v.tflite"
-    assert main(["export", result.model_path, "--format", "tflite", "--out", str(tfl)]) == 0
+    assert main(["export", result.model_path, "--format", "tflite", "--out", str(tfl), "--refine"]) == 0
     assert os.path.getsize(tfl) > 0
+    from tflite_export.runtime import TFLiteRunner
+
+    assert TFLiteRunner(str(tfl)).signature_keys() == ["chunk", "synthesize", "synthesize_refined"]
 
     ref = tmp_path / "ref"
     ref.mkdir()

@@ -145,6 +145,17 @@ def as_endpoint(item) -> Endpoint:
     )
 
 
+class EndpointList:
+    """A fixed list of endpoints presented as a model (for :func:`~tflite_export.export.export_tflite`): a model's
+    endpoints with non-default options (``vocoder.export_endpoints(refine=True)``) or endpoints of several models."""
+
+    def __init__(self, endpoints, name: str):
+        self._eps, self.name = list(endpoints), name
+
+    def export_endpoints(self):
+        return self._eps
+
+
 def get_endpoints(model) -> list[Endpoint]:
     """The model's ``export_endpoints()`` if it has one, else :func:`default_endpoints`; names checked unique.
 

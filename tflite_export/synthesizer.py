@@ -410,7 +410,7 @@ def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "no
     import keras
 
     from audiogen_tf.atomic import atomic_write_text
-    from tflite_export.endpoints import Endpoint, get_endpoints
+    from tflite_export.endpoints import Endpoint, EndpointList, get_endpoints
     from tflite_export.export import export_tflite
 
     out_dir = os.fspath(out_dir)
@@ -425,7 +425,7 @@ def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "no
         postnet = Endpoint("postnet", lambda mel: mel + tacotron2.postnet(mel, training=False),
                            [keras.InputSpec(shape=(1, None, m), dtype="float32", name="mel")],
                            "mel before -> mel after the post-net")
-        export_tflite(_Endpoints(eps + [postnet], "tacotron2"), os.path.join(out_dir, "tacotron2.tflite"),
+        export_tflite(EndpointList(eps + [postnet], "tacotron2"), os.path.join(out_dir, "tacotron2.tflite"),
                       quantization=quantization if quantization != "int8" else "dynamic")
         args = tacotron2.get_config()
         config["tacotron2"] = {
@@ -440,7 +440,7 @@ def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "no
         sample_rate = sample_rate or int(mc.sample_rate)
         n = int(text_length or ctc_tts.export_text_length or ctc_tts.frontend.max_length)
         eps = [_as_ep(e) for e in ctc_tts.export_endpoints(text_length=n)]
-        export_tflite(_Endpoints(eps, "ctc_tts"), os.path.join(out_dir, "ctc_tts.tflite"),
+        export_tflite(EndpointList(eps, "ctc_tts"), os.path.join(out_dir, "ctc_tts.tflite"),
                       quantization=quantization if quantization != "int8" else "dynamic")
         config["ctc_tts"] = {"file": "ctc_tts.tflite", "text_length": n, "n_mels": int(ctc_tts.n_mels),
                              "max_frames": int(ctc_tts.max_frames), "frontend": ctc_tts.frontend.get_config(),
@@ -462,7 +462,7 @@ def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "no
             from tflite_export.quantization import vocoder_representative_dataset
 
             calib = {"chunk": vocoder_representative_dataset(vocoder, eps[1])}
-        export_tflite(_Endpoints(eps, getattr(vocoder, "name", "vocoder")), os.path.join(out_dir, "vocoder.tflite"),
+        export_tflite(EndpointList(eps, getattr(vocoder, "name", "vocoder")), os.path.join(out_dir, "vocoder.tflite"),
                       quantization=quantization, representative_dataset=calib,
                       endpoint=["chunk"] if quantization == "int8" else None)
         config["vocoder"] = {
@@ -481,16 +481,6 @@ def _as_ep(item):
     from tflite_export.endpoints import as_endpoint
 
     return as_endpoint(item)
-
-
-class _Endpoints:
-    """A fixed list of endpoints presented as a model (for :func:`export_tflite`)."""
-
-    def __init__(self, endpoints, name):
-        self._eps, self.name = list(endpoints), name
-
-    def export_endpoints(self):
-        return self._eps
 
 
 class _TextLength:
