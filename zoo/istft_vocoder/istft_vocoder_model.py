@@ -251,8 +251,21 @@ class ISTFTVocoder(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.M
         Paper: Masuyama et al. 2019, "Deep Griffin-Lim iteration" (neural phase, then consistency steps);
         Perraudin et al. 2013 (fast Griffin-Lim).
         """
+        import tensorflow as tf
+
         if self.get_config()["istft_padding"] != "center":
             raise ValueError("synthesize_refined needs istft_padding='center' (the frames of a centred STFT)")
+        if not tf.executing_eagerly():  # inside a traced function (an export endpoint): build the ops in place
+            return self._refined_audio(mel, iterations, momentum)
+        # eagerly, the WHILE loop would run op by op (5x slower): one graph per momentum, any batch and length
+        graphs = self.__dict__.setdefault("_refine_graphs", {})  # plain dict, outside Keras' attribute tracking
+        if momentum not in graphs:
+            graphs[momentum] = tf.function(
+                lambda m, k: self._refined_audio(m, k, momentum), reduce_retracing=True,
+                input_signature=[tf.TensorSpec((None, None, self.n_mels), tf.float32), tf.TensorSpec((), tf.int32)])
+        return graphs[momentum](tf.cast(mel, tf.float32), tf.constant(int(iterations), tf.int32))
+
+    def _refined_audio(self, mel, iterations, momentum):
         log_amp, phase = self.spectrum_generator(mel, training=False)
         magnitude = ops.exp(ops.minimum(ops.cast(log_amp, "float32"), self.polar.max_log_amplitude))
         return consistent_audio(magnitude, phase, self.istft, iterations, momentum=momentum)
