@@ -72,7 +72,7 @@ def test_shapes_and_round_trips(model, tmp_path):
 
 def test_fit_lowers_loss_on_notes():
     keras.utils.set_random_seed(0)
-    audio, mel = _notes(2, 1024)
+    audio, mel = _notes(2, 512)  # the loss ratio after 8 steps is the same as on 1024 samples (0.93)
     model = WaveRNN.from_preset("wavernn_tiny")
     x, y = wavernn_pairs(audio, mel)
     before_bits = model.bits_per_sample(y, model(x))
