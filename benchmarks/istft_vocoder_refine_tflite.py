@@ -44,6 +44,7 @@ def main(argv=None) -> int:
     ap.add_argument("--split", default="valid")
     ap.add_argument("--iterations", type=int, default=32)
     ap.add_argument("--max-utterances", type=int, default=None)
+    ap.add_argument("--quantizations", default="none,float16", help="bundles to export and score (none = float32)")
     ap.add_argument("--md", default=None, help="write the page here (atomic, with the machine)")
     args = ap.parse_args(argv)
 
@@ -65,7 +66,8 @@ def main(argv=None) -> int:
 
     workdir = tempfile.mkdtemp(prefix="refine_tflite_")
     synths, sizes, export_seconds = {}, {}, {}
-    for quantization in ("none", "float16"):
+    quantizations = args.quantizations.split(",")
+    for quantization in quantizations:
         t0 = time.perf_counter()
         folder = export_bundle(os.path.join(workdir, quantization), vocoder=model, quantization=quantization,
                                refine=True)
@@ -74,13 +76,15 @@ def main(argv=None) -> int:
         synths[quantization] = Synthesizer(folder)
 
     keras_refined = f"Keras + {k} iterations"
+    kind = {q: "float32" if q == "none" else q for q in quantizations}
     systems = {
         "Griffin-Lim 64 (baseline)": lambda mel, n: log_mel_to_audio(mel[0], cfg, n_iter=64, length=n, seed=0),
         "Keras vocoder": lambda mel, n: model(mel, training=False),
         keras_refined: lambda mel, n: model.synthesize_refined(mel, k),
-        "TFLite float32 vocoder (streamed chunks)": lambda mel, n: synths["none"].mel_to_audio(mel),
-        f"TFLite float32 + {k} iterations": lambda mel, n: synths["none"].mel_to_audio(mel, refine_iterations=k),
-        f"TFLite float16 + {k} iterations": lambda mel, n: synths["float16"].mel_to_audio(mel, refine_iterations=k),
+        f"TFLite {kind[quantizations[0]]} vocoder (streamed chunks)":
+            lambda mel, n: synths[quantizations[0]].mel_to_audio(mel),
+        **{f"TFLite {kind[q]} + {k} iterations": (lambda mel, n, q=q: synths[q].mel_to_audio(mel, refine_iterations=k))
+           for q in quantizations},
     }
     scores = {name: [] for name in systems}
     seconds = {name: 0.0 for name in systems}
@@ -125,9 +129,9 @@ def main(argv=None) -> int:
     notes = [
         f"Model `{args.model}`; split `{args.split}` of `{os.path.relpath(args.manifest, ROOT)}`: {len(held)} "
         f"utterances ({audio_seconds:.1f} s); pYIN over 50-600 Hz; {k} consistency iterations (momentum 0.99).",
-        f"Vocoder files with the `synthesize_refined` signature: float32 {sizes['none']:.2f} MB (exported in "
-        f"{export_seconds['none']:.0f} s), float16 {sizes['float16']:.2f} MB ({export_seconds['float16']:.0f} s); "
-        "builtin ops only (the export refuses Flex ops).",
+        "Vocoder files with the `synthesize_refined` signature: " + ", ".join(
+            f"{q} {sizes[q]:.2f} MB (exported in {export_seconds[q]:.0f} s)" for q in quantizations)
+        + "; builtin ops only (the export refuses Flex ops).",
         "Compute: one process, the 2 cores, the first utterance run once untimed first; the TFLite rows use "
         "LiteRT through `Synthesizer` (2 threads). The refined rows are offline (one call per utterance: the "
         "consistency steps span the utterance), the plain TFLite row streams chunks.",
