@@ -91,3 +91,18 @@ def write_speech_wav(path, sr: int = 48000, seconds: float = 2.0) -> str:
 
     sf.write(str(path), speech_like(sr, seconds), sr, subtype="PCM_16")
     return str(path)
+
+
+def speech_manifest(folder, sr: int = 22050, seconds: float = 1.0, seed: int = 0, split: str = "valid",
+                    text: str = "a b") -> str:
+    """A one-utterance manifest (``speech_like`` audio as a 16-bit WAV in ``folder``) for benchmark smoke tests."""
+    import os
+
+    import soundfile as sf
+
+    from audiogen_tf.manifest import write_manifest
+
+    path = os.path.join(os.fspath(folder), f"u{seed}.wav")
+    sf.write(path, speech_like(sr, seconds=seconds, seed=seed), sr, subtype="PCM_16")
+    return write_manifest([{"path": path, "text": text, "split": split}],
+                          os.path.join(os.fspath(folder), "manifest.csv"))

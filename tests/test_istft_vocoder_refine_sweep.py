@@ -6,7 +6,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from speech_fixture import speech_like
+from speech_fixture import speech_manifest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 import istft_vocoder_refine_sweep  # noqa: E402
@@ -15,13 +15,7 @@ SR = 22050
 
 
 def test_sweep_writes_a_row_per_model_and_iteration_count(tmp_path):
-    import soundfile as sf
-
-    from audiogen_tf.manifest import write_manifest
-
-    path = tmp_path / "u0.wav"
-    sf.write(path, speech_like(SR, seconds=1.0, seed=0), SR, subtype="PCM_16")
-    manifest = write_manifest([{"path": str(path), "text": "a b", "split": "valid"}], tmp_path / "manifest.csv")
+    manifest = speech_manifest(tmp_path, SR, seed=0)
     md = tmp_path / "sweep.md"
     assert istft_vocoder_refine_sweep.main(["--manifest", str(manifest), "--model", "tiny=istft_vocoder_tiny",
                                             "--iterations", "0,2", "--md", str(md)]) == 0
@@ -35,14 +29,8 @@ def test_sweep_writes_a_row_per_model_and_iteration_count(tmp_path):
 
 def test_sweep_with_wer_adds_a_wer_column_and_a_recordings_row(tmp_path):
     import pytest
-    import soundfile as sf
-
-    from audiogen_tf.manifest import write_manifest
-
     pytest.importorskip("pocketsphinx", reason="the WER judge needs pocketsphinx: pip install -e '.[eval]'")
-    path = tmp_path / "u0.wav"
-    sf.write(path, speech_like(SR, seconds=1.0, seed=1), SR, subtype="PCM_16")
-    manifest = write_manifest([{"path": str(path), "text": "a b", "split": "valid"}], tmp_path / "manifest.csv")
+    manifest = speech_manifest(tmp_path, SR, seed=1)
     md = tmp_path / "sweep.md"
     assert istft_vocoder_refine_sweep.main(["--manifest", str(manifest), "--model", "tiny=istft_vocoder_tiny",
                                             "--iterations", "0", "--wer", "--md", str(md)]) == 0

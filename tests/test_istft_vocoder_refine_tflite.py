@@ -6,7 +6,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from speech_fixture import speech_like
+from speech_fixture import speech_manifest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 import istft_vocoder_refine_tflite  # noqa: E402
@@ -15,13 +15,7 @@ SR = 22050
 
 
 def test_rows_and_the_float32_refinement_equals_keras(tmp_path):
-    import soundfile as sf
-
-    from audiogen_tf.manifest import write_manifest
-
-    path = tmp_path / "u0.wav"
-    sf.write(path, speech_like(SR, seconds=1.0, seed=0), SR, subtype="PCM_16")
-    manifest = write_manifest([{"path": str(path), "text": "a b", "split": "valid"}], tmp_path / "manifest.csv")
+    manifest = speech_manifest(tmp_path, SR, seed=0)
     md = tmp_path / "refine.md"
     assert istft_vocoder_refine_tflite.main(["--model", "istft_vocoder_tiny", "--manifest", str(manifest),
                                              "--iterations", "3", "--quantizations", "none", "--md", str(md)]) == 0
