@@ -100,9 +100,9 @@ def export_command(args) -> str:
     model = resolve_model(args.model)
     if getattr(args, "refine", False):
         from tflite_export.endpoints import EndpointList
-        from zoo.voices import check_refine_iterations
+        from zoo.voices import check_refinable
 
-        check_refine_iterations(model, 1)  # an iSTFT vocoder, or a one-line error
+        check_refinable(model)
         model = EndpointList(model.export_endpoints(refine=True), getattr(model, "name", "vocoder"))
     names = [e.name for e in get_endpoints(model)]
     keep_or_replace(args.out, force=force)

@@ -272,6 +272,10 @@ def test_synthesizer_bundle_streams_the_offline_audio(tiny, tmp_path):
         synth.mel_to_audio(mel, refine_iterations=2)
     with pytest.raises(ValueError, match="int8"):
         export_bundle(tmp_path / "int8", vocoder=tiny, quantization="int8", refine=True)
+    from zoo.hifigan import HiFiGANGenerator
+
+    with pytest.raises(ValueError, match="no predicted phase to refine"):
+        export_bundle(tmp_path / "hifigan", vocoder=HiFiGANGenerator.from_preset("hifigan_tiny"), refine=True)
 
 
 def test_synthesize_refined_starts_at_the_plain_output_and_makes_the_phase_consistent(tiny):

@@ -450,8 +450,10 @@ def export_bundle(out_dir, vocoder=None, tacotron2=None, quantization: str = "no
         sample_rate = sample_rate or (carried.sample_rate if carried else int(getattr(vocoder, "sample_rate", 22050)))
         if context_frames is None:
             context_frames = vocoder.receptive_field_frames() if hasattr(vocoder, "receptive_field_frames") else 8
-        if refine and not hasattr(vocoder, "synthesize_refined"):
-            raise ValueError(f"refine=True needs an iSTFT vocoder (a {type(vocoder).__name__} has no phase to refine)")
+        if refine:
+            from zoo.voices import check_refinable
+
+            check_refinable(vocoder)  # ConfigError (a ValueError) for a vocoder without a predicted phase
         if refine and quantization == "int8":
             raise ValueError("refine=True with quantization='int8': the int8 vocoder file holds 'chunk' only")
         extra = {"refine": True} if refine else {}

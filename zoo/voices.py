@@ -125,14 +125,20 @@ class RefinedVocoder:
         return np.asarray(self.vocoder.synthesize_refined(mel, self.iterations))[..., None]
 
 
+def check_refinable(vocoder) -> None:
+    """``ConfigError`` unless ``vocoder`` has a predicted phase to refine (``synthesize_refined``: iSTFT vocoders)."""
+    if not hasattr(vocoder, "synthesize_refined"):
+        kind = "Griffin-Lim voice" if vocoder is None else type(vocoder).__name__
+        raise ConfigError(f"a {kind} has no predicted phase to refine (iSTFT vocoders only)")
+
+
 def check_refine_iterations(vocoder, iterations) -> int:
     """``iterations`` as an int >= 0; ``ConfigError`` unless it is 0 or ``vocoder`` is an iSTFT vocoder."""
     iterations = int(iterations or 0)
     if iterations < 0:
         raise ConfigError(f"refine iterations must be >= 0, got {iterations}")
-    if iterations and not hasattr(vocoder, "synthesize_refined"):
-        kind = "Griffin-Lim voice" if vocoder is None else type(vocoder).__name__
-        raise ConfigError(f"a {kind} has no predicted phase to refine (iSTFT vocoders only)")
+    if iterations:
+        check_refinable(vocoder)
     return iterations
 
 
