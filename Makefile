@@ -50,6 +50,9 @@ reproduce-istft_vocoder_slt: data/speech/manifest.csv data/speech_flite_kal/mani
 data/speech_judge/manifest.csv: $(STAMP)
 	$(PY) -c "from audiogen_tf.datasets.speech import build_speech_corpus as b; b('data/speech_judge', sentences='benchmarks/judge_sentences.txt', engine='festival')"
 
+data/speech_judge_b/manifest.csv: $(STAMP)
+	$(PY) -c "from audiogen_tf.datasets.speech import build_speech_corpus as b; b('data/speech_judge_b', sentences='benchmarks/judge_sentences_b.txt', engine='festival')"
+
 reproduce-istft_vocoder_slt_consistent: data/speech/manifest.csv data/speech_flite_kal/manifest.csv data/speech_judge/manifest.csv
 	$(PY) benchmarks/istft_vocoder_speech.py --losses harmonic_phase_noise_consistent --init-from istft_vocoder_slt \
 		--init-minutes 130 --init-step 50542 --schedule-start-minutes 130 --minutes 150 --learning-rate 1.5e-4 \
