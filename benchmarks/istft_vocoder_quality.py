@@ -262,8 +262,14 @@ def main(argv=None) -> int:
     ap.add_argument("--compare", action="append", default=[],
                     help="another vocoder to score next to the trained one: a preset with shipped weights "
                          "(istft_vocoder_slt) or a .keras file")
+    ap.add_argument("--leave-out", default="",
+                    help="comma-separated rows not to score, to save time on a large set: griffin_lim32, untrained")
     ap.add_argument("--md", default=MD_OUT)
     args = ap.parse_args(argv)
+    left_out = {t for t in args.leave_out.split(",") if t}
+    if left_out - {"griffin_lim32", "untrained"}:
+        ap.error(f"--leave-out: unknown rows {sorted(left_out - {'griffin_lim32', 'untrained'})} "
+                 "(choose from griffin_lim32, untrained)")
     command = "TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_quality.py " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
 
@@ -309,6 +315,7 @@ def main(argv=None) -> int:
                "Griffin-Lim, 32 iterations": (gl_fn(32), "griffin_lim32"),
                "Griffin-Lim, 64 iterations": (gl_fn(64), "griffin_lim64"),
                f"iSTFT vocoder `{preset}`, untrained (floor)": (vocoder_fn(untrained), "untrained")}
+    systems = {name: entry for name, entry in systems.items() if entry[1] not in left_out}
     refined = {}
     for k in args.refine_iterations:
         name = f"iSTFT vocoder `{preset}`, trained, + {k} consistency iterations"
@@ -433,7 +440,8 @@ def main(argv=None) -> int:
         f"- Model: `{preset}` ({model.count_params() / 1e6:.2f} M parameters), features {cfg.to_dict()}.",
         speed,
         "- Griffin-Lim: NNLS mel inversion then fast Griffin-Lim (momentum 0.99, seed 0) from the same log-mel; the "
-        "baseline is the 64-iteration run. The untrained row is the training run's initial weights.",
+        "baseline is the 64-iteration run. The untrained row is the training run's initial weights."
+        + (f" Not scored in this run (--leave-out): {', '.join(sorted(left_out))}." if left_out else ""),
         "- F0 RMSE and V/UV F1: pYIN (librosa) over 50-600 Hz on both signals; RMSE over frames voiced in both. MCD: "
         "mel-cepstral distortion without time warping (the signals are aligned)."
         + (" DNSMOS: P.835 OVRL by the `speechmos` ONNX models (non-intrusive)." if dnsmos_ok else
@@ -477,7 +485,10 @@ def main(argv=None) -> int:
                                 notes=notes, peak_gflops=peak)
     json_path = os.path.splitext(args.md)[0] + ".json"
     with open(json_path + ".tmp", "w", encoding="utf-8") as fh:
-        json.dump({"summary": summary, "won": won, "wer_gap": wer_gap, "paired": paired, "curve": points}, fh, indent=1, default=str)
+        json.dump({"summary": summary, "won": won, "wer_gap": wer_gap, "paired": paired, "curve": points,
+                   "utterances": [u[0] for u in utterances],  # per-utterance scores, for pooling judge sets later
+                   "per_utterance": {name: {"rows": r["rows"], "hyps": r["hyps"]} for name, r in results.items()}},
+                  fh, indent=1, default=str)
     os.replace(json_path + ".tmp", json_path)
     print(text)
     return 0
