@@ -130,7 +130,7 @@ def main(argv=None) -> int:
         f"Model `{args.model}`; split `{args.split}` of `{os.path.relpath(args.manifest, ROOT)}`: {len(held)} "
         f"utterances ({audio_seconds:.1f} s); pYIN over 50-600 Hz; {k} consistency iterations (momentum 0.99).",
         "Vocoder files with the `synthesize_refined` signature: " + ", ".join(
-            f"{q} {sizes[q]:.2f} MB (exported in {export_seconds[q]:.0f} s)" for q in quantizations)
+            f"{kind[q]} {sizes[q]:.2f} MB (exported in {export_seconds[q]:.0f} s)" for q in quantizations)
         + "; builtin ops only (the export refuses Flex ops).",
         "Compute: one process, the 2 cores, the first utterance run once untimed first; the TFLite rows use "
         "LiteRT through `Synthesizer` (2 threads). The refined rows are offline (one call per utterance: the "
