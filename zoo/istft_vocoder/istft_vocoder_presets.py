@@ -22,7 +22,7 @@ PRESETS = {
     "istft_vocoder_slt": {"mel_config": HIFIGAN_MEL, "dim": 256, "intermediate_dim": 768, "num_blocks": 8,
                           "weights": {"file": "istft_vocoder_slt.npz",
                                       "sha256": "85e869698a479f1c76d71de98f1848fc3c122e48e899264e133980fb881074db"}},
-    # trained: istft_vocoder_slt + 20 minutes with the STFT consistency loss (150 in all), meant to be used with 32
+    # trained: istft_vocoder_slt + 20 minutes with the STFT consistency loss (150 in all), meant to be used with 64
     # consistency iterations (card: istft_vocoder_slt_consistent.md)
     "istft_vocoder_slt_consistent": {"mel_config": HIFIGAN_MEL, "dim": 256, "intermediate_dim": 768, "num_blocks": 8,
                                      "weights": {"file": "istft_vocoder_slt_consistent.npz",
