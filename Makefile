@@ -16,8 +16,11 @@ $(STAMP): setup.py
 demo: $(STAMP)
 	$(VENV)/bin/audiogen demo --out out
 
+# Two pytest workers (pytest-xdist), a file per worker at a time: most test time is single-threaded Python (tracing,
+# graph building), so two processes keep both cores busy. `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

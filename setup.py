@@ -27,7 +27,7 @@ setup(
         "espeakng-loader",
     ],
     extras_require={
-        "dev": ["pytest>=7", "pytest-timeout"],
+        "dev": ["pytest>=7", "pytest-timeout", "pytest-xdist"],
         # speechmos ships the DNSMOS ONNX models but declares no dependencies: it imports onnxruntime and requests.
         "eval": ["pesq", "pystoi", "pocketsphinx", "speechmos", "onnxruntime", "requests"],
         # tensorflow-io's last release (0.37.1) only loads with TF 2.17; it is an optional decoder.
