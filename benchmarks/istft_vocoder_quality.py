@@ -44,6 +44,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))  # bench_utils.py
 MD_OUT = os.path.join(ROOT, "benchmarks", "istft_vocoder_quality.md")
 KEYS = ("pesq_wb", "stoi", "mrstft", "f0_rmse_cents", "vuv_f1", "mcd")
+OPTIONAL_ROWS = ("griffin_lim32", "untrained")  # file tags of the rows --leave-out may drop
 LOWER_IS_BETTER = {"mrstft", "f0_rmse_cents", "mcd", "wer"}
 LABELS = {"pesq_wb": "PESQ-WB ↑", "stoi": "STOI ↑", "mrstft": "MR-STFT ↓", "f0_rmse_cents": "F0 RMSE (cents) ↓",
           "vuv_f1": "V/UV F1 ↑", "mcd": "MCD (dB) ↓", "dnsmos_ovrl": "DNSMOS OVRL ↑", "wer": "WER ↓"}
@@ -263,13 +264,12 @@ def main(argv=None) -> int:
                     help="another vocoder to score next to the trained one: a preset with shipped weights "
                          "(istft_vocoder_slt) or a .keras file")
     ap.add_argument("--leave-out", default="",
-                    help="comma-separated rows not to score, to save time on a large set: griffin_lim32, untrained")
+                    help=f"comma-separated rows not to score, to save time on a large set: {', '.join(OPTIONAL_ROWS)}")
     ap.add_argument("--md", default=MD_OUT)
     args = ap.parse_args(argv)
     left_out = {t for t in args.leave_out.split(",") if t}
-    if left_out - {"griffin_lim32", "untrained"}:
-        ap.error(f"--leave-out: unknown rows {sorted(left_out - {'griffin_lim32', 'untrained'})} "
-                 "(choose from griffin_lim32, untrained)")
+    if left_out - set(OPTIONAL_ROWS):
+        ap.error(f"--leave-out: unknown rows {sorted(left_out - set(OPTIONAL_ROWS))} (choose from {', '.join(OPTIONAL_ROWS)})")
     command = "TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_quality.py " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
 

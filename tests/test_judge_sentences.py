@@ -28,19 +28,20 @@ def test_judge_sentences_are_not_in_any_training_text():
     from audiogen_tf.datasets.sentence_grammar import generate_sentences
     from audiogen_tf.datasets.speech import default_sentences, sentences_from_text
 
-    seen = default_sentences() + generate_sentences(20000) + list(SENTENCES)
+    seen = set(default_sentences() + generate_sentences(20000) + list(SENTENCES))
+    grams = set().union(*map(_grams, seen))
     for path, count in ((JUDGE, 100), (JUDGE_B, 200)):  # B is checked against A as well
         with open(path, encoding="utf-8") as f:
             judge = sentences_from_text(f.read())
         assert len(judge) == count and len(set(judge)) == count, path
         assert not any(s.startswith("#") for s in judge)
-        grams = set().union(*map(_grams, seen))
         own = [g for s in judge for g in _grams(s)]
         assert len(own) == len(set(own)), f"{path}: sentences share a 5-gram"
         for s in judge:
             assert s not in seen
             assert not _grams(s) & grams, s
-        seen = seen + judge
+        seen.update(judge)
+        grams.update(own)
 
 
 def test_sentence_files_skip_comment_lines():
