@@ -9,8 +9,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-# tests/ holds shared helpers (model_harness.py) imported as top-level modules.
+# tests/ holds shared helpers (model_harness.py) imported as top-level modules; the benchmark scripts the tests
+# drive (benchmarks/*.py) are imported the same way.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 
 
 @pytest.fixture(autouse=True)

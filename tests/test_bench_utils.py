@@ -2,14 +2,12 @@
 
 import math
 import os
-import sys
 import time
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
-import bench_utils as bu  # noqa: E402
+import bench_utils as bu
 
 
 class _Lazy:

@@ -4,7 +4,6 @@ and lowers the loss on a fixed batch, on a 4-utterance speech-like corpus (no De
 
 import json
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -15,7 +14,6 @@ import tensorflow as tf
 
 from speech_fixture import speech_like
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 import istft_vocoder_gta as gta  # noqa: E402
 
 SR = 22050

@@ -1,13 +1,9 @@
 """benchmarks/istft_vocoder_quality.paired_differences: paired bootstrap intervals that resolve a clear win, leave a
 coin flip unresolved, and put the WER gap against the +0.02 bar (synthetic scores, no audio)."""
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
-import istft_vocoder_quality as q  # noqa: E402
+import istft_vocoder_quality as q
 
 
 def test_paired_differences_resolve_a_clear_win_and_not_a_coin_flip():

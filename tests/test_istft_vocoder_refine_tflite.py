@@ -2,13 +2,11 @@
 refinement equal to the Keras one, written atomically with its command and the matmul peak."""
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from speech_fixture import speech_manifest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 import istft_vocoder_refine_tflite  # noqa: E402
 
 SR = 22050

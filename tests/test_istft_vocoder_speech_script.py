@@ -5,7 +5,6 @@ speech-like audio made by the tests (no Debian files)."""
 
 import json
 import os
-import sys
 
 import numpy as np
 
@@ -13,7 +12,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from speech_fixture import speech_like
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 import istft_vocoder_speech  # noqa: E402
 
 SR = 22050

@@ -1,13 +1,9 @@
 """benchmarks/istft_vocoder_voicing_errors.py: a buzz at the frame rate where the recording is noise is counted as
 false voiced, pitched at the frame rate; the recording against itself has no voicing errors."""
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
-import istft_vocoder_voicing_errors as ve  # noqa: E402
+import istft_vocoder_voicing_errors as ve
 
 SR, HOP = 22050, 256
 

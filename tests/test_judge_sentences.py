@@ -5,7 +5,6 @@ lines are not spoken."""
 
 import os
 import re
-import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JUDGE = os.path.join(ROOT, "benchmarks", "judge_sentences.txt")
@@ -22,7 +21,6 @@ def _grams(text):
 
 
 def test_judge_sentences_are_not_in_any_training_text():
-    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     from voice_wer import SENTENCES
 
     from audiogen_tf.datasets.sentence_grammar import generate_sentences

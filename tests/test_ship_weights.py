@@ -3,13 +3,11 @@ becomes float16 weights, a card naming the differing keys, and a preset entry th
 
 import ast
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 
 import ship_weights  # noqa: E402
 

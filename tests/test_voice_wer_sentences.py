@@ -3,13 +3,11 @@ the packaged sentences followed by 20000 generated ones (`audiogen data speech -
 
 import os
 import re
-import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_wer_sentences_are_not_in_the_training_text():
-    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     from voice_wer import SENTENCES
 
     from audiogen_tf.datasets.sentence_grammar import generate_sentences
