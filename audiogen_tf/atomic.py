@@ -68,19 +68,56 @@ def atomic_write_bytes(path, data: bytes) -> str:
     return os.fspath(path)
 
 
-def keep_or_replace(path, force: bool = False, what: str = "file") -> str | None:
+def _same_file(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` name one file (also through links, or when one does not exist yet)."""
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def refuse_own_input(path, inputs=()) -> None:
+    """Refuse an output ``path`` that is one of the command's own ``inputs`` (by path, link or inode).
+
+    No ``--force`` allows this: writing the output would destroy the input it is made from.
+
+    Raises:
+        InputOverwriteError: ``path`` is the same file as one of ``inputs``.
+
+    Example:
+        >>> refuse_own_input("/tmp/a.wav", ["/tmp/b.txt"])  # different files: nothing happens
+    """
+    from audiogen_tf.errors import InputOverwriteError
+
+    path = os.fspath(path)
+    for src in inputs:
+        if src is None or src == "-":
+            continue
+        src = os.fspath(src)
+        if _same_file(path, src):
+            raise InputOverwriteError(path, src)
+
+
+def keep_or_replace(path, force: bool = False, what: str = "file", inputs=()) -> str | None:
     """Guard a writer that would replace ``path``: refuse unless ``force``, and keep a ``.bak`` copy when forced.
+
+    This is the one overwrite policy of every writer (``say``, ``import``, ``export``, ``data``, ...).
 
     Args:
         path: the file (or folder) about to be written.
         force: replace an existing one (``--force``).
         what: the word used in the error message.
+        inputs: the command's input files; ``path`` being one of them is refused even with ``force``
+            (see :func:`refuse_own_input`).
 
     Returns:
         the ``.bak`` path when an existing file was kept, else ``None``.
 
     Raises:
         OverwriteError: ``path`` exists and ``force`` is false.
+        InputOverwriteError: ``path`` is one of ``inputs``.
 
     Example:
         >>> import os, tempfile
@@ -96,6 +133,7 @@ def keep_or_replace(path, force: bool = False, what: str = "file") -> str | None
     from audiogen_tf.errors import OverwriteError
 
     path = os.fspath(path)
+    refuse_own_input(path, inputs)
     if not os.path.lexists(path):
         return None
     if not force:

@@ -73,6 +73,17 @@ class OverwriteError(AudiogenError, FileExistsError):
                          f"{os.path.basename(self.path)}.bak)")
 
 
+class InputOverwriteError(OverwriteError):
+    """A writer's output is one of the same command's inputs: refused even with ``--force``."""
+
+    def __init__(self, path, input_path=None):
+        self.path = str(path)
+        self.input_path = str(input_path if input_path is not None else path)
+        same = "" if self.input_path == self.path else f" ({self.input_path})"
+        FileExistsError.__init__(self, f"{self.path}: is also an input of this command{same}; "
+                                       "write the output to another file (--force does not allow this)")
+
+
 class MissingToolError(AudiogenError, RuntimeError):
     """A system tool (festival, flite, fluidsynth, espeak-ng, ...) that a builder needs is not installed.
 
