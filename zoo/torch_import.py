@@ -48,7 +48,7 @@ def _read_config(handle, path):
         raise ValueError(str(err)) from err
 
 
-def import_checkpoint(path, arch, config=None, keep_weight_norm=None):
+def import_checkpoint(path, arch, config=None, keep_weight_norm=None, checkpoint=None):
     """Read a PyTorch checkpoint and build the zoo model of ``arch`` holding its weights.
 
     Args:
@@ -58,6 +58,8 @@ def import_checkpoint(path, arch, config=None, keep_weight_norm=None):
             if there is one (jik876/hifi-gan's layout).
         keep_weight_norm: keep weight-normalized layers; default False for generators (folded for inference),
             True for discriminators (they are imported to fine-tune).
+        checkpoint: the file already read by ``load_torch_checkpoint(path)`` (the CLI reads it, within its
+            bounds, before loading TensorFlow); default: read it here.
 
     Returns:
         ``(model, info)``; info holds ``seconds`` (read + build + copy) and ``config_path``.
@@ -84,7 +86,8 @@ def import_checkpoint(path, arch, config=None, keep_weight_norm=None):
                 config = _read_config(f, config_path)
         except (OSError, ValueError) as e:
             raise ValueError(f"{config_path}: cannot read the config: {e}") from e
-    checkpoint = load_torch_checkpoint(path)
+    if checkpoint is None:
+        checkpoint = load_torch_checkpoint(path)
     function, _ = archs[arch]
     if keep_weight_norm is None:
         keep_weight_norm = "discriminator" in arch

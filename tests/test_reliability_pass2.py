@@ -1,0 +1,109 @@
+"""Regression tests of the second reliability pass (issue 41), part B: import overwrites and bounds, the run
+lock, resuming with a changed recipe, align of too-short audio, evaluate of a 1-sample file.
+
+Each test failed on the code before its mend (see docs/reliability.md, "Second pass").
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from audiogen_cli import main
+from audiogen_tf.torch_checkpoint import CheckpointLimitError, load_torch_checkpoint
+from torch_bombs import write_deep_nesting, write_legacy_huge, write_stride0_zip, write_zip_bomb
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+FIX = os.path.join(HERE, "fixtures", "torch_import")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# case 1 (import half): never replace an existing --out without --force; never an input, even with --force
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _import_args(ckpt, out, *extra):
+    return ["import", str(ckpt), "--arch", "hifigan", "--config", os.path.join(FIX, "hifigan_tiny_rb2_config.json"),
+            "--out", str(out), *extra]
+
+
+def test_import_refuses_existing_out_and_keeps_bak_with_force(tmp_path, capsys):
+    out = tmp_path / "existing.keras"
+    out.write_bytes(b"my own model")
+    ckpt = os.path.join(FIX, "g_hifigan_tiny_rb2")
+    assert main(_import_args(ckpt, out)) == 2
+    assert "existing.keras: file exists; pass --force" in capsys.readouterr().err
+    assert out.read_bytes() == b"my own model"
+    assert main(_import_args(ckpt, out, "--force")) == 0
+    assert (tmp_path / "existing.keras.bak").read_bytes() == b"my own model"
+    assert out.read_bytes()[:2] == b"PK"
+
+
+def test_import_never_writes_over_its_checkpoint_even_with_force(tmp_path, capsys):
+    ckpt = tmp_path / "g.keras"  # a checkpoint that happens to end in .keras
+    shutil.copy(os.path.join(FIX, "g_hifigan_tiny_rb2"), ckpt)
+    before = ckpt.read_bytes()
+    os.symlink(ckpt, tmp_path / "link.keras")
+    for out in (ckpt, tmp_path / "link.keras"):
+        assert main(_import_args(ckpt, out, "--force")) == 2
+        assert "is also an input of this command" in capsys.readouterr().err
+    assert ckpt.read_bytes() == before and not (tmp_path / "g.keras.bak").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# case 7: import bounds what it allocates
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("writer, message", [
+    (write_stride0_zip, r"size \(20000, 20000\) with stride \(0, 0\) repeats the 4 elements"),
+    (write_zip_bomb, r"inflates from 1.52 MiB to 1.5 GiB"),
+    (write_legacy_huge, r"declares 1152921504606846976 elements .* but the file holds 16 bytes"),
+    (write_deep_nesting, r"nested deeper than 100 levels"),
+])
+def test_import_refuses_hostile_files_in_one_line(tmp_path, writer, message):
+    path = writer(tmp_path / "x.pt")
+    with pytest.raises(CheckpointLimitError, match=message):
+        load_torch_checkpoint(path)
+
+
+def test_memo_index_and_memory_cap(tmp_path):
+    (tmp_path / "memo.pt").write_bytes(b"\x80\x02K\x01r\x00\x00\x00\x08.")  # memo index 2^27: 2 GiB in C pickle
+    with pytest.raises(CheckpointLimitError, match="stores object 134217728 in its memo"):
+        load_torch_checkpoint(tmp_path / "memo.pt")
+    ckpt = os.path.join(FIX, "g_hifigan_tiny_rb2")
+    assert load_torch_checkpoint(ckpt, max_bytes=64 << 20)["generator"]
+    with pytest.raises(CheckpointLimitError, match="over the import's memory cap of 100000 bytes"):
+        load_torch_checkpoint(ckpt, max_bytes=100_000)
+
+
+def _peak_rss_mb(args, cwd):
+    """Peak RSS (MB) of ``audiogen ARGS`` in a fresh child, and its exit code and stderr."""
+    code = ("import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+            "print(p.returncode); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024); "
+            "print(p.stderr.strip().splitlines()[-1] if p.stderr.strip() else '')")
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+    out = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "audiogen_cli", *args], cwd=cwd, env=env,
+                         capture_output=True, text=True, timeout=600).stdout.splitlines()
+    return int(out[0]), float(out[1]), out[2] if len(out) > 2 else ""
+
+
+@pytest.mark.parametrize("writer", [write_stride0_zip, write_zip_bomb])
+def test_import_peak_memory_under_200_mb(tmp_path, writer):
+    writer(tmp_path / "x.pt")
+    rc, mb, err = _peak_rss_mb(["import", "x.pt", "--arch", "hifigan_v1", "--out", "x.keras"], tmp_path)
+    assert rc == 2 and err.startswith("audiogen: error: x.pt: refused:"), err
+    assert mb < 200, f"peak RSS {mb:.0f} MB"
+    assert not (tmp_path / "x.keras").exists()
+
+
+def test_import_help_says_it_bounds_memory(capsys):
+    with pytest.raises(SystemExit):
+        main(["import", "--help"])
+    assert "bounds what it allocates" in " ".join(capsys.readouterr().out.split())
