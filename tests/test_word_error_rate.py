@@ -39,9 +39,13 @@ def test_recognize_without_pocketsphinx_warns_and_returns_none(monkeypatch):
 
 
 def _speak(text, path):
-    """Speak ``text`` into ``path`` with festival (slt HTS voice) or else flite; skip when neither is there."""
-    if shutil.which("text2wave"):
-        subprocess.run(["text2wave", "-o", str(path)], input=text.encode(), check=True, capture_output=True)
+    """Speak ``text`` into ``path`` with festival's slt HTS voice, named (festival's default voice changes with
+    the voices installed, e.g. festvox-suopuhe-mv), or else flite; skip when neither is there."""
+    from audiogen_tf.datasets.speech import FESTIVAL_VOICE, festival_available
+
+    if festival_available():
+        subprocess.run(["text2wave", "-eval", f"(voice_{FESTIVAL_VOICE})", "-o", str(path)], input=text.encode(),
+                       check=True, capture_output=True)
     elif shutil.which("flite"):
         subprocess.run(["flite", "-t", text, "-o", str(path)], check=True, capture_output=True)
     else:
@@ -121,7 +125,7 @@ def test_cli_evaluate_with_text_manifest(folders, tmp_path, capsys):
 
 def test_recognize_does_not_depend_on_what_it_heard_before():
     """The same audio decodes to the same words after noise: a WER must not depend on the order of the files."""
-    from tests.speech_fixture import speech_like
+    from speech_fixture import speech_like
 
     pytest.importorskip("pocketsphinx")
     sr = 16000
