@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[dev,eval]"
+	$(PY) -m pip install -e ".[dev,eval,voices]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -11,7 +11,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["audiogen_tf*", "zoo*", "training*", "tflite_export*", "audiogen_cli*"]),
     # zoo: shipped float16 weights and their model cards, beside their family (audiogen_tf.pretrained)
-    package_data={"audiogen_tf": ["datasets/*.txt"], "training": ["recipes/*.yaml"], "zoo": ["*/*.npz", "*/*.md"]},
+    package_data={"audiogen_tf": ["datasets/*.txt", "datasets/voice_texts/*.txt"], "training": ["recipes/*.yaml"], "zoo": ["*/*.npz", "*/*.md"]},
     install_requires=[
         "tensorflow>=2.18",
         "numpy",
@@ -30,8 +30,12 @@ setup(
         "dev": ["pytest>=7", "pytest-timeout", "pytest-xdist"],
         # speechmos ships the DNSMOS ONNX models but declares no dependencies: it imports onnxruntime and requests.
         "eval": ["pesq", "pystoi", "pocketsphinx", "speechmos", "onnxruntime", "requests"],
+        # the G.722 decoder of the Asterisk voice prompts (`audiogen data voices`)
+        "voices": ["g722"],
         # tensorflow-io's last release (0.37.1) only loads with TF 2.17; it is an optional decoder.
         "tfio": ["tensorflow-io"],
+        # the score corpus (Bach chorales, Essen folksongs) ships inside the music21 wheel: `audiogen data scores`
+        "music": ["music21"],
     },
     entry_points={"console_scripts": ["audiogen=audiogen_cli:main"]},
 )

@@ -30,6 +30,7 @@ RECONSTRUCTIONS = ("mse", "l1", "waveform")
 ON_NONFINITE = ("skip", "stop")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 ADVERSARIAL_LOSSES = ("lsgan", "hinge", "wgan-gp")
+LR_SCHEDULES = ("constant", "cosine")
 
 # The recipe dataclasses of the families live in training/families/<family>.py; they stay importable from here.
 _FAMILY_RECIPES = {
@@ -89,6 +90,15 @@ class TrainRecipe:
         cache: keep decoded audio in memory.
         min_files: refuse to train when fewer usable audio files remain after the unusable ones (missing,
             corrupt, truncated, NaN/Inf, under 10 ms or over 10 min) are skipped.
+        minutes: stop once this many minutes were spent training, over every session of the run (``None``: only
+            ``steps`` ends it); the clock is the run folder's ``clock.json`` (:mod:`training.budget`).
+        lr_schedule: ``"constant"`` or ``"cosine"`` (from the base rate to ``lr_final_fraction`` of it).
+        schedule_over: the cosine's axis, ``"steps"`` or ``"minutes"`` of the training clock (a run stopped by the
+            clock still anneals); ``schedule_length``: its span (default ``steps`` or ``minutes``);
+            ``schedule_start``: the base rate is held until this step / minute.
+        snapshot_minutes: save the generator's weights every this many training minutes (``snapshots/``).
+        init_from: warm start: a run folder, a ``.keras`` / ``.weights.h5`` file or a trained preset whose weights
+            are copied where names and shapes match (once, when the run starts from step 0).
     """
 
     family: str = ""
@@ -113,6 +123,14 @@ class TrainRecipe:
     deterministic: bool = False
     cache: bool = True
     min_files: int = 1
+    minutes: float | None = None
+    lr_schedule: str = "constant"
+    schedule_over: str = "steps"
+    schedule_length: float | None = None
+    schedule_start: float = 0.0
+    lr_final_fraction: float = 0.05
+    snapshot_minutes: float | None = None
+    init_from: str | None = None
 
     def to_dict(self) -> dict:
         """Plain dict of every field (YAML-ready)."""
@@ -140,6 +158,19 @@ class TrainRecipe:
             bad.append(("on_nonfinite", f"must be one of {ON_NONFINITE}, got {self.on_nonfinite!r}"))
         if self.precision not in PRECISIONS:
             bad.append(("precision", f"must be one of {PRECISIONS}, got {self.precision!r}"))
+        if self.lr_schedule not in LR_SCHEDULES:
+            bad.append(("lr_schedule", f"must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}"))
+        if self.schedule_over not in ("steps", "minutes"):
+            bad.append(("schedule_over", f"must be 'steps' or 'minutes', got {self.schedule_over!r}"))
+        elif self.lr_schedule == "cosine" and self.schedule_over == "minutes" and not (self.schedule_length
+                                                                                       or self.minutes):
+            bad.append(("schedule_length", "a cosine over minutes needs schedule_length or minutes"))
+        for key in ("minutes", "schedule_length", "snapshot_minutes"):
+            value = getattr(self, key)
+            if value is not None and not value > 0:
+                bad.append((key, f"must be > 0 (or null), got {value}"))
+        if not 0 <= self.lr_final_fraction <= 1:
+            bad.append(("lr_final_fraction", f"must be in [0, 1], got {self.lr_final_fraction}"))
         return bad
 
     def check_models(self) -> list[tuple[str, str]]:

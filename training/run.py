@@ -25,6 +25,7 @@ import keras
 import tensorflow as tf
 
 from audiogen_tf.errors import ConfigError
+from training import budget as budget_callbacks
 from training import strategy as strategies
 from training.callbacks import HistoryCSV
 from training.fault_tolerance import FaultTolerantCheckpoint, NonFiniteGuard, StopAtStep, training_step
@@ -262,15 +263,23 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
             strategies.prepare_model(trainer, strategy)
         ckpt = FaultTolerantCheckpoint(os.path.join(run_dir, CHECKPOINT_DIR), every_n_steps=recipe.checkpoint_every,
                                        keep_last=recipe.keep_last, is_chief=chief)
+        base_rates = budget_callbacks.base_learning_rates(trainer)  # before a restore brings annealed rates back
         restored = FaultTolerantCheckpoint(os.path.join(run_dir, CHECKPOINT_DIR)).restore(trainer, start_over=force)
         start = restored or 0
+        if not restored and recipe.init_from:
+            report = budget_callbacks.warm_start(models.get("generator", models.get("model")), recipe.init_from)
+            if verbose and chief:
+                print(f"{recipe.name}: warm start from {report['source']}: {report['matched']} weights matched, "
+                      f"{report['unmatched']} left as initialised")
         if dataset is None:
             dataset = build_dataset(recipe, source, strategy, skip_batches=start, vocabulary=vocabulary, models=models)
         guard = NonFiniteGuard(recipe.on_nonfinite)
         history = {}
         if start < recipe.steps:
             per_epoch = recipe.steps_per_epoch
-            cbs = [ckpt, guard, StopAtStep(recipe.steps), *callbacks]
+            cbs = [ckpt, guard, StopAtStep(recipe.steps),
+                   *budget_callbacks.recipe_callbacks(recipe, run_dir, trainer, models, base_rates, chief),
+                   *callbacks]
             if chief:  # a resumed run replaces the rows of the epochs it trains again
                 cbs.append(HistoryCSV(os.path.join(run_dir, "history.csv"), initial_epoch=start // per_epoch))
             if verbose and chief:

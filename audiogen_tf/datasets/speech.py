@@ -199,15 +199,19 @@ def resolve_engine(engine: str = "auto") -> str:
     raise MissingToolError("festival or flite", f"{FESTIVAL_PACKAGES} (or: {FLITE_PACKAGES})")
 
 
-def _speak(engine: str, voice: str | None, text: str, wav_path: str, timeout: float) -> None:
-    """Run the synthesizer once, writing ``wav_path``; raises RuntimeError with its stderr on failure."""
+def _speak(engine: str, voice: str | None, text: str, wav_path: str, timeout: float, encoding: str = "utf-8") -> None:
+    """Run the synthesizer once, writing ``wav_path``; raises RuntimeError with its stderr on failure.
+
+    ``voice``: festival's voice name (default slt) or flite's; ``encoding``: the text file's, as the voice's
+    front end reads it (festival's Czech voices read ISO-8859-2, its Italian and Catalan ones ISO-8859-1/15).
+    """
     folder = os.path.dirname(wav_path)
     fd, txt = tempfile.mkstemp(prefix=".tmp-", suffix=".txt", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with os.fdopen(fd, "w", encoding=encoding) as f:
             f.write(text + "\n")
         if engine == "festival":
-            cmd = ["text2wave", "-eval", f"({'voice_' + FESTIVAL_VOICE})", txt, "-o", wav_path]
+            cmd = ["text2wave", "-eval", f"(voice_{voice or FESTIVAL_VOICE})", txt, "-o", wav_path]
         else:
             cmd = ["flite"] + (["-voice", voice] if voice else []) + ["-f", txt, "-o", wav_path]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
