@@ -30,6 +30,19 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def _check_every_token_has_frames(wav, result, hop_seconds):
+    """Refuse audio too short for its text: monotonic alignment gives each token at least one frame only when
+    there are as many frames as tokens; otherwise some tokens would get 0 frames and the durations mean nothing."""
+    from audiogen_tf.errors import AudioFileError
+
+    frames, tokens = int(result["mel"].shape[0]), len(result["tokens"])
+    empty = int(sum(1 for d in result["durations"].tolist() if int(d) == 0))
+    if frames < tokens or empty:
+        raise AudioFileError(wav, "too_short", f"{frames} frames ({frames * hop_seconds:.2f} s) for {tokens} tokens "
+                                               f"of the text: {empty} token(s) would get 0 frames; each token needs "
+                                               f"at least one frame, so at least {tokens * hop_seconds:.2f} s of audio")
+
+
 def align_command(args) -> list[str]:
     """Load the model and the audio, align, write ``<stem>_durations.json`` and ``<stem>_alignment.png``."""
     import numpy as np
@@ -61,6 +74,7 @@ def align_command(args) -> list[str]:
     result = model.align(args.text, audio=np.asarray(audio, np.float32).reshape(-1))
     cfg = model.feature_settings
     seconds = cfg.hop_length / cfg.sample_rate
+    _check_every_token_has_frames(args.wav, result, seconds)
     start = 0
     tokens = []
     for symbol, d in zip(result["tokens"], result["durations"].tolist()):

@@ -87,12 +87,18 @@ def evaluate_folder(
                 try:
                     ref, sr = audio.load(references[stem], sr=sample_rate)
                     est, _ = audio.load(generated[stem], sr=sr)
+                    for path, x in ((references[stem], ref), (generated[stem], est)):
+                        if len(x) < audio.DEFAULT_MIN_SECONDS * sr:  # STOI, PESQ, pYIN fail on a few samples
+                            raise AudioFileError(path, "too_short", f"{len(x)} sample(s), under "
+                                                 f"{audio.DEFAULT_MIN_SECONDS * 1000:.0f} ms: pair {stem} skipped")
+                    report["per_file"][stem] = metrics.evaluate_pair(
+                        ref, est, sr, with_f0=with_f0, with_dnsmos=with_dnsmos, f0_range=f0_range
+                    )
                 except AudioFileError as err:
                     report["skipped"].append(str(err))
-                    continue
-                report["per_file"][stem] = metrics.evaluate_pair(
-                    ref, est, sr, with_f0=with_f0, with_dnsmos=with_dnsmos, f0_range=f0_range
-                )
+                except (ValueError, IndexError, FloatingPointError) as err:  # a metric library failed on this pair
+                    report["skipped"].append(f"{generated[stem]}: pair {stem} skipped: a metric failed "
+                                             f"({type(err).__name__}: {str(err)[:160]})")
         for w in caught:
             if issubclass(w.category, metrics.MetricUnavailableWarning) and str(w.message) not in report["skipped"]:
                 report["skipped"].append(str(w.message))

@@ -107,3 +107,49 @@ def test_import_help_says_it_bounds_memory(capsys):
     with pytest.raises(SystemExit):
         main(["import", "--help"])
     assert "bounds what it allocates" in " ".join(capsys.readouterr().out.split())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# case 11: align of audio too short for its text
+# ---------------------------------------------------------------------------------------------------------
+
+LONG_TEXT = ("Printing, in the only sense with which we are at present concerned, differs from most if not from all "
+             "the arts.")
+
+
+def _tone(path, seconds, sr=16000):
+    import soundfile as sf
+
+    t = np.arange(int(sr * seconds)) / sr
+    sf.write(str(path), (0.3 * np.sin(2 * np.pi * 220 * t)).astype("float32"), sr)
+    return str(path)
+
+
+def test_align_refuses_audio_too_short_for_the_text(tmp_path, capsys):
+    wav = _tone(tmp_path / "short.wav", 0.25)
+    assert main(["align", wav, LONG_TEXT, "--out", str(tmp_path / "al")]) == 2
+    err = capsys.readouterr().err
+    assert "short.wav: too short (" in err and "token(s) would get 0 frames" in err
+    assert not (tmp_path / "al" / "short_durations.json").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# case 15: evaluate of a folder holding a 1-sample WAV
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_evaluate_skips_a_one_sample_file_and_reports_the_others(tmp_path, capsys):
+    import json
+
+    import soundfile as sf
+
+    for side in ("gen", "ref"):
+        os.makedirs(tmp_path / side)
+        _tone(tmp_path / side / "good.wav", 0.5)
+        sf.write(str(tmp_path / side / "one.wav"), np.array([0.1], np.float32), 16000)
+    out = tmp_path / "report"
+    assert main(["evaluate", str(tmp_path / "gen"), "--reference", str(tmp_path / "ref"), "--no-dnsmos", "--no-f0",
+                 "--out", str(out)]) == 0
+    report = json.load(open(str(out) + ".json"))
+    assert set(report["per_file"]) == {"good"}
+    assert any("one.wav: too short (1 sample(s)" in reason for reason in report["skipped"])
