@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         "data", help="build a built-in dataset or a manifest", epilog="Example:\n  " + EXAMPLES["data"],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    data.add_argument("kind", choices=["notes", "sfx", "speech", "fluidsynth", "manifest"])
+    data.add_argument("kind", choices=["notes", "sfx", "speech", "fluidsynth", "drums", "manifest"])
     data.add_argument("directory", help="output folder (for 'manifest': the folder of audio to index)")
     data.add_argument("--sample-rate", type=int, default=None, help="sample rate of the written audio")
     data.add_argument("--limit", type=int, default=None, help="speech: only the first N sentences")
@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--generated-sentences", type=int, default=0, metavar="N",
                       help="speech: after the packaged sentences, also speak N sentences from the built-in "
                            "English grammar (deterministic; a larger N keeps the smaller N's sentences)")
+    data.add_argument("--num-samples", type=int, default=16384,
+                      help="drums: samples per clip (default 16384, WaveGAN's length)")
+    data.add_argument("--include-unclear", action="store_true",
+                      help="drums: also keep kits whose licence is unclear (listed in summary.json)")
     data.add_argument("--seed", type=int, default=0)
     data.add_argument("--force", action="store_true",
                       help="replace a manifest.csv that `audiogen data` did not write (the old one is kept as "

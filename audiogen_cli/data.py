@@ -34,6 +34,13 @@ def build_data(args) -> str:
         from audiogen_tf.datasets.fluidsynth_notes import build_gm_notes
 
         path = build_gm_notes(args.directory, sample_rate=args.sample_rate or 16000)
+    elif args.kind == "drums":
+        from audiogen_tf.datasets.drums import build_drums, format_summary, read_summary
+
+        _guard_user_manifest(args.directory, getattr(args, "force", False))
+        path = build_drums(args.directory, sample_rate=args.sample_rate or 16000, num_samples=args.num_samples,
+                           include_unclear=args.include_unclear, seed=args.seed)
+        print(format_summary(read_summary(args.directory)), end="")
     else:  # manifest of a user's folder
         path = write_folder_manifest(args.directory, force=getattr(args, "force", False))
     print(f"wrote {path}")

@@ -4,6 +4,7 @@
 - :func:`make_sfx`: synthetic sound effects labelled by class, 16384-sample clips for WaveGAN.
 - :func:`build_speech_corpus`: an LJSpeech-style folder spoken by festival or flite.
 - :func:`build_gm_notes`: NSynth-style General MIDI notes rendered by fluidsynth.
+- :func:`build_drums`: labelled drum one-shots from Debian's Hydrogen kits, whole kits held out.
 - :func:`ljspeech_entries`, :func:`nsynth_entries`, :func:`speech_commands_entries`: manifests of existing corpora.
 
 Example:
@@ -14,6 +15,7 @@ Example:
     4
 """
 
+from audiogen_tf.datasets.drums import build_drums
 from audiogen_tf.datasets.fluidsynth_notes import build_gm_notes
 from audiogen_tf.datasets.notes import TIMBRES, generate_note, make_notes
 from audiogen_tf.datasets.readers import ljspeech_entries, nsynth_entries, speech_commands_entries
@@ -23,6 +25,7 @@ from audiogen_tf.datasets.speech import build_speech_corpus, default_sentences, 
 __all__ = [
     "SFX_CLASSES",
     "TIMBRES",
+    "build_drums",
     "build_gm_notes",
     "build_speech_corpus",
     "default_sentences",
