@@ -64,14 +64,22 @@ def _parser() -> argparse.ArgumentParser:
         "data", help="build a built-in dataset or a manifest", epilog="Example:\n  " + EXAMPLES["data"],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    data.add_argument("kind", choices=["notes", "sfx", "speech", "fluidsynth", "drums", "manifest"])
+    data.add_argument("kind", choices=["notes", "sfx", "speech", "fluidsynth", "scores", "drums", "manifest"])
     data.add_argument("directory", help="output folder (for 'manifest': the folder of audio to index)")
     data.add_argument("--sample-rate", type=int, default=None, help="sample rate of the written audio")
-    data.add_argument("--limit", type=int, default=None, help="speech: only the first N sentences")
+    data.add_argument("--limit", type=int, default=None,
+                      help="speech: only the first N sentences; scores: only the first N corpus files")
     data.add_argument("--engine", default="auto", help="speech: festival, flite or auto")
     data.add_argument("--generated-sentences", type=int, default=0, metavar="N",
                       help="speech: after the packaged sentences, also speak N sentences from the built-in "
                            "English grammar (deterministic; a larger N keeps the smaller N's sentences)")
+    data.add_argument("--corpus", default="chorales",
+                      help="scores: the music21 corpus, chorales (Bach, 4 voices) or folk (Essen, 1 voice)")
+    data.add_argument("--transpose", default="",
+                      help="scores: semitone shifts added to training pieces only: --transpose=-3:3 (a range) or "
+                           "--transpose=-2,2")
+    data.add_argument("--roll-quantum", type=float, default=0.5,
+                      help="scores: quarter notes per piano-roll step (0.5 eighths; 1.0 as the published JSB pickle)")
     data.add_argument("--num-samples", type=int, default=16384,
                       help="drums: samples per clip (default 16384, WaveGAN's length)")
     data.add_argument("--include-unclear", action="store_true",

@@ -7,7 +7,7 @@ import os
 
 def build_data(args) -> str:
     """Dispatch ``audiogen data`` to the dataset builders; returns the manifest written."""
-    if args.kind in ("notes", "sfx", "fluidsynth"):
+    if args.kind in ("notes", "sfx", "fluidsynth", "scores"):
         _guard_user_manifest(args.directory, getattr(args, "force", False))
     if args.kind == "notes":
         from audiogen_tf.datasets.notes import make_notes
@@ -34,6 +34,11 @@ def build_data(args) -> str:
         from audiogen_tf.datasets.fluidsynth_notes import build_gm_notes
 
         path = build_gm_notes(args.directory, sample_rate=args.sample_rate or 16000)
+    elif args.kind == "scores":
+        from audiogen_tf.datasets.scores import build_scores, parse_transpose
+
+        path = build_scores(args.directory, corpus=args.corpus, transpose=parse_transpose(args.transpose),
+                            roll_quantum=args.roll_quantum, limit=args.limit)
     elif args.kind == "drums":
         from audiogen_tf.datasets.drums import build_drums, format_summary, read_summary
 

@@ -7,6 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import pytest
 
 from audiogen_tf.errors import ConfigError
+from training.families.composer import ComposerRecipe
 from training.recipes import (
     CTCRecognizerRecipe, CTCTTSRecipe, EncoderRecipe, FrameRNNRecipe, GANVocoderRecipe, RECIPE_DIR, SpecGANRecipe,
     Tacotron2Recipe, VAERecipe,
@@ -18,7 +19,7 @@ BUNDLED = {"hifigan": GANVocoderRecipe, "melgan": GANVocoderRecipe, "multiband_m
            "wavegan": WaveGANRecipe, "wavenet": WaveNetRecipe, "encoders": EncoderRecipe,
            "specgan": SpecGANRecipe, "tacotron2": Tacotron2Recipe, "vae": VAERecipe, "vqvae": VQVAERecipe,
            "codec": VQVAERecipe, "frame_rnn": FrameRNNRecipe, "wavernn": WaveRNNRecipe,
-           "ctc_recognizer": CTCRecognizerRecipe, "ctc_tts": CTCTTSRecipe}
+           "ctc_recognizer": CTCRecognizerRecipe, "ctc_tts": CTCTTSRecipe, "composer": ComposerRecipe}
 
 
 def test_every_bundled_recipe_loads_with_its_presets():

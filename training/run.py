@@ -229,7 +229,7 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
         raise ConfigError(f"{recipe.name}: no training data; set 'data' in the recipe or pass --data")
     run_dir = os.fspath(out or os.path.join("runs", recipe.name))
     if dataset is None:
-        usable, skipped = check_data(recipe, source, verbose=verbose)
+        usable, skipped = (train_family(recipe.family).check_data or check_data)(recipe, source, verbose=verbose)
         if skipped:  # train on the usable files only (the same list again on every rerun)
             source = usable
     os.makedirs(run_dir, exist_ok=True)

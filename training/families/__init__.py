@@ -36,6 +36,8 @@ class TrainFamily:
             batches (``kwargs``: sharding, shuffling, caching, ``repeat``, ``drop_remainder``).
         prepare: ``fn(recipe, source) -> recipe`` run once before a run starts (SpecGAN's data moments), or None.
         labels_size_model: the model's ``num_classes`` comes from the labels of the data (encoders, VAE).
+        check_data: ``fn(recipe, source, verbose) -> (entries, skipped)`` for data that is not audio (scores);
+            ``None``: every manifest file is decoded as audio (:func:`training.run.check_data`).
     """
 
     name: str
@@ -45,6 +47,7 @@ class TrainFamily:
     dataset: Callable
     prepare: Callable | None = None
     labels_size_model: bool = False
+    check_data: Callable | None = None
 
     @property
     def zoo(self):
