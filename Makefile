@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-slow bench clean reproduce-istft_vocoder_slt reproduce-istft_vocoder_slt_consistent reproduce-tacotron2_slt reproduce-ctc_tts_slt \
+.PHONY: demo test test-slow bench clean train-istft_vocoder_universal install-voice-packages reproduce-istft_vocoder_slt reproduce-istft_vocoder_slt_consistent reproduce-tacotron2_slt reproduce-ctc_tts_slt \
 	reproduce-ctc_recognizer_en
 
 $(STAMP): setup.py
@@ -133,3 +133,22 @@ reproduce-ctc_recognizer_en: data/speech/manifest.csv data/speech_large/manifest
 		--train-state runs/ctc_recognizer_speech/run/training_minutes.json --data "$(REC_DATA)" \
 		--note "English characters, no language model: a judge of intelligibility for TTS output (CER), not a general recognizer; worst on voices it never heard (flite awb CER 0.49)" \
 		--train-command "$(REC)"
+
+# The universal vocoder (issue 37): many voices, human and synthetic (`audiogen data voices`: the installed
+# Asterisk prompt packages, festival voices and flite; held-out voices are never trained on), trained by
+# `audiogen train` with its recipe (150 minutes on a cosine over the clock, warm-started from istft_vocoder_slt;
+# rerun the same target to resume). Judging and shipping follow once the training is done.
+VOICE_PACKAGES := asterisk-core-sounds-en-g722 asterisk-core-sounds-es-g722 asterisk-core-sounds-fr-g722 \
+	asterisk-core-sounds-it-g722 asterisk-prompt-it-menardi-wav festival festvox-us-slt-hts festvox-kallpc16k \
+	festvox-kdlpc16k festvox-italp16k festvox-itapc16k festvox-ru festvox-ca-ona-hts festvox-czech-dita \
+	festvox-czech-ph flite
+
+data/voices/manifest.csv: $(STAMP)
+	$(VENV)/bin/audiogen data voices data/voices
+
+train-istft_vocoder_universal: data/voices/manifest.csv
+	$(VENV)/bin/audiogen train training/recipes/istft_vocoder_universal.yaml --data data/voices/train.csv \
+		--out runs/istft_universal
+
+install-voice-packages:
+	apt-get install -y --no-install-recommends $(VOICE_PACKAGES)

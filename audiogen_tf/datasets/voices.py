@@ -349,7 +349,7 @@ def build_voices_corpus(
             print(f"  add them with: {install_line(apt)}")
     config = {"voices": [v.name for v in usable], "sample_rate": sample_rate, "bandwidth": bandwidth,
               "max_utterances": max_utterances, "unseen_utterances": unseen_utterances, "min_seconds": min_seconds,
-              "max_seconds": max_seconds, "max_repeat": max_repeat, "version": 1}
+              "max_seconds": max_seconds, "max_repeat": max_repeat, "version": 2}
     manifest_path = os.path.join(out_dir, "manifest.csv")
     if is_complete(out_dir, config):
         if progress:
@@ -385,6 +385,10 @@ def _build_voice(voice, out_dir, sample_rate, bandwidth, max_utterances, unseen_
         items = [(uid, path, None) for uid, path in _recordings(voice, sounds_root)]
     else:
         items = [(f"{voice.speaker.upper()}-{i + 1:04d}", None, s) for i, s in enumerate(voice_sentences(voice.text))]
+    # the split follows the sentence, so a held-out sentence is unheard in every voice of its language (English:
+    # the same ids, hence the same test sentences, as `audiogen data speech`)
+    split_keys = {uid: f"{'SLT' if voice.text == 'en' else voice.text}-{uid.rsplit('-', 1)[-1]}" if voice.text
+                  else f"{voice.name}/{uid}" for uid, _, _ in items}
     limit = unseen_utterances if voice.unseen else max_utterances
     if limit is not None:
         items = items[: int(limit)]
@@ -424,7 +428,7 @@ def _build_voice(voice, out_dir, sample_rate, bandwidth, max_utterances, unseen_
             "path": target, "speaker": voice.speaker, "voice": voice.name, "language": voice.language,
             "gender": voice.gender, "kind": voice.kind, "source": voice.package, "license": voice.license,
             "bandwidth": band, "duration": round(seconds, 4),
-            "split": "unseen" if voice.unseen else split_of(f"{voice.name}/{uid}", valid=0.05, test=0.05),
+            "split": "unseen" if voice.unseen else split_of(split_keys[uid], valid=0.05, test=0.05),
         })
     if len(dropped.get(voice.name, [])) == len(results) and results:
         warnings.warn(f"voice {voice.name}: every utterance was dropped; first: {dropped[voice.name][0]}",
