@@ -142,6 +142,12 @@ def test_build_maps_splits_and_records_licences(fake_system, tmp_path):
     for r in rows:
         assert split_of_kit.setdefault(r["kit"], r["split"]) == r["split"]
     assert set(split_of_kit.values()) == {"train", "valid", "test"}
+    for split in ("train", "valid", "test"):
+        part = _rows(out / f"{split}.csv")
+        assert part and {r["split"] for r in part} == {split}
+    assert sum(len(_rows(out / f"{s}.csv")) for s in ("train", "valid", "test")) == len(rows)
+    stems = [os.path.splitext(os.path.basename(r["path"]))[0] for r in rows]
+    assert len(set(stems)) == len(stems)  # unique file names across kits (audiogen evaluate pairs by name)
     # unmapped and left-out names are reported
     assert summary["unmapped"] == {"Whistle": 1}
     assert any(k.startswith("Snare Roll") for k in summary["excluded"])

@@ -413,7 +413,8 @@ def build_drums(
     trim_db: float = -40.0,
     progress: bool = True,
 ) -> str:
-    """Collect labelled drum one-shots into ``out_dir/audio/<kit>/*.wav``, ``manifest.csv`` and ``summary.json``.
+    """Collect labelled drum one-shots into ``out_dir/audio/<kit>/*.wav``, ``manifest.csv`` (and one manifest per
+    split: ``train.csv``, ``valid.csv``, ``test.csv``) and ``summary.json``.
 
     Args:
         out_dir: folder to fill (created).
@@ -446,7 +447,7 @@ def build_drums(
     if not found:
         raise MissingToolError("Hydrogen drum kits (" + ", ".join(packages) + ")", " ".join(packages))
     config = {
-        "builder": "drums", "version": 1, "sample_rate": int(sample_rate), "num_samples": int(num_samples),
+        "builder": "drums", "version": 2, "sample_rate": int(sample_rate), "num_samples": int(num_samples),
         "kits": {p: v["kits"] for p, v in found.items()}, "include_unclear": bool(include_unclear),
         "min_groups": int(min_groups), "min_files": int(min_files), "seed": int(seed), "valid": float(valid),
         "test": float(test),
@@ -548,7 +549,7 @@ def build_drums(
         if e["label"] in rare:
             report["skipped"][f"rare class ({e['label']})"] += 1
             continue
-        stem = f"{e['label']}-{_slug(e['instrument'])}-v{e['velocity']}"
+        stem = f"{_slug(e['kit'])}-{e['label']}-{_slug(e['instrument'])}-v{e['velocity']}"  # unique in the set
         name, k = stem, 1
         while (e["kit"], name) in used_names:
             k += 1
@@ -560,6 +561,8 @@ def build_drums(
         raise ConfigError(f"{out_dir}: no usable drum sample in {', '.join(found)} "
                           f"(unclear licences: {sorted(report['unclear_kits'])})")
     write_manifest(entries, manifest_path)
+    for split in ("train", "valid", "test"):  # one manifest per split, e.g. for `audiogen train --data train.csv`
+        write_manifest([e for e in entries if e["split"] == split], os.path.join(out_dir, f"{split}.csv"))
     summary = summarize(entries, report)
     atomic_write_text(os.path.join(out_dir, "summary.json"), json.dumps(summary, indent=1, sort_keys=True) + "\n")
     write_stamp(out_dir, config)
