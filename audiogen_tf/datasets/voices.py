@@ -17,7 +17,8 @@ real band (G.722: 7000 Hz, the 8 kHz prompts: 4000 Hz). Voices marked ``unseen``
 ``unseen``); the others split train / valid / test by utterance.
 
 Output (``out_dir``): ``wavs/<voice>/<id>.wav``, ``manifest.csv`` (every file: ``path, speaker, voice, language,
-gender, kind, source, license, bandwidth, duration, split``), ``train.csv`` (the train split, rows of small voices
+gender, kind, source, license, bandwidth, duration, text, split``; ``text``: what a synthetic voice was given,
+empty for the prompts, which come without transcripts), ``train.csv`` (the train split, rows of small voices
 repeated so that each voice gives about the same seconds per epoch, at most ``max_repeat`` times),
 ``valid.csv``, ``test.csv``, ``unseen.csv`` and ``voices.json`` (the summary). Builds resume: files already written
 with the same settings are kept.
@@ -260,12 +261,12 @@ def _synthesize(voice: VoiceSource, text: str, folder: str, timeout: float) -> t
     """Speak ``text`` with a festival or flite voice; the audio at the voice's own rate."""
     import soundfile as sf
 
-    from audiogen_tf.datasets.speech import _speak, normalize_text
+    from audiogen_tf.datasets.speech import _speak
 
     fd, tmp = tempfile.mkstemp(prefix=".tmp-voice-", suffix=".wav", dir=folder)
     os.close(fd)
     try:
-        spoken = normalize_text(text) if voice.text == "en" else text
+        spoken = _normalized(text) if voice.text == "en" else text
         _speak(voice.kind, voice.location, spoken, tmp, timeout, encoding=voice.encoding)
         x, sr = sf.read(tmp, dtype="float32", always_2d=True)
         return x.mean(axis=1), int(sr)
@@ -349,7 +350,7 @@ def build_voices_corpus(
             print(f"  add them with: {install_line(apt)}")
     config = {"voices": [v.name for v in usable], "sample_rate": sample_rate, "bandwidth": bandwidth,
               "max_utterances": max_utterances, "unseen_utterances": unseen_utterances, "min_seconds": min_seconds,
-              "max_seconds": max_seconds, "max_repeat": max_repeat, "version": 2}
+              "max_seconds": max_seconds, "max_repeat": max_repeat, "version": 3}
     manifest_path = os.path.join(out_dir, "manifest.csv")
     if is_complete(out_dir, config):
         if progress:
@@ -419,6 +420,7 @@ def _build_voice(voice, out_dir, sample_rate, bandwidth, max_utterances, unseen_
 
     with ThreadPoolExecutor(max_workers=max(1, int(workers) if voice.kind != "human" else 1)) as pool:
         results = list(progress_bar(pool.map(work, items), progress, total=len(items), desc=f"voice {voice.name}"))
+    texts = {uid: (text if voice.text != "en" else _normalized(text)) for uid, _, text in items if text}
     entries = []
     for uid, target, seconds, problem in results:
         if problem is not None:
@@ -427,13 +429,19 @@ def _build_voice(voice, out_dir, sample_rate, bandwidth, max_utterances, unseen_
         entries.append({
             "path": target, "speaker": voice.speaker, "voice": voice.name, "language": voice.language,
             "gender": voice.gender, "kind": voice.kind, "source": voice.package, "license": voice.license,
-            "bandwidth": band, "duration": round(seconds, 4),
+            "bandwidth": band, "duration": round(seconds, 4), "text": texts.get(uid, ""),
             "split": "unseen" if voice.unseen else split_of(split_keys[uid], valid=0.05, test=0.05),
         })
     if len(dropped.get(voice.name, [])) == len(results) and results:
         warnings.warn(f"voice {voice.name}: every utterance was dropped; first: {dropped[voice.name][0]}",
                       RuntimeWarning, stacklevel=2)
     return entries
+
+
+def _normalized(text: str) -> str:
+    from audiogen_tf.datasets.speech import normalize_text
+
+    return normalize_text(text)
 
 
 def _summary(entries, dropped, missing, status) -> dict:
