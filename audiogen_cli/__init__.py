@@ -216,7 +216,8 @@ def main(argv=None) -> int:
     """Run ``audiogen``; returns the exit code.
 
     The error boundary: any audiogen-tf error, ``OSError``, TensorFlow I/O error or model-loading error becomes
-    one line ``audiogen: error: FILE: problem`` on stderr and exit code 2; Ctrl-C exits with 130 and a hint.
+    one line ``audiogen: error: FILE: problem`` on stderr and exit code 2; Ctrl-C exits with 130 and a hint,
+    SIGTERM with 143 (both after the temporary files are removed).
     ``--debug`` (anywhere on the line, or ``AUDIOGEN_DEBUG=1``) lets the traceback through instead.
     TensorFlow's C++ log lines stay off stderr unless ``--verbose`` is given (see :mod:`audiogen_cli.quiet`).
     """
@@ -226,14 +227,18 @@ def main(argv=None) -> int:
     debug = "--debug" in argv or os.environ.get("AUDIOGEN_DEBUG", "") not in ("", "0")
     quiet_tensorflow(verbose="--verbose" in argv)
     argv = [a for a in argv if a not in ("--debug", "--verbose")]
+    from audiogen_tf.atomic import Terminated, sigterm_as_exception
+
     try:
         args = _parser().parse_args(argv)
-        return _dispatch(args)
-    except KeyboardInterrupt:
+        with sigterm_as_exception():  # SIGTERM unwinds like Ctrl-C: writers delete their temporary files
+            return _dispatch(args)
+    except KeyboardInterrupt as err:
         if debug:
             raise
-        print("\naudiogen: interrupted", file=sys.stderr)
-        return 130
+        terminated = isinstance(err, Terminated)
+        print("\naudiogen: terminated" if terminated else "\naudiogen: interrupted", file=sys.stderr)
+        return 143 if terminated else 130
     except Exception as err:
         if debug or not _is_user_error(err):
             raise

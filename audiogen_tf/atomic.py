@@ -26,9 +26,61 @@ def _umask_mode() -> int:
     return 0o666 & ~mask
 
 
+#: temporary files are named ``.tmp-<pid>-<random><suffix>``: the writer's process id tells a leftover of a killed
+#: process (removed by the next writer in that folder, :func:`remove_stale_temporaries`) from one being written
+TMP_PREFIX = ".tmp-"
+#: a leftover is removed only when its process is gone and it is older than this (seconds): a process of another
+#: PID namespace (a container) writing to the same folder is not mistaken for a dead one while it writes
+STALE_SECONDS = 60.0
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (on this machine's process table)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def remove_stale_temporaries(folder, min_age: float = STALE_SECONDS) -> list[str]:
+    """Delete ``.tmp-<pid>-*`` files in ``folder`` left by a process that no longer runs (killed by SIGKILL or a
+    power cut: no handler ran); returns their paths. Errors (a read-only folder) are ignored."""
+    import re
+    import time
+
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    now = time.time()
+    for name in names:
+        m = re.match(re.escape(TMP_PREFIX) + r"(\d+)-", name)
+        if not m or pid_alive(int(m.group(1))):
+            continue
+        full = os.path.join(folder, name)
+        try:
+            if os.path.isfile(full) and not os.path.islink(full) and now - os.path.getmtime(full) >= min_age:
+                os.remove(full)
+                removed.append(full)
+        except OSError:
+            pass
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix: str | None = None):
     """Yield a temporary path beside ``path``; on success it is renamed to ``path``, on error deleted.
+
+    The temporary file is ``.tmp-<pid>-XXXX<suffix>``; leftovers of dead processes in the folder are removed first.
+    Errors name ``path``, never the temporary file (also when the folder cannot be written).
 
     Args:
         path: the final file.
@@ -37,20 +89,24 @@ def atomic_path(path, suffix: str | None = None):
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1] if suffix is None else suffix, dir=folder)
-    os.close(fd)
+    tmp = None
     try:
         try:
+            os.makedirs(folder, exist_ok=True)
+            remove_stale_temporaries(folder)
+            fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-",
+                                       suffix=os.path.splitext(path)[1] if suffix is None else suffix, dir=folder)
+            os.close(fd)
             yield tmp
             os.chmod(tmp, _umask_mode())
             os.replace(tmp, path)
         except OSError as err:  # name the file the caller asked for, not the temporary one
-            if err.filename in (None, tmp) and err.errno is not None:
+            if (err.filename is None or err.filename == tmp or os.path.basename(str(err.filename)).startswith(
+                    TMP_PREFIX)) and err.errno is not None:
                 raise OSError(err.errno, err.strerror or str(err), path) from err
             raise
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
 
 
@@ -148,3 +204,58 @@ def keep_or_replace(path, force: bool = False, what: str = "file", inputs=()) ->
     else:
         shutil.copy2(path, backup)
     return backup
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM raised as an exception (a ``KeyboardInterrupt``, like Ctrl-C): ``finally`` blocks run, so atomic
+    writers delete their temporary files and code that stops cleanly on Ctrl-C also stops cleanly on SIGTERM."""
+
+
+@contextlib.contextmanager
+def sigterm_as_exception():
+    """While inside, SIGTERM raises :class:`Terminated` instead of killing the process at once (which would leave
+    ``.tmp-*`` files). Does nothing outside the main thread or when a SIGTERM handler is already installed.
+
+    Example:
+        >>> with sigterm_as_exception():
+        ...     pass
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated(f"terminated by signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def write_failure_reason(path) -> str:
+    """Why writing ``path`` probably failed, for libraries (libsndfile) that report only "System error": the free
+    space of its file system and the process's file-size limit (``ulimit -f``)."""
+    import resource
+
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    reasons = []
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+        if soft != resource.RLIM_INFINITY:
+            reasons.append(f"file size limit (ulimit -f) of {soft} bytes")
+    except (OSError, ValueError):
+        pass
+    try:
+        st = os.statvfs(folder)
+        free = st.f_bavail * st.f_frsize
+        if free < (16 << 20):
+            reasons.insert(0, f"no space left: {free} bytes free in {folder}")
+    except OSError:
+        pass
+    return " or ".join(reasons) if reasons else "the write failed (disk full, quota or I/O error)"

@@ -96,3 +96,16 @@ class MissingToolError(AudiogenError, RuntimeError):
         super().__init__(
             f"'{tool}' is not installed. Install it with: sudo apt-get install {debian_packages}"
         )
+
+
+class SynthesisError(AudiogenError, RuntimeError):
+    """Synthesized audio that cannot be trusted: non-finite values, clipped at full scale (damaged model files), or
+    speech that does not cover every token of its text.
+
+    Attributes:
+        problem: ``non_finite``, ``clipped`` or ``cut``.
+    """
+
+    def __init__(self, message: str, problem: str = ""):
+        self.problem = problem
+        super().__init__(message)
