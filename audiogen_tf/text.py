@@ -64,6 +64,10 @@ _EXTRA_ABBREVIATIONS = {
 }
 
 
+#: control characters (C0 but tab and newlines, DEL, C1): spoken as a space
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def normalize(text: str, lowercase: bool = True) -> str:
     """Expand numbers and abbreviations into words, unify quotes and dashes, collapse spaces.
 
@@ -75,7 +79,8 @@ def normalize(text: str, lowercase: bool = True) -> str:
         >>> normalize("Mr. Li met Prof. Wu at 7:30 with 3 friends.")
         'mister li met professor wu at seven thirty with three friends.'
     """
-    text = unicodedata.normalize("NFKC", str(text))
+    text = _CONTROL.sub(" ", str(text))  # a NUL would end espeak's C string: "Hello\0world." said "Hello" only
+    text = unicodedata.normalize("NFKC", text)
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
     text = text.replace("\u2014", ", ").replace("\u2013", " ")
     text = re.sub(
@@ -181,6 +186,7 @@ def phonemize(text: str, voice: str = "en-us") -> str:
     """
     if not espeak_available():
         raise MissingToolError("espeak-ng", ESPEAK_PACKAGES)
+    text = _CONTROL.sub(" ", text)  # espeak takes a C string: nothing after a NUL would be read
     parts = re.split(r"([!,.:;?]+)", text)
     out = []
     for part in parts:
