@@ -6,6 +6,9 @@ uses LiteRT alone. Long text is split at sentence boundaries and streamed to the
 writes the mel of the whole text and the alignment of each sentence (attention for Tacotron 2, durations for a CTC
 TTS). ``--tts MODEL [--vocoder MODEL]`` speaks with models you trained instead of a registered voice: a Tacotron 2 or
 a CTC-aligned TTS (``.keras`` or a preset with shipped weights), a vocoder or Griffin-Lim.
+
+Like every writer, ``say`` replaces an existing ``-o`` only with ``--force`` (keeping ``OUT.bak``) and never writes
+over one of its inputs; it reads at most :data:`MAX_TEXT_BYTES` of text; a cached bundle is checked by sha256.
 """
 
 from __future__ import annotations
@@ -42,7 +45,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "pitch, ~6x the vocoder's compute; benchmarks/istft_vocoder_refine_sweep_valid_wer.md); "
                         "default: the voice's setting, 0 for --tts")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing -o (the old one is kept as OUT.bak; never one of the inputs)")
     return p
+
+
+#: the most text ``say`` reads (from the argument, --file or stdin): 1 MiB is about 20 hours of speech
+MAX_TEXT_BYTES = 1 << 20
 
 
 def default_voice() -> str:
@@ -52,18 +61,39 @@ def default_voice() -> str:
 
 
 def _read_text(args) -> str:
+    """The text of the argument, ``--file`` or stdin (``-``): at most :data:`MAX_TEXT_BYTES` are read (``--file
+    /dev/zero`` must not fill the memory); NUL and other control characters are spoken as spaces later
+    (:func:`audiogen_tf.text.normalize`)."""
     from audiogen_tf.errors import ConfigError
 
+    cap = MAX_TEXT_BYTES
+
+    def too_long(where):
+        return ConfigError(f"{where}: text is longer than {cap} bytes (the limit of `audiogen say`, about "
+                           f"{cap / 50000:.0f} hours of speech); split it into smaller files")
+
     if args.file:
+        with open(args.file, "rb") as fh:
+            data = fh.read(cap + 1)
+        if len(data) > cap:
+            raise too_long(args.file)
         try:
-            with open(args.file, encoding="utf-8") as fh:
-                return fh.read()
+            return data.decode("utf-8")
         except UnicodeDecodeError:
             raise ConfigError(f"{args.file}: not UTF-8 text") from None
     if args.text == "-":
-        return sys.stdin.read()
+        stream = getattr(sys.stdin, "buffer", None)
+        data = stream.read(cap + 1) if stream is not None else sys.stdin.read(cap + 1).encode("utf-8")
+        if len(data) > cap:
+            raise too_long("stdin")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError("stdin: not UTF-8 text") from None
     if args.text is None:
         raise ConfigError('say needs the text: audiogen say "Hello there." -o out.wav (or --file FILE)')
+    if len(args.text.encode("utf-8", "surrogatepass")) > cap:
+        raise too_long("the text argument")
     return args.text
 
 
@@ -100,23 +130,66 @@ def bundle_folder(voice_name: str, args, refine: bool = False) -> str:
     return os.path.join(cache, "voices", f"{voice_name}-{voice_fingerprint(voice_name)[:12]}{refined}")
 
 
-def tflite_engine(voice, folder: str, log=print):
-    """Export ``voice`` to a float16 bundle in ``folder`` unless one is there; returns ``(engine, synthesizer)``."""
-    from tflite_export.synthesizer import BUNDLE_FILE, Synthesizer, export_bundle
+def remove_stale_exports(folder: str, log=print) -> list[str]:
+    """Delete ``<voice>.tmp<PID>`` export folders beside ``folder`` whose process is gone (an export killed by
+    SIGKILL or a power cut); returns them."""
+    import re
+    import shutil
 
+    from audiogen_tf.atomic import pid_alive
+
+    parent = os.path.dirname(os.path.abspath(folder))
+    removed = []
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return removed
+    for name in names:
+        m = re.fullmatch(r".+\.tmp(\d+)", name)
+        path = os.path.join(parent, name)
+        if m and os.path.isdir(path) and not os.path.islink(path) and not pid_alive(int(m.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+            log(f"removed {path}: an unfinished export of process {m.group(1)}, which no longer runs")
+            removed.append(path)
+    return removed
+
+
+def tflite_engine(voice, folder: str, log=print, checked: bool = True):
+    """Export ``voice`` to a float16 bundle in ``folder`` unless one is there; returns ``(engine, synthesizer)``.
+
+    The export writes ``sha256.json`` (a sha256 per file); each use checks the files against it and exports again
+    when one differs (a damaged cache). ``checked`` False (a ``--bundle`` the user made): a bundle without
+    ``sha256.json`` is used as it is.
+    """
+    import shutil
+
+    from tflite_export.synthesizer import BUNDLE_FILE, Synthesizer, damaged_bundle_files, export_bundle, \
+        write_bundle_checksums
+
+    remove_stale_exports(folder, log)
+    if os.path.exists(os.path.join(folder, BUNDLE_FILE)):
+        damaged = damaged_bundle_files(folder)
+        if damaged or (damaged is None and checked):
+            why = (f"{', '.join(damaged)} do(es) not match sha256.json (damaged)" if damaged
+                   else "it has no sha256.json (written by an older version)")
+            log(f"the cached bundle in {folder} cannot be trusted: {why}; exporting it again")
+            shutil.rmtree(folder)
     if not os.path.exists(os.path.join(folder, BUNDLE_FILE)):
         start = time.perf_counter()
         log(f"exporting voice '{voice.name}' to a TFLite bundle in {folder} (once) ...")
         tmp = folder.rstrip("/") + f".tmp{os.getpid()}"
         duration_model = hasattr(voice.tts, "synthesize_ids")  # CTC TTS: one synthesize call, no decoder loop
-        export_bundle(tmp, vocoder=voice.vocoder, quantization="float16", refine=voice.refine_iterations > 0,
-                      **({"ctc_tts": voice.tts} if duration_model else {"tacotron2": voice.tts}))
-        os.makedirs(os.path.dirname(os.path.abspath(folder)), exist_ok=True)
-        if os.path.exists(folder):  # an incomplete folder (no synthesizer.json) from an interrupted export
-            import shutil
-
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+        try:
+            export_bundle(tmp, vocoder=voice.vocoder, quantization="float16", refine=voice.refine_iterations > 0,
+                          **({"ctc_tts": voice.tts} if duration_model else {"tacotron2": voice.tts}))
+            write_bundle_checksums(tmp)
+            os.makedirs(os.path.dirname(os.path.abspath(folder)), exist_ok=True)
+            if os.path.exists(folder):  # an incomplete folder (no synthesizer.json) from an interrupted export
+                shutil.rmtree(folder)
+            os.replace(tmp, folder)
+        finally:  # an error, Ctrl-C or SIGTERM midway: no half-written folder stays behind
+            if os.path.isdir(tmp):
+                shutil.rmtree(tmp, ignore_errors=True)
         log(f"  exported in {time.perf_counter() - start:.1f} s")
     synth = Synthesizer(folder)
 
@@ -128,7 +201,8 @@ def tflite_engine(voice, folder: str, log=print):
 
             alignment = durations_to_alignment(out["durations"], len(out["mel"]))
         audio = synth.mel_to_audio(out["mel"], refine_iterations=voice.refine_iterations)
-        return {"mel": out["mel"], "alignment": alignment, "audio": audio}
+        return {"mel": out["mel"], "alignment": alignment, "audio": audio,
+                **({"durations": out["durations"]} if "durations" in out else {})}  # Voice.speak checks the frames
 
     return engine, synth
 
@@ -160,6 +234,15 @@ def say_command(args) -> dict | None:
         for name, description in list_voices().items():
             print(f"{name:14s} {description}")
         return None
+    from audiogen_tf.atomic import keep_or_replace, refuse_own_input
+
+    inputs = [args.file, args.tts, args.vocoder]
+    outputs = [args.out] + ([os.path.splitext(args.out)[0] + f"_{k}.png" for k in ("mel", "alignment")]
+                            if args.png else [])
+    for path in outputs:  # refuse before any work; the .bak copies are made when the voice is ready to speak
+        refuse_own_input(path, inputs)
+        if not args.force:
+            keep_or_replace(path, force=False)
     text = _read_text(args)
     t0 = time.perf_counter()
     if args.tts:
@@ -175,19 +258,30 @@ def say_command(args) -> dict | None:
     else:
         name = args.voice or default_voice()
         voice = Voice.from_name(name, refine_iterations=args.refine_iterations)
-    voice.check_text(text)  # a clear message before any export or synthesis
+    sentences = voice.check_text(text)  # a clear message before any export or synthesis
     loaded = time.perf_counter() - t0
     engine, how = None, "Keras"
     if args.tflite:
-        engine, _ = tflite_engine(voice, bundle_folder(name, args, refine=voice.refine_iterations > 0))
+        engine, _ = tflite_engine(voice, bundle_folder(name, args, refine=voice.refine_iterations > 0),
+                                  checked=not args.bundle)
         how = "TFLite (LiteRT)"
     chunks = []  # mel and alignment only (for --png): the audio streams to the file
+    progress = sys.stderr.isatty() and len(sentences) > 1  # sentences done / total, on a terminal
 
     def keep(chunk):
-        chunk.audio = None
-        chunks.append(chunk)
+        if progress:
+            print(f"\r  sentence {chunk.index}/{chunk.total}", end="", file=sys.stderr, flush=True)
+        if args.png:
+            chunk.audio = None
+            chunks.append(chunk)
 
-    report = voice.say_to_file(text, args.out, seed=args.seed, engine=engine, on_chunk=keep if args.png else None)
+    backups = [b for b in (keep_or_replace(path, force=args.force, inputs=inputs) for path in outputs) if b]
+    try:
+        report = voice.say_to_file(text, args.out, seed=args.seed, engine=engine,
+                                   on_chunk=keep if args.png or progress else None)
+    finally:
+        if progress:
+            print(file=sys.stderr, flush=True)
     if voice.refine_iterations:
         how += f", vocoder phase refined by {voice.refine_iterations} consistency iterations"
     print(f"voice '{name}' through {how}: {report['sentences']} sentence(s), {report['seconds']:.2f} s of audio")
@@ -198,5 +292,7 @@ def say_command(args) -> dict | None:
         files += save_pngs(args.out, chunks, voice)
     for f in files:
         print(f"  wrote {f}")
+    for b in backups:
+        print(f"  kept the old file as {b}")
     report["files"] = files
     return report

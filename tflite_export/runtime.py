@@ -34,9 +34,9 @@ def _read_model_bytes(path) -> bytes:
         raise ModelFileError(path, "empty", "0 bytes")
     if len(data) < 8 or data[4:8] != TFLITE_FILE_IDENTIFIER:
         kind = _guess_kind(data)
-        raise ModelFileError(
+        raise ModelFileError(  # no byte of the file in the message: it may be any file
             path, "not_tflite", (f"this is {kind}; " if kind else "")
-            + f"file identifier is {data[4:8]!r}, a TFLite flatbuffer has {TFLITE_FILE_IDENTIFIER!r}"
+            + f"file identifier is not {TFLITE_FILE_IDENTIFIER.decode()!r}, that of a TFLite flatbuffer"
         )
     _check_flatbuffer(path, data)
     return data

@@ -40,7 +40,50 @@ BUNDLE_FILE = "synthesizer.json"
 STATE_NAMES = ("context", "attention_weights", "cumulative_weights", "attention_h", "attention_c",
                "decoder_h", "decoder_c")
 
-__all__ = ["BUNDLE_FILE", "Synthesizer", "export_bundle"]
+#: a sha256 per file of a bundle, written by whoever caches the bundle (``audiogen say --tflite``)
+CHECKSUM_FILE = "sha256.json"
+
+__all__ = ["BUNDLE_FILE", "CHECKSUM_FILE", "Synthesizer", "damaged_bundle_files", "export_bundle",
+           "write_bundle_checksums"]
+
+
+def _sha256(path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_bundle_checksums(folder) -> str:
+    """Write ``folder/sha256.json``: the sha256 of every file of the bundle (what :func:`damaged_bundle_files`
+    checks before a cached bundle is used again)."""
+    from audiogen_tf.atomic import atomic_write_text
+
+    names = sorted(n for n in os.listdir(folder) if n != CHECKSUM_FILE and os.path.isfile(os.path.join(folder, n))
+                   and not n.startswith("."))
+    sums = {n: _sha256(os.path.join(folder, n)) for n in names}
+    return atomic_write_text(os.path.join(folder, CHECKSUM_FILE), json.dumps(sums, indent=1, sort_keys=True))
+
+
+def damaged_bundle_files(folder) -> list[str] | None:
+    """Files of the bundle in ``folder`` that are missing or differ from ``sha256.json`` (``[]``: all intact);
+    ``None`` when the folder has no (readable) ``sha256.json``."""
+    try:
+        with open(os.path.join(folder, CHECKSUM_FILE), encoding="utf-8") as f:
+            sums = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(sums, dict) or BUNDLE_FILE not in sums:
+        return None
+    damaged = []
+    for name, want in sorted(sums.items()):
+        path = os.path.join(folder, str(name))
+        if os.path.basename(str(name)) != name or not os.path.isfile(path) or _sha256(path) != want:
+            damaged.append(str(name))
+    return damaged
 
 
 def _expect(runner: TFLiteRunner, signature: str, shapes: dict, what: str) -> None:
@@ -107,7 +150,7 @@ class Synthesizer:
     Args:
         bundle: folder with ``synthesizer.json`` (written by :func:`export_bundle`), or ``None`` with ``config``.
         config: the bundle dict itself (``{"vocoder": {...}, "tacotron2": {...}}``); file paths relative to
-            ``bundle`` (or absolute).
+            ``bundle`` (or absolute). Paths read from ``synthesizer.json`` must stay inside ``bundle``.
         num_threads: interpreter threads (XNNPACK).
 
     Example:
@@ -132,6 +175,7 @@ class Synthesizer:
                 raise ModelFileError(meta, "corrupt", f"not JSON: {e}") from e
         _check_structure(config, os.path.join(self.root, BUNDLE_FILE) if config_from_file else "<config>")
         self.config = config
+        self._confined = config_from_file  # files named by a synthesizer.json stay inside its folder
         self.num_threads = num_threads
         self.last_stats: dict = {}
         self.vocoder = self.tacotron2 = self.ctc_tts = None
@@ -144,20 +188,34 @@ class Synthesizer:
         if self.vocoder is None and self.tacotron2 is None and self.ctc_tts is None:
             raise ValueError("the bundle has neither a vocoder nor a tacotron2 / ctc_tts entry")
 
-    def _path(self, name):
-        return name if os.path.isabs(name) else os.path.join(self.root, name)
+    def _path(self, name, entry: str):
+        """The file of entry ``entry``; from a ``synthesizer.json`` it must lie inside the bundle folder (no absolute
+        path, no ``..``, no link out): a bundle from elsewhere must not make us open other files."""
+        if not self._confined:
+            return name if os.path.isabs(name) else os.path.join(self.root, name)
+        where = os.path.join(self.root, BUNDLE_FILE)
+        shown = repr(name) if len(name) <= 80 else repr(name[:77] + "...")
+        if not name or os.path.isabs(name) or ".." in name.replace("\\", "/").split("/"):
+            raise ModelFileError(where, "bad_structure", f"'{entry}.file' must name a file inside the bundle folder, "
+                                 f"got {shown}")
+        full = os.path.join(self.root, name)
+        root = os.path.realpath(self.root)
+        if os.path.commonpath([root, os.path.realpath(full)]) != root:
+            raise ModelFileError(where, "bad_structure", f"'{entry}.file' {shown} is a link to outside the bundle "
+                                 "folder")
+        return full
 
     # ------------------------------------------------------------------ loading
     def _load_vocoder(self, cfg):
         self.voc = dict(cfg)
-        self.vocoder = TFLiteRunner(self._path(cfg["file"]), num_threads=self.num_threads)
+        self.vocoder = TFLiteRunner(self._path(cfg["file"], "vocoder"), num_threads=self.num_threads)
         width = int(cfg["chunk_frames"]) + 2 * int(cfg["context_frames"])
         _expect(self.vocoder, "chunk", {"mel": (1, width, int(cfg["n_mels"]))}, "vocoder")
         self._chunk = tflite_chunk_fn(self.vocoder, "chunk")
 
     def _load_tacotron2(self, cfg):
         self.tts = dict(cfg)
-        runner = TFLiteRunner(self._path(cfg["file"]), num_threads=self.num_threads)
+        runner = TFLiteRunner(self._path(cfg["file"], "tacotron2"), num_threads=self.num_threads)
         n, m = int(cfg["text_length"]), int(cfg["n_mels"])
         _expect(runner, "encode", {"text_ids": (1, n), "text_lengths": (1,)}, "Tacotron 2 model")
         _expect(runner, "decoder_step", {"previous_frame": (1, m)}, "Tacotron 2 model")
@@ -173,7 +231,7 @@ class Synthesizer:
 
     def _load_ctc_tts(self, cfg):
         self.ctc = dict(cfg)
-        runner = TFLiteRunner(self._path(cfg["file"]), num_threads=self.num_threads)
+        runner = TFLiteRunner(self._path(cfg["file"], "ctc_tts"), num_threads=self.num_threads)
         n, m = int(cfg["text_length"]), int(cfg["n_mels"])
         _expect(runner, "synthesize", {"text_ids": (1, n), "text_lengths": (1,)}, "CTC TTS model")
         self.ctc_tts = runner
@@ -281,7 +339,8 @@ class Synthesizer:
         """Text -> log-mel with the CTC-aligned TTS in one ``"synthesize"`` call.
 
         Returns:
-            ``{"mel": (frames, n_mels), "durations": (tokens,) frames per token, "steps": 1}``.
+            ``{"mel": (frames, n_mels), "durations": (tokens,) frames per token, "steps": 1}``. The mel stops at the
+            model's ``max_frames``: when ``durations`` sum to more, the end of the text is missing (split it).
         """
         if self.ctc_tts is None:
             raise ValueError("this bundle has no ctc_tts entry")
@@ -365,7 +424,14 @@ class Synthesizer:
         if self.vocoder is None:
             raise ValueError("this bundle has no vocoder")
         t0 = time.perf_counter()
-        mel = self.text_to_mel(text, **kwargs)["mel"]
+        out = self.text_to_mel(text, **kwargs)
+        mel = out["mel"]
+        if "durations" in out and int(np.sum(out["durations"])) > len(mel):
+            from audiogen_tf.errors import SynthesisError
+
+            raise SynthesisError(f"{text[:60]!r} needs {int(np.sum(out['durations']))} frames of speech, the exported "
+                                 f"model makes at most {len(mel)}: split the text (zoo.voices.Voice.speak does)",
+                                 problem="cut")
         t_mel = time.perf_counter() - t0
         audio = self.mel_to_audio(mel, refine_iterations=refine_iterations)
         self.last_stats.update(text_to_mel_seconds=t_mel, total_seconds=time.perf_counter() - t0)

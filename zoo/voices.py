@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from audiogen_tf.errors import ConfigError
+from audiogen_tf.errors import ConfigError, SynthesisError
 from audiogen_tf.text import split_sentences
 
 #: name -> {"tts": (zoo family, class name, preset), "vocoder": (family, class, preset) or None for Griffin-Lim, ...}.
@@ -112,6 +112,8 @@ class SpokenChunk:
     mel: np.ndarray
     alignment: np.ndarray | None
     seconds: float
+    index: int = 0  #: 1-based number of the sentence of the text this piece belongs to (progress)
+    total: int = 0  #: sentences in the text
 
 
 class RefinedVocoder:
@@ -140,6 +142,36 @@ def check_refine_iterations(vocoder, iterations) -> int:
     if iterations:
         check_refinable(vocoder)
     return iterations
+
+
+#: audio with more than this fraction of its samples at full scale (|x| >= 0.999) is refused: a damaged model
+#: file gives +-1.0 on every sample; the shipped voice reaches full scale on none, the untrained test voice (noise)
+#: on about 6%
+CLIP_FRACTION = 0.25
+
+
+def frames_needed_and_made(out: dict) -> tuple[int, int]:
+    """``(frames the durations ask for, frames of the mel)`` of a synthesis output; ``(0, 0)`` without durations
+    (Tacotron 2 decides its length by its stop token)."""
+    durations = out.get("durations")
+    if durations is None:
+        return 0, 0
+    return int(np.sum(np.asarray(durations, np.int64))), int(np.asarray(out["mel"]).shape[0])
+
+
+def check_audio(audio, what: str = "audio") -> np.ndarray:
+    """``audio`` as (samples,) float32 in [-1, 1]; ``SynthesisError`` naming ``what`` when it has NaN / inf or more
+    than :data:`CLIP_FRACTION` of its samples at full scale (what a damaged model file gives)."""
+    audio = np.asarray(audio, np.float32).reshape(-1)
+    bad = int(np.size(audio) - np.count_nonzero(np.isfinite(audio)))
+    if bad:
+        raise SynthesisError(f"{what}: the synthesized audio has {bad} NaN or infinite samples of {audio.size} "
+                             "(damaged model files?)", problem="non_finite")
+    full = int(np.count_nonzero(np.abs(audio) >= 0.999))
+    if audio.size and full > CLIP_FRACTION * audio.size:
+        raise SynthesisError(f"{what}: the synthesized audio is clipped at full scale ({full} of {audio.size} "
+                             "samples at +-1.0; damaged model files?)", problem="clipped")
+    return np.clip(audio, -1.0, 1.0)
 
 
 class Voice:
@@ -258,17 +290,49 @@ class Voice:
     def speak(self, text: str, seed: int = 0, engine=None):
         """Yield a :class:`SpokenChunk` per sentence of ``text``, in order.
 
+        Nothing is cut: when a duration model (CTC TTS) predicts more frames for a sentence than it can make in one
+        call (``max_frames``), the sentence is split at clause, then word boundaries and each piece is spoken
+        (:meth:`_spoken_pieces`). Every piece's audio is checked (:func:`check_audio`).
+
         Args:
             engine: ``sentence -> {"audio", "mel", "alignment"}`` (default :meth:`synthesize_sentence`, Keras);
                 the CLI passes the TFLite bundle's.
+
+        Raises:
+            SynthesisError: audio with NaN / inf or clipped at full scale, or a single word longer than the model
+                can say.
         """
         engine = engine or (lambda sentence: self.synthesize_sentence(sentence, seed=seed))
-        for sentence in self.check_text(text):
-            start = time.perf_counter()
-            out = engine(sentence)
-            audio = np.clip(np.asarray(out["audio"], np.float32).reshape(-1), -1.0, 1.0)
-            yield SpokenChunk(sentence, audio, np.asarray(out["mel"]), out.get("alignment"),
-                              time.perf_counter() - start)
+        sentences = self.check_text(text)
+        for index, sentence in enumerate(sentences, 1):
+            for piece, out, seconds in self._spoken_pieces(sentence, engine):
+                audio = check_audio(out["audio"], f"voice '{self.name}', text {piece[:60]!r}")
+                self._check_covered(piece, out, audio)
+                yield SpokenChunk(piece, audio, np.asarray(out["mel"]), out.get("alignment"), seconds,
+                                  index=index, total=len(sentences))
+
+    def _spoken_pieces(self, sentence: str, engine) -> list:
+        """``[(piece, engine output, seconds)]`` for ``sentence``: itself, or its halves (recursively) when the model
+        predicted more frames than it made (a duration model's ``sum(durations)`` above its ``max_frames``)."""
+        start = time.perf_counter()
+        out = engine(sentence)
+        seconds = time.perf_counter() - start
+        needed, made = frames_needed_and_made(out)
+        if needed <= made:
+            return [(sentence, out, seconds)]
+        halves = split_sentences(sentence, max_chars=max(1, (len(sentence) + 1) // 2))
+        if len(halves) < 2:
+            raise SynthesisError(f"voice '{self.name}': {sentence[:60]!r} needs {needed} frames of speech, the model "
+                                 f"makes at most {made} per call", problem="cut")
+        return [p for half in halves for p in self._spoken_pieces(half, engine)]
+
+    def _check_covered(self, piece: str, out: dict, audio) -> None:
+        """``SynthesisError`` unless the mel has every frame the durations ask for and the audio spans the mel."""
+        needed, made = frames_needed_and_made(out)
+        hop = int(self.mel_settings.hop_length)
+        if needed > made or len(audio) < (made - 1) * hop:
+            raise SynthesisError(f"voice '{self.name}': the speech of {piece[:60]!r} is cut ({made} of {needed} "
+                                 f"frames, {len(audio)} samples for {made} frames of {hop})", problem="cut")
 
     def say_to_file(self, text: str, path, seed: int = 0, on_chunk=None, engine=None) -> dict:
         """Speak ``text`` into the WAV ``path`` sentence by sentence (temporary file, renamed when complete).
@@ -279,7 +343,8 @@ class Voice:
         """
         import soundfile as sf
 
-        from audiogen_tf.atomic import atomic_path
+        from audiogen_tf.atomic import atomic_path, write_failure_reason
+        from audiogen_tf.errors import AudioFileError
 
         path = os.fspath(path)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -287,20 +352,23 @@ class Voice:
         pause = np.zeros(int(self.pause_seconds * sr), np.float32)
         start = time.perf_counter()
         first, samples, sentences, synth = None, 0, 0, 0.0
-        with atomic_path(path, suffix=".wav") as tmp:
-            with sf.SoundFile(tmp, "w", samplerate=sr, channels=1, subtype="PCM_16", format="WAV") as fh:
-                for chunk in self.speak(text, seed=seed, engine=engine):
-                    if first is None:
-                        first = time.perf_counter() - start
-                    elif len(pause):
-                        fh.write(pause)
-                        samples += len(pause)
-                    fh.write(chunk.audio)
-                    samples += len(chunk.audio)
-                    sentences += 1
-                    synth += chunk.seconds
-                    if on_chunk is not None:
-                        on_chunk(chunk)
+        try:
+            with atomic_path(path, suffix=".wav") as tmp:
+                with sf.SoundFile(tmp, "w", samplerate=sr, channels=1, subtype="PCM_16", format="WAV") as fh:
+                    for chunk in self.speak(text, seed=seed, engine=engine):
+                        if first is None:
+                            first = time.perf_counter() - start
+                        elif len(pause):
+                            fh.write(pause)
+                            samples += len(pause)
+                        fh.write(chunk.audio)
+                        samples += len(chunk.audio)
+                        sentences = chunk.index  # a sentence split to fit the model is one sentence
+                        synth += chunk.seconds
+                        if on_chunk is not None:
+                            on_chunk(chunk)
+        except sf.LibsndfileError as err:  # "System error." alone: a full disk or ``ulimit -f``
+            raise AudioFileError(path, "unwritable", f"{write_failure_reason(path)}; libsndfile: {err}") from None
         seconds = samples / sr
         return {"path": path, "seconds": seconds, "sentences": sentences, "first_audio_seconds": first or 0.0,
                 "synthesis_seconds": synth, "real_time_factor": synth / max(seconds, 1e-9)}
