@@ -23,6 +23,7 @@ EXAMPLES = {
     "import": "audiogen import g_02500000 --arch hifigan_v1 --out hifigan_v1.keras  # PyTorch checkpoint, no torch",
     "say": 'audiogen say "The train leaves at seven." -o out/say.wav   # speak with the shipped voice, offline',
     "align": 'audiogen align speech.wav "Hello." --model runs/ctc_tts/model.keras --out out/align  # durations + PNG',
+    "gallery": "audiogen gallery --out site/          # listening page of every shipped model (site/index.html)",
 }
 
 
@@ -131,6 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     from audiogen_cli import say as say_cli
 
     say_cli.add_parser(sub)
+    from audiogen_cli import gallery as gallery_cli
+
+    gallery_cli.add_parser(sub)
     return parser
 
 
@@ -209,6 +213,10 @@ def _dispatch(args) -> int:
         from audiogen_cli.align import align_command
 
         align_command(args)
+    elif args.command == "gallery":
+        from audiogen_cli.gallery import gallery_command
+
+        gallery_command(args)
     return 0
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from audiogen_tf.atomic import atomic_path
 
 
-def _figure(spectrograms, titles=None, sample_rate=None, hop_length=None, axis_labels=None):
+def _figure(spectrograms, titles=None, sample_rate=None, hop_length=None, axis_labels=None, columns=1):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -19,8 +19,13 @@ def _figure(spectrograms, titles=None, sample_rate=None, hop_length=None, axis_l
     spectrograms = [np.asarray(s, np.float32) for s in spectrograms]
     titles = list(titles) if titles is not None else [""] * len(spectrograms)
     axis_labels = list(axis_labels) if axis_labels is not None else [None] * len(spectrograms)
-    fig, axes = plt.subplots(len(spectrograms), 1, figsize=(8, 2.4 * len(spectrograms)), squeeze=False)
-    for ax, spec, title, labels in zip(axes[:, 0], spectrograms, titles, axis_labels):
+    columns = max(1, min(int(columns), len(spectrograms)))
+    rows = -(-len(spectrograms) // columns)
+    size = (8, 2.4 * rows) if columns == 1 else (3.6 * columns, 2.6 * rows)
+    fig, axes = plt.subplots(rows, columns, figsize=size, squeeze=False)
+    for ax in axes.flat[len(spectrograms):]:
+        ax.set_visible(False)
+    for ax, spec, title, labels in zip(axes.flat, spectrograms, titles, axis_labels):
         frames = spec.shape[0]
         extent = None
         xlabel = "frame"
@@ -37,7 +42,8 @@ def _figure(spectrograms, titles=None, sample_rate=None, hop_length=None, axis_l
     return fig
 
 
-def save_spectrogram_png(path, spectrograms, titles=None, sample_rate=None, hop_length=None, axis_labels=None) -> str:
+def save_spectrogram_png(path, spectrograms, titles=None, sample_rate=None, hop_length=None, axis_labels=None,
+                         columns: int = 1) -> str:
     """Write one PNG with a panel per spectrogram (each ``(frames, bins)``), atomically.
 
     Args:
@@ -47,11 +53,12 @@ def save_spectrogram_png(path, spectrograms, titles=None, sample_rate=None, hop_
         sample_rate, hop_length: label the time axis in seconds when both are given.
         axis_labels: one ``(x label, y label)`` per panel (e.g. ``("decoder step", "text symbol")`` for an
             attention alignment), or None for the defaults.
+        columns: panels side by side per row (1: one above the other).
     """
     import matplotlib.pyplot as plt
 
     path = os.fspath(path)
-    fig = _figure(spectrograms, titles, sample_rate, hop_length, axis_labels)
+    fig = _figure(spectrograms, titles, sample_rate, hop_length, axis_labels, columns)
     try:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=100)
