@@ -80,11 +80,13 @@ def vocoder_stages(stages, mel_config, manifest_path, clips, out_dir, train_seco
     """Train, synthesize and export a vocoder (``"hifigan"``: tiny HiFi-GAN; ``"istft"``: small iSTFT vocoder)."""
     import keras
 
+    from audiogen_cli.quiet import verbose_requested
     from audiogen_tf import audio, manifest, metrics
     from audiogen_tf.data import segment_dataset
     from tflite_export.export import export_tflite, list_tflite_ops
     from tflite_export.runtime import TFLiteRunner
     from training.callbacks import TimeBudget
+    from training.console import TrainingConsole
 
     keras.utils.set_random_seed(0)
     sr, hop = mel_config.sample_rate, mel_config.hop_length
@@ -100,12 +102,21 @@ def vocoder_stages(stages, mel_config, manifest_path, clips, out_dir, train_seco
             shuffle=True, seed=0, repeat=True,
         )
         generator, trainer = (_istft_trainer if family == "istft" else _hifigan_trainer)(mel_config, keras)
-        history = trainer.fit(dataset, epochs=10_000, steps_per_epoch=25, callbacks=[TimeBudget(train_seconds)], verbose=2)
+        budget = TimeBudget(train_seconds)
+        model_path = os.path.join(model_dir, f"{stem}.keras")
+        if verbose_requested():  # Keras' own per-epoch line with every metric
+            shown, fit_verbose = [], 2
+        else:  # the active losses, s/step and time left every 100 steps
+            shown, fit_verbose = [TrainingConsole(every=100, budget=budget, outputs=[
+                ("checkpoints", f"none (a {train_seconds:.0f} s run)"), ("model", f"{model_path} (at the end)")])], 0
+        # shuffle=False: the dataset shuffles itself (Keras warns that fit's default shuffle=True is ignored)
+        history = trainer.fit(dataset, epochs=10_000, steps_per_epoch=25, callbacks=[budget, *shown],
+                              verbose=fit_verbose, shuffle=False)
         mel_losses = history.history.get("mel_loss", [float("nan")])
         steps = int(trainer.train_step_counter.numpy())
         rec["note"] = f"{steps} steps, mel L1 {mel_losses[0]:.3f} -> {mel_losses[-1]:.3f}"
-        generator.save(os.path.join(model_dir, f"{stem}.keras"))
-        rec["files"].append(os.path.join(model_dir, f"{stem}.keras"))
+        generator.save(model_path)
+        rec["files"].append(model_path)
 
     with stages.stage("synthesize with the vocoder") as rec:
         vocoder_d, griffin_d = compare_with_griffin_lim(

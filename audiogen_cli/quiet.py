@@ -99,11 +99,21 @@ def remove_finder() -> None:
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _QuietTensorFlowFinder)]
 
 
+_VERBOSE = False
+
+
+def verbose_requested() -> bool:
+    """Whether this ``audiogen`` command was given ``--verbose`` (``train`` and ``demo`` then show Keras' own bar)."""
+    return _VERBOSE
+
+
 def quiet_tensorflow(verbose: bool = False) -> None:
     """Silence TensorFlow's C++ logging for this process unless ``verbose``; see the module docstring.
 
     Call it before anything imports TensorFlow. With ``verbose`` the environment is left as it is.
     """
+    global _VERBOSE
+    _VERBOSE = bool(verbose)
     if verbose:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LEVEL)

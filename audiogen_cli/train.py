@@ -29,22 +29,27 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe key, e.g. --set steps=100 --set mel.n_mels=40 (repeatable)")
     p.add_argument("--tpu", default=None, help="TPU name or address ('local' for a TPU VM); default: auto-detect")
-    p.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
+    p.add_argument("--quiet", action="store_true",
+                   help="only the log lines (one per steps_per_epoch steps), no live line on a terminal; "
+                        "`audiogen --verbose train` shows Keras' own progress bar with every metric instead")
     p.add_argument("--force", action="store_true",
                    help="start from step 0 when no checkpoint of the run can be restored (the damaged ones are "
-                        "kept in ckpt/corrupt/)")
+                        "kept in ckpt/corrupt/), or when the recipe changes the run's features or model (the old "
+                        "run is moved to OUT.old-<time>)")
     return p
 
 
 def train_command(args) -> int:
     """Run ``audiogen train`` from parsed arguments; returns the exit code."""
+    from audiogen_cli.quiet import verbose_requested
     from training.recipes import load_recipe
     from training.run import train
 
     recipe = load_recipe(args.recipe, args.overrides)  # every key checked before any work starts
     run_dir = args.out or os.path.join("runs", recipe.name)
     try:
-        result = train(recipe, data=args.data, out=run_dir, tpu=args.tpu, verbose=2 if args.quiet else 1,
+        verbose = 2 if args.quiet else ("keras" if verbose_requested() else 1)
+        result = train(recipe, data=args.data, out=run_dir, tpu=args.tpu, verbose=verbose,
                        force=getattr(args, "force", False))
     except KeyboardInterrupt:
         from training.fault_tolerance import checkpoint_paths

@@ -320,6 +320,25 @@ class GANTrainer(keras.Model):
     def metrics(self):
         return list(getattr(self, "_trackers", {}).values())
 
+    def active_losses(self, step: int) -> list[str]:
+        """The logged losses that carry a weighted term at ``step`` (what :mod:`training.console` shows).
+
+        The reconstruction and spectral terms whose weight is not zero; the adversarial ones (``adv_loss``,
+        ``fm_loss``, ``d_loss``, and ``gp`` / ``wasserstein`` under WGAN-GP) once there is a discriminator and the
+        generator warm-up is over; ``g_loss`` (their weighted sum) when it sums more than one term.
+        """
+        g_terms = [name for name, weight in (("mel_loss", self.mel_loss_weight),
+                                             ("stft_loss", self.stft_loss_weight + self.subband_stft_loss_weight))
+                   if weight > 0]
+        g_terms += [f"{name}_loss" for name, weight in self.spectral_weights.items() if weight > 0]
+        d_terms = []
+        if self.discriminators and int(step) >= self.generator_warmup_steps:
+            g_terms += [name for name, weight in (("adv_loss", self.adversarial_weight),
+                                                  ("fm_loss", self.feature_matching_weight)) if weight > 0]
+            d_terms = ["d_loss"] + (["gp", "wasserstein"] if self.use_gp else [])
+        names = (["g_loss"] if len(g_terms) != 1 else []) + g_terms + d_terms
+        return [name for name in names if name in getattr(self, "_trackers", {})]
+
     # -----------------------------------------------------------------------------------------
     # forward helpers
 

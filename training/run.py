@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from audiogen_tf.errors import ConfigError
 from training import budget as budget_callbacks
+from training import console as training_console
 from training import strategy as strategies
 from training.callbacks import HistoryCSV
 from training.fault_tolerance import FaultTolerantCheckpoint, NonFiniteGuard, StopAtStep, training_step
@@ -207,7 +208,9 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
         out: the run folder (default ``runs/<recipe name>``).
         overrides: ``["key=value", ...]`` applied to a recipe loaded here.
         strategy: a ``tf.distribute`` strategy (default: :func:`training.strategy.get_strategy` with ``tpu``).
-        verbose: ``fit`` progress bars (1), one line per epoch (2) or none (0); only the chief prints.
+        verbose: the console of :mod:`training.console` (1: a line every ``steps_per_epoch`` steps with the active
+            losses, s/step and time left, a live line on a terminal), its lines only (2), none (0), or
+            ``"keras"``: Keras' own progress bar with every metric; only the chief prints.
         callbacks: more Keras callbacks.
         dataset: a ready ``tf.data.Dataset`` of training batches to use instead of the recipe's data (its first
             batches are *not* skipped on resume).
@@ -285,8 +288,10 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
             if verbose and chief:
                 print(f"{recipe.name}: {'resuming at' if restored else 'starting at'} step {start} of {recipe.steps} "
                       f"({strategy.num_replicas_in_sync} replica(s), {policy})")
+            shown, fit_verbose = training_console.for_run(recipe, run_dir, cbs, verbose if chief else 0)
+            # shuffle=False: the dataset shuffles itself (Keras warns that fit's default shuffle=True is ignored)
             fit = trainer.fit(dataset, initial_epoch=start // per_epoch, epochs=math.ceil(recipe.steps / per_epoch),
-                              steps_per_epoch=per_epoch, callbacks=cbs, verbose=verbose if chief else 0)
+                              steps_per_epoch=per_epoch, callbacks=cbs + shown, verbose=fit_verbose, shuffle=False)
             history = fit.history
         step = training_step(trainer)
         model_path = None
