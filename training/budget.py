@@ -107,7 +107,7 @@ def cosine_scale(progress: float, final_fraction: float) -> float:
 
 
 class LearningRateSchedule(keras.callbacks.Callback):
-    """Sets each optimizer's learning rate to ``base * cosine_scale(progress)`` every ``every`` batches.
+    """Sets each optimizer's learning rate to ``base * cosine_scale(progress)`` before every ``every``-th batch.
 
     Args:
         optimizers: ``[(optimizer, base_learning_rate), ...]`` (a GAN has two).
@@ -119,7 +119,7 @@ class LearningRateSchedule(keras.callbacks.Callback):
     """
 
     def __init__(self, optimizers, over: str, length: float, start: float = 0.0, final_fraction: float = 0.05,
-                 clock: TrainingClock | None = None, step_fn=None, every: int = 10):
+                 clock: TrainingClock | None = None, step_fn=None, every: int = 1):
         super().__init__()
         if over not in ("steps", "minutes"):
             raise ConfigError(f"schedule_over must be 'steps' or 'minutes', got {over!r}")
