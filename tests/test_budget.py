@@ -101,3 +101,22 @@ def test_bad_budget_keys_name_the_key(tmp_path, changes, key):
     (tmp_path / "bad.yaml").write_text(text)
     with pytest.raises(ConfigError, match=key):
         load_recipe(str(tmp_path / "bad.yaml"))
+
+
+def test_a_recipe_includes_a_base_and_overrides_it(tmp_path):
+    base = write_tiny_recipe(tmp_path / "base.yaml")
+    (tmp_path / "stage2.yaml").write_text("include: base.yaml\nsteps: 12\nmel: {n_mels: 8}\nlearning_rate: 5.0e-4\n")
+    recipe = load_recipe(str(tmp_path / "stage2.yaml"))
+    base_recipe = load_recipe(base)
+    assert recipe.steps == 12 and recipe.learning_rate == 5e-4 and recipe.mel["n_mels"] == 8
+    assert recipe.mel["hop_length"] == base_recipe.mel["hop_length"]  # mappings merge key by key
+    assert recipe.generator_preset == base_recipe.generator_preset and recipe.name == "stage2"
+    (tmp_path / "loop.yaml").write_text("include: loop.yaml\n")
+    with pytest.raises(ConfigError, match="includes itself"):
+        load_recipe(str(tmp_path / "loop.yaml"))
+    (tmp_path / "missing.yaml").write_text("include: nowhere.yaml\n")
+    with pytest.raises(ConfigError, match="include 'nowhere.yaml'"):
+        load_recipe(str(tmp_path / "missing.yaml"))
+    bundled = tmp_path / "b.yaml"
+    bundled.write_text("include: istft_vocoder\nsteps: 7\n")
+    assert load_recipe(str(bundled)).generator_preset == "istft_vocoder_small"

@@ -405,15 +405,48 @@ def load_recipe(path, overrides=(), check_models: bool = True) -> TrainRecipe:
         Traceback (most recent call last):
         audiogen_tf.errors.ConfigError: .../wavegan.yaml: key 'n_critic' must be >= 1, got 0
     """
+    path = recipe_path(path)
+    return recipe_from_dict(read_recipe_file(path), source=path, overrides=overrides, check_models=check_models)
+
+
+def _merged(base: dict, over: dict) -> dict:
+    """``base`` with ``over``'s keys on top; mappings (``mel``, ``generator_overrides``...) merge key by key."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def read_recipe_file(path, _seen=()) -> dict:
+    """A recipe file's keys, with its ``include:`` (a base recipe: a path relative to the file, or a bundled name)
+    read first and overridden by the file's own keys, as DAC's ``$include``; includes may nest, not loop.
+
+    Raises:
+        ConfigError: not valid YAML, not a mapping, a missing or looping include.
+    """
     import yaml
 
-    path = recipe_path(path)
+    path = os.path.abspath(os.fspath(path))
+    if path in _seen:
+        raise ConfigError(f"{path}: includes itself ({' -> '.join(list(_seen) + [path])})")
     try:
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err})") from err
-    return recipe_from_dict(data, source=path, overrides=overrides, check_models=check_models)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a recipe must be a mapping of key: value, got {type(data).__name__}")
+    base = data.pop("include", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: 'include' must be a recipe file or a bundled recipe name, got {base!r}")
+    beside = os.path.join(os.path.dirname(path), base)
+    try:
+        base_path = recipe_path(beside if os.path.isfile(beside) else base)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: include {base!r}: {err}") from err
+    return _merged(read_recipe_file(base_path, (*_seen, path)), data)
 
 
 def save_recipe(recipe: TrainRecipe, path) -> str:
