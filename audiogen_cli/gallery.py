@@ -77,7 +77,8 @@ def held_out_sentences(count: int) -> list[str]:
     from audiogen_tf.datasets._common import split_of
     from audiogen_tf.datasets.speech import default_sentences
 
-    test = [s for i, s in enumerate(default_sentences()) if split_of(f"SLT-{i + 1:04d}", valid=0.05, test=0.05) == "test"]
+    test = [s for i, s in enumerate(default_sentences())
+            if split_of(f"SLT-{i + 1:04d}", valid=0.05, test=0.05) == "test"]
     return sorted(test, key=len)[:count]
 
 
@@ -162,7 +163,7 @@ class References:
 
 class Section:
     """One model's part of the page: examples (text, [(label, wav), ...], picture, notes) and a sentence on what
-    the players hold. ``folder`` is the model's sub-folder of the gallery being built."""
+    the players hold. Its files go to ``<root>/<preset>/``, ``root`` being the gallery folder being built."""
 
     def __init__(self, preset: str, model, root: str, models: Models):
         self.preset, self.model, self.root, self.models = preset, model, root, models
@@ -210,8 +211,8 @@ def vocoder_section(section: Section, refs: References) -> None:
                      f"(random initial phase) from the same log-mel"
                      + (f"; {REFINE_ITERS} consistency iterations refine the vocoder's predicted phase "
                         "(synthesize_refined), as the cards judge it." if refine else "."))
-    section.columns = [refs.label, section.preset] + ([f"{section.preset} + {REFINE_ITERS} refine"] if refine else []) + \
-        [f"Griffin-Lim {GRIFFIN_LIM_ITERS}"]
+    refined = [f"{section.preset} + {REFINE_ITERS} refine"] if refine else []
+    section.columns = [refs.label, section.preset, *refined, f"Griffin-Lim {GRIFFIN_LIM_ITERS}"]
     for i, text in enumerate(refs.sentences):
         x = refs.at(i, sr)
         mel = _log_mel(cfg, x)
@@ -385,7 +386,8 @@ def _add_command(found: list, code: str) -> None:
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1200px;margin:0 auto;padding:1em 1.5em;color:#222;line-height:1.4}
-h1{margin-bottom:.2em} h2{border-top:2px solid #ccc;padding-top:.8em;margin-top:2em} h2 small{color:#666;font-weight:normal}
+h1{margin-bottom:.2em} h2{border-top:2px solid #ccc;padding-top:.8em;margin-top:2em}
+h2 small{color:#666;font-weight:normal}
 nav ul{columns:2} code,pre{background:#f3f3f3;border-radius:3px} pre{padding:.5em;overflow-x:auto;white-space:pre-wrap}
 table{border-collapse:collapse} td,th{border:1px solid #ddd;padding:.3em .5em;vertical-align:top;text-align:left}
 table.examples{width:100%;table-layout:fixed} table.examples td.text{width:22%;font-style:italic}

@@ -138,7 +138,8 @@ class DevTools:
         to_chrome_r, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_w = os.pipe()
         # a tiny launcher puts the pipe ends at fds 3 and 4, where Chromium expects them
-        launcher = "import os,sys; os.dup2(int(sys.argv[1]),3); os.dup2(int(sys.argv[2]),4); os.execv(sys.argv[3], sys.argv[3:])"
+        launcher = ("import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
+                    "os.execv(sys.argv[3], sys.argv[3:])")
         flags = ["--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--autoplay-policy=no-user-gesture-required", f"--user-data-dir={user_dir}", "about:blank"]
         self.proc = subprocess.Popen([sys.executable, "-c", launcher, str(to_chrome_r), str(from_chrome_w), binary,
