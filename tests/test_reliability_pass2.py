@@ -153,3 +153,83 @@ def test_evaluate_skips_a_one_sample_file_and_reports_the_others(tmp_path, capsy
     report = json.load(open(str(out) + ".json"))
     assert set(report["per_file"]) == {"good"}
     assert any("one.wav: too short (1 sample(s)" in reason for reason in report["skipped"])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# cases 4, 5, 6: one training per run folder; resuming refuses feature / model changes before writing anything
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A finished 4-step tiny WaveNet run (one checkpoint), trained once for the tests below to copy."""
+    from test_fault_injection import write_corpus, write_recipe
+
+    root = tmp_path_factory.mktemp("trained")
+    data = write_corpus(root / "data")
+    recipe = write_recipe(root / "wn.yaml", steps=4)
+    args = ["train", recipe, "--data", data, "--out", str(root / "RUN"), "--quiet"]
+    assert main(args) == 0
+    return root, args[:-3]
+
+
+@pytest.fixture
+def run_setup(trained_run, tmp_path, monkeypatch):
+    """``audiogen train`` arguments of a copy of the trained run in ``tmp_path/RUN`` (the working directory)."""
+    root, args = trained_run
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(root / "RUN", tmp_path / "RUN")
+    return args + ["--out", "RUN", "--quiet"]
+
+
+def test_second_training_in_a_run_folder_is_refused_naming_the_pid(run_setup, tmp_path, capsys):
+    import json
+    import socket
+
+    from training.run_guard import RunLock, _start_ticks
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        json.dump({"pid": sleeper.pid, "host": socket.gethostname(), "started": "now",
+                   "ticks": _start_ticks(sleeper.pid)}, open("RUN/train.lock", "w"))
+        before = sorted(os.listdir("RUN/ckpt"))
+        assert main(run_setup + ["--set", "steps=8"]) == 2
+        err = capsys.readouterr().err
+        assert f"another `audiogen train` (PID {sleeper.pid}" in err and "RUN/train.lock" in err
+        assert sorted(os.listdir("RUN/ckpt")) == before and "steps: 4" in open("RUN/recipe.yaml").read()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    said = []
+    with RunLock("RUN", announce=said.append):  # the lock's process is gone: taken over, with a message
+        assert json.load(open("RUN/train.lock"))["pid"] == os.getpid()
+    assert said and f"taking over a stale lock of PID {sleeper.pid}" in said[0]
+    assert not os.path.exists("RUN/train.lock")
+
+
+def test_resume_refuses_a_model_change_before_rewriting_the_recipe(run_setup, tmp_path, capsys):
+    assert main(run_setup) == 0
+    os.remove("RUN/model.keras")  # an interrupted run: synthesize must rebuild it from recipe.yaml + ckpt
+    stored = open("RUN/recipe.yaml").read()
+    assert main(run_setup + ["--set", "model_preset=wavenet_base", "--set", "steps=8"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot resume with a recipe that changes the features or the model (model_preset: wavenet_tiny -> " \
+           "wavenet_base)" in err and "--force" in err
+    assert open("RUN/recipe.yaml").read() == stored
+    assert main(["synthesize", "RUN", "--num", "1", "--seconds", "0.05", "--out", "synth"]) == 0
+
+
+def test_resume_refuses_a_feature_change_and_force_moves_the_old_run_aside(run_setup, tmp_path, capsys):
+    assert main(run_setup) == 0
+    capsys.readouterr()
+    assert main(run_setup + ["--set", "mel.fmax=1500"]) == 2
+    assert "mel.fmax: None -> 1500" in capsys.readouterr().err
+    assert main(run_setup + ["--set", "steps=8"]) == 0  # a budget key: allowed, with a note
+    out = capsys.readouterr().out
+    assert "resuming with changed budget keys: steps: 4 -> 8" in out and "resuming at step 4" in out
+    assert main(run_setup + ["--set", "mel.fmax=1500", "--force"]) == 0
+    out = capsys.readouterr().out
+    aside = [d for d in os.listdir(".") if d.startswith("RUN.old-")]
+    assert len(aside) == 1 and "the old run was moved to RUN.old-" in out and "starting at step 0" in out
+    assert os.path.exists(os.path.join(aside[0], "ckpt", "ckpt-8.index"))
+    assert "fmax: 1500" in open("RUN/recipe.yaml").read()

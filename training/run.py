@@ -27,6 +27,7 @@ import tensorflow as tf
 from audiogen_tf.errors import ConfigError
 from training import budget as budget_callbacks
 from training import console as training_console
+from training import run_guard
 from training import strategy as strategies
 from training.callbacks import HistoryCSV
 from training.fault_tolerance import FaultTolerantCheckpoint, NonFiniteGuard, StopAtStep, training_step
@@ -149,15 +150,6 @@ def _resolve_recipe(recipe, run_dir, overrides):
     return load_recipe(recipe, overrides)
 
 
-def _same_recipe(stored_path, recipe) -> list[str]:
-    import yaml
-
-    with open(stored_path, encoding="utf-8") as f:
-        stored = yaml.safe_load(f) or {}
-    new = recipe.to_dict()
-    return sorted(k for k in set(stored) | set(new) if stored.get(k) != new.get(k))
-
-
 def check_data(recipe: TrainRecipe, source, verbose: int = 1):
     """The usable entries of ``source`` and the skipped files, checked as the loader will read them.
 
@@ -215,13 +207,16 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
         dataset: a ready ``tf.data.Dataset`` of training batches to use instead of the recipe's data (its first
             batches are *not* skipped on resume).
         force: when every checkpoint of the run folder is damaged, move them to ``ckpt/corrupt/`` and start from
-            step 0 (without it that is a ``CheckpointError``).
+            step 0 (without it that is a ``CheckpointError``); when the recipe changes the stored one's features or
+            model, move the old run aside (``out.old-<time>``) and start over (without it a ``ConfigError``).
 
     Returns:
         a :class:`TrainResult`.
 
     Raises:
-        ConfigError: a bad recipe, no data or too few usable files, before any training.
+        ConfigError: a bad recipe, no data or too few usable files, or a resume that changes the stored recipe's
+            features or model, before any training (the stored ``recipe.yaml`` is rewritten only after the checks).
+        RunLockedError: another live process trains in ``out`` (its PID is in ``out/train.lock``).
         CheckpointError: no checkpoint of the run can be restored (without ``force``), or a save failed.
     """
     recipe = _resolve_recipe(recipe, out, overrides)
@@ -249,14 +244,18 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
     if family.prepare is not None:  # e.g. SpecGAN's spectrogram moments of the data
         recipe = family.prepare(recipe, source)
     stored = os.path.join(run_dir, RECIPE_FILE)
-    if os.path.exists(stored):
-        changed = _same_recipe(stored, recipe)
-        if changed:
-            log.warning("%s: recipe differs from the stored one in %s; resuming with the new values", run_dir, changed)
-    if chief:
-        save_recipe(recipe, stored)
-
+    lock = run_guard.RunLock(run_dir, announce=print if verbose else None) if chief else None  # one run per folder
     try:
+        if chief and os.path.exists(stored):  # checked before anything of the run is rewritten
+            allowed, refused = run_guard.check_resume(stored, recipe, run_dir, force=force)
+            if refused:  # only with force
+                aside = lock.move_run_aside()
+                print(f"{run_dir}: the recipe changes {', '.join(refused)}; --force: the old run was moved to "
+                      f"{aside}, starting over")
+            elif allowed and verbose:
+                print(f"{run_dir}: resuming with changed budget keys: {', '.join(allowed)}")
+        if chief:
+            save_recipe(recipe, stored)
         vocabulary = None
         if source is not None:
             vocabulary = _labels(recipe, source, getattr(recipe, "label_key", None))
@@ -300,6 +299,8 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
         return TrainResult(step=step, resumed_from=restored, history=history, run_dir=run_dir, model_path=model_path,
                            stopped_nonfinite=list(guard.nonfinite_steps))
     finally:
+        if lock is not None:
+            lock.release()
         if policy != "float32":
             keras.mixed_precision.set_global_policy("float32")
 
