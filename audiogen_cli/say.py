@@ -158,8 +158,8 @@ def tflite_engine(voice, folder: str, log=print, checked: bool = True):
     """Export ``voice`` to a float16 bundle in ``folder`` unless one is there; returns ``(engine, synthesizer)``.
 
     The export writes ``sha256.json`` (a sha256 per file); each use checks the files against it and exports again
-    when one differs (a damaged cache). ``checked`` False (a ``--bundle`` the user made): a bundle without
-    ``sha256.json`` is used as it is.
+    when one differs (a damaged cache). ``checked`` False (the user's ``--bundle``): a bundle without
+    ``sha256.json`` is used as it is, one that does not match it is an error (the folder is not deleted).
     """
     import shutil
 
@@ -169,6 +169,12 @@ def tflite_engine(voice, folder: str, log=print, checked: bool = True):
     remove_stale_exports(folder, log)
     if os.path.exists(os.path.join(folder, BUNDLE_FILE)):
         damaged = damaged_bundle_files(folder)
+        if damaged and not checked:  # the user's --bundle: never deleted
+            from tflite_export.synthesizer import CHECKSUM_FILE, ModelFileError
+
+            raise ModelFileError(os.path.join(folder, CHECKSUM_FILE), "corrupt",
+                                 f"{', '.join(damaged)} do(es) not match it (damaged); remove the folder to export "
+                                 "the voice again")
         if damaged or (damaged is None and checked):
             why = (f"{', '.join(damaged)} do(es) not match sha256.json (damaged)" if damaged
                    else "it has no sha256.json (written by an older version)")

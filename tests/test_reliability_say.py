@@ -150,21 +150,14 @@ def test_tflite_long_text_is_split_too(cut_voice, bundle):
 
 # ---------------------------------------------------------------------------------------------- 3: NUL bytes
 def test_nul_and_control_characters_do_not_end_the_text():
-    from audiogen_tf.text import espeak_available, normalize, phonemize
+    from audiogen_tf.text import TextFrontEnd, espeak_available, normalize, phonemize
 
     assert normalize("Hello\0world.\x07") == "hello world."
     if not espeak_available():
         pytest.skip("espeak-ng: pip install espeakng-loader (or sudo apt-get install espeak-ng)")
-    assert phonemize(normalize("Hello\0world.")) == phonemize("hello world.")
-    assert "w" in phonemize("hello\0world")  # phonemize alone also reads past the NUL
-
-
-def test_say_speaks_past_a_nul_byte(tmp_path, capsys):
-    text = tmp_path / "t.txt"
-    text.write_bytes(b"Hello\0world.")
-    assert _say("--file", str(text), "-o", str(tmp_path / "a.wav")) == 0
-    assert _say("Hello world.", "-o", str(tmp_path / "b.wav")) == 0
-    assert sf.info(str(tmp_path / "a.wav")).frames == sf.info(str(tmp_path / "b.wav")).frames
+    frontend = TextFrontEnd(symbol_type="phonemes")  # what the shipped voice speaks from
+    assert frontend.to_symbols("Hello\0world.") == frontend.to_symbols("Hello world.")
+    assert phonemize("hello\0world") == phonemize("hello world")  # phonemize alone also reads past the NUL
 
 
 # ---------------------------------------------------------------------------------------------- 8: text size cap
@@ -224,6 +217,13 @@ def test_a_cached_bundle_without_checksums_is_rebuilt_a_users_bundle_is_not(cut_
     said = []
     tflite_engine(cut_voice, folder, log=said.append, checked=False)  # --bundle: used as it is
     assert said == [] and not os.path.exists(os.path.join(folder, CHECKSUM_FILE))
+    tflite_engine(cut_voice, folder, log=said.append)  # the cache: exported again, with checksums
+    assert "it has no sha256.json" in said[0] and os.path.exists(os.path.join(folder, CHECKSUM_FILE))
+    with open(os.path.join(folder, "ctc_tts.tflite"), "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ModelFileError, match="ctc_tts.tflite do.es. not match it .damaged.; remove the folder"):
+        tflite_engine(cut_voice, folder, log=said.append, checked=False)  # --bundle: an error, nothing deleted
+    assert os.path.exists(os.path.join(folder, "ctc_tts.tflite"))
 
 
 @pytest.mark.parametrize("audio, problem", [(np.full(4096, np.nan), "non_finite"), (np.ones(4096), "clipped"),
