@@ -36,8 +36,6 @@ setup(
         "tfio": ["tensorflow-io"],
         # the score corpus (Bach chorales, Essen folksongs) ships inside the music21 wheel: `audiogen data scores`
         "music": ["music21"],
-        # the score corpus (Bach chorales, Essen folksongs) ships inside the music21 wheel: `audiogen data scores`
-        "music": ["music21"],
     },
     entry_points={"console_scripts": ["audiogen=audiogen_cli:main"]},
 )

@@ -65,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
         "data", help="build a built-in dataset or a manifest", epilog="Example:\n  " + EXAMPLES["data"],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    data.add_argument("kind", choices=["notes", "sfx", "speech", "fluidsynth", "scores", "drums", "manifest"])
+    data.add_argument("kind", choices=["notes", "sfx", "speech", "fluidsynth", "scores", "voices", "drums",
+                                       "manifest"])
     data.add_argument("directory", help="output folder (for 'manifest': the folder of audio to index)")
     data.add_argument("--sample-rate", type=int, default=None, help="sample rate of the written audio")
     data.add_argument("--limit", type=int, default=None,
@@ -74,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--generated-sentences", type=int, default=0, metavar="N",
                       help="speech: after the packaged sentences, also speak N sentences from the built-in "
                            "English grammar (deterministic; a larger N keeps the smaller N's sentences)")
+    data.add_argument("--voices", default="",
+                      help="voices: comma-separated voice names to build (default: every installed voice; "
+                           "audiogen_tf.datasets.voices.VOICES lists them)")
+    data.add_argument("--max-utterances", type=int, default=None, metavar="N",
+                      help="voices: at most N utterances per training voice")
     data.add_argument("--corpus", default="chorales",
                       help="scores: the music21 corpus, chorales (Bach, 4 voices) or folk (Essen, 1 voice)")
     data.add_argument("--transpose", default="",

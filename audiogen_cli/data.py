@@ -30,6 +30,12 @@ def build_data(args) -> str:
             args.directory, sentences=sentences, sample_rate=args.sample_rate or 22050, engine=args.engine,
             limit=args.limit,
         )
+    elif args.kind == "voices":
+        from audiogen_tf.datasets.voices import build_voices_corpus
+
+        names = [v for v in (getattr(args, "voices", "") or "").split(",") if v]
+        path = build_voices_corpus(args.directory, voices=names or None, sample_rate=args.sample_rate or 22050,
+                                   max_utterances=getattr(args, "max_utterances", None))
     elif args.kind == "fluidsynth":
         from audiogen_tf.datasets.fluidsynth_notes import build_gm_notes
 
