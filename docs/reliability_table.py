@@ -10,6 +10,10 @@ Usage (about 30 minutes on 2 busy CPU cores):
     git -C /work/main worktree add /tmp/before 4a79860
     python docs/reliability_table.py --before /tmp/before --after . --out docs/reliability.md
     python docs/reliability_table.py --from-json /tmp/reliability.json --out docs/reliability.md  # re-render only
+
+The second pass (issue 41) adds its own section at the end (the first pass stays as generated):
+    git -C /work/main worktree add /tmp/before41 7249115
+    python docs/reliability_table.py --pass2 --before /tmp/before41 --after . --out docs/reliability.md
 """
 
 from __future__ import annotations
@@ -376,6 +380,286 @@ CASES = [
 ]
 
 
+# ------------------------------------------------------------------------------------------------
+# Second pass (issue 41), part B: each case returns (rc, message, what was lost or left behind)
+
+FIX = os.path.join(ROOT, "tests", "fixtures", "torch_import")
+RSS = ("import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+       "sys.stdout.write(p.stdout); sys.stderr.write(p.stderr); "
+       "sys.stderr.write('\\nPEAK_RSS_KB %d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+       "sys.exit(p.returncode)")
+
+
+def run_rss(repo, args, cwd):
+    """``audiogen ARGS`` in a child of a fresh Python; returns rc, stdout, stderr and the child's peak RSS in MB."""
+    env = dict(os.environ, PYTHONPATH=repo, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+    p = subprocess.run([sys.executable, "-c", RSS, sys.executable, "-m", "audiogen_cli", *args], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=900)
+    m = re.search(r"PEAK_RSS_KB (\d+)", p.stderr)
+    return p.returncode, p.stdout, p.stderr.split("\nPEAK_RSS_KB")[0], int(m.group(1)) / 1024 if m else None
+
+
+def _import_args(ckpt, out, *extra):
+    return ["import", ckpt, "--arch", "hifigan", "--config", os.path.join(FIX, "hifigan_tiny_rb2_config.json"),
+            "--out", out, *extra]
+
+
+def case2_1_existing(repo, d):
+    open(os.path.join(d, "existing.keras"), "w").write("my own model")
+    rc, out, err = run(repo, _import_args(os.path.join(FIX, "g_hifigan_tiny_rb2"), "existing.keras"), d)
+    kept = open(os.path.join(d, "existing.keras"), "rb").read() == b"my own model"
+    bak = os.path.exists(os.path.join(d, "existing.keras.bak"))
+    return rc, summarize(rc, out, err, "^wrote"), \
+        ("existing.keras kept" if kept else "existing.keras replaced") + f", .bak: {'yes' if bak else 'no'}"
+
+
+def case2_1_input(repo, d):
+    shutil.copy(os.path.join(FIX, "g_hifigan_tiny_rb2"), os.path.join(d, "g.keras"))
+    size = os.path.getsize(os.path.join(d, "g.keras"))
+    rc, out, err = run(repo, _import_args("g.keras", "g.keras"), d)
+    now = os.path.getsize(os.path.join(d, "g.keras"))
+    return rc, summarize(rc, out, err, "^wrote"), \
+        "the checkpoint g.keras kept" if now == size else f"the checkpoint g.keras ({size} bytes) overwritten " \
+                                                          f"by the imported model ({now} bytes)"
+
+
+def case2_4(repo, d):
+    data = write_corpus(os.path.join(d, "data"))
+    recipe = write_recipe(os.path.join(d, "wn.yaml"), steps=60)
+    env = dict(os.environ, PYTHONPATH=repo, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+    cmd = [sys.executable, "-m", "audiogen_cli", "train", recipe, "--data", data, "--out", "RUN", *T]
+    procs = [subprocess.Popen(cmd, cwd=d, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    results = [(p.wait(timeout=900), *p.communicate()) for p in procs]
+    said = [f"{rc}: {summarize(rc, out, err, 'starting at|resuming at')}" for rc, out, err in results]
+    rcs = "/".join(str(r[0]) for r in results)
+    started = sum("starting at step 0" in s for s in said)
+    return rcs, " // ".join(said), f"{started} of 2 trained from step 0 into the same RUN/ckpt"
+
+
+def case2_5(repo, d):
+    recipe, data = _trained(repo, d)
+    os.remove(os.path.join(d, "RUN/model.keras"))  # an interrupted run
+    rc, out, err = run(repo, ["train", recipe, "--data", data, "--out", "RUN", "--set", "model_preset=wavenet_base",
+                              *T], d)
+    said = summarize(rc, out, err, "starting at|resuming at")
+    preset = re.search(r"model_preset: (\S+)", open(os.path.join(d, "RUN/recipe.yaml")).read()).group(1)
+    rc2, out2, err2 = run(repo, ["synthesize", "RUN", "--num", "1", "--seconds", "0.05", "--out", "o"], d)
+    return rc, said, f"recipe.yaml model_preset now {preset}; then `synthesize RUN`: exit {rc2}" + (
+        f" ({summarize(rc2, out2, err2)[:160]})" if rc2 else "")
+
+
+def case2_6(repo, d):
+    recipe, data = _trained(repo, d)
+    rc, out, err = run(repo, ["train", recipe, "--data", data, "--out", "RUN", "--set", "mel.fmax=1500",
+                              "--set", "steps=16", *T], d)
+    said = summarize(rc, out, err, "starting at|resuming at|differs from the stored")
+    fmax = "fmax: 1500" in open(os.path.join(d, "RUN/recipe.yaml")).read()
+    listed, _, _ = listing(os.path.join(d, "RUN/ckpt"))
+    left = f"recipe.yaml {'now has' if fmax else 'kept without'} fmax 1500; checkpoints {', '.join(listed)}"
+    if rc != 0:  # the mended code: --force moves the run aside and starts over
+        rc2, out2, err2 = run(repo, ["train", recipe, "--data", data, "--out", "RUN", "--set", "mel.fmax=1500",
+                                     "--set", "steps=16", "--force", *T], d)
+        aside = [n for n in os.listdir(d) if n.startswith("RUN.old-")]
+        left += f"; with --force: exit {rc2}, {summarize(rc2, out2, err2, 'moved to')[:200]}; old run in " \
+                f"{'RUN.old-<time>' if aside else '(nowhere)'}"
+    return rc, said, left
+
+
+def _bomb_case(writer_name):
+    def case(repo, d):
+        import torch_bombs
+
+        getattr(torch_bombs, writer_name)(os.path.join(d, "x.pt"))
+        size = os.path.getsize(os.path.join(d, "x.pt"))
+        rc, out, err, mb = run_rss(repo, ["import", "x.pt", "--arch", "hifigan_v1", "--out", "x.keras"], d)
+        return rc, summarize(rc, out, err), f"file {size:,} bytes; peak RSS {mb:,.0f} MB"
+    return case
+
+
+def case2_11(repo, d):
+    sr = 16000
+    t = np.arange(sr // 4) / sr
+    sf.write(os.path.join(d, "short.wav"), (0.3 * np.sin(2 * np.pi * 220 * t)).astype("float32"), sr)
+    rc, out, err = run(repo, ["align", "short.wav", LONG_TEXT, "--out", "al"], d)
+    doc = os.path.join(d, "al/short_durations.json")
+    if os.path.exists(doc):
+        tokens = json.load(open(doc))["tokens"]
+        left = f"short_durations.json: {sum(t['frames'] == 0 for t in tokens)} of {len(tokens)} tokens with 0 frames"
+    else:
+        left = "nothing written"
+    return rc, summarize(rc, out, err, "too short"), left
+
+
+def case2_15(repo, d):
+    sr = 16000
+    t = np.arange(sr // 2) / sr
+    for side in ("gen", "ref"):
+        os.makedirs(os.path.join(d, side))
+        sf.write(os.path.join(d, side, "good.wav"), (0.3 * np.sin(2 * np.pi * 220 * t)).astype("float32"), sr)
+        sf.write(os.path.join(d, side, "one.wav"), np.array([0.1], np.float32), sr)
+    rc, out, err = run(repo, ["evaluate", "gen", "--reference", "ref", "--no-dnsmos", "--no-f0", "--out", "rep"], d)
+    if os.path.exists(os.path.join(d, "rep.json")):
+        report = json.load(open(os.path.join(d, "rep.json")))
+        left = f"report: per-file rows {sorted(report['per_file'])}; skipped: {'; '.join(report['skipped'])[:160]}"
+    else:
+        left = "no report"
+    return rc, summarize(rc, out, err, "^wrote"), left
+
+
+def case2_17(repo, d):
+    home = os.path.join(d, "home")
+    os.makedirs(home)
+    open(os.path.join(home, ".festivalrc"), "w").write("(set! voice_default 'voice_czech_dita)\n")
+    env = dict(os.environ, PYTHONPATH=repo, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", HOME=home)
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
+                        os.path.join(repo, "tests/test_word_error_rate.py")], cwd=repo, env=env,
+                       capture_output=True, text=True, timeout=900)
+    summary = [line for line in p.stdout.splitlines() if re.search(r"\d+ (passed|failed)", line)]
+    failed = [line.split("::")[-1].split(" ")[0] for line in p.stdout.splitlines() if line.startswith("FAILED")]
+    return p.returncode, (summary[-1] if summary else "")[:200], \
+        ("failed: " + ", ".join(failed)) if failed else "-"
+
+
+LONG_TEXT = ("Printing, in the only sense with which we are at present concerned, differs from most if not from all "
+             "the arts.")
+CASES2 = [
+    ("1", "`import` replaces an existing --out", "audiogen import g_hifigan_tiny_rb2 --arch hifigan --config ... "
+     "--out existing.keras", case2_1_existing),
+    ("1", "`import` writes over its own input", "audiogen import g.keras --arch hifigan --config ... --out g.keras "
+     " (g.keras: the checkpoint; with --force the same)", case2_1_input),
+    ("4", "two trainings in one run folder", "two `audiogen train wn.yaml --data data --out RUN --quiet` (60 steps) "
+     "started together", case2_4),
+    ("5", "resume with another preset rewrites recipe.yaml first", f"{W} (12 steps); rm RUN/model.keras; rerun with "
+     "--set model_preset=wavenet_base; audiogen synthesize RUN", case2_5),
+    ("6", "resume on other features goes on", f"{W} (12 steps); rerun with --set mel.fmax=1500 --set steps=16",
+     case2_6),
+    ("7a", "import: stride-0 view of a 4-float storage", "audiogen import x.pt --arch hifigan_v1 --out x.keras  "
+     "((20000, 20000) tensor, stride (0, 0))", _bomb_case("write_stride0_zip")),
+    ("7b", "import: zip bomb", "audiogen import x.pt ...  (storage member inflating to 1.5 GiB)",
+     _bomb_case("write_zip_bomb")),
+    ("7c", "import: legacy file claiming 2^60 elements", "audiogen import x.pt ...  (legacy format)",
+     _bomb_case("write_legacy_huge")),
+    ("7d", "import: 200,000 nested lists", "audiogen import x.pt ...  (legacy format)", _bomb_case("write_deep_nesting")),
+    ("11", "align: audio too short for the text", "audiogen align short.wav '<118-token sentence>' --out al  (0.25 s)",
+     case2_11),
+    ("15", "evaluate: a 1-sample WAV", "audiogen evaluate gen --reference ref --no-dnsmos --no-f0  (good.wav, "
+     "one.wav of 1 sample)", case2_15),
+    ("17", "WER tests use festival's default voice", "pytest tests/test_word_error_rate.py with another default "
+     "festival voice (HOME/.festivalrc: voice_czech_dita)", case2_17),
+]
+
+
+def collect2(before, after, only=None, save=None):
+    results = {"cases": []}
+    work = tempfile.mkdtemp(prefix="reliability-")
+    for cid, title, command, fn in CASES2:
+        if only and cid not in only:
+            continue
+        row = {"id": cid, "title": title, "command": command}
+        for label, repo in (("before", before), ("after", after)):
+            d = tempfile.mkdtemp(dir=work)
+            try:
+                rc, message, left = fn(os.path.abspath(repo), d)
+            except Exception as err:
+                rc, message, left = "-", f"(case failed to run: {type(err).__name__}: {str(err)[:200]})", ""
+            row[label] = {"rc": rc, "message": message, "left": left}
+            print(f"{cid} {label}: rc {rc}: {message} || {left}", flush=True)
+        results["cases"].append(row)
+        if save:
+            json.dump(results, open(save, "w"), indent=1)
+    shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+PASS2_HEADING = "## Second pass: issue 41"
+
+
+_MARKS = re.compile(r"\s*(\*\*(?:Lost|Left behind|Wrong output):\*\*.*)$")
+
+
+def _part_a_rows(path):
+    """Part A's table rows ``| N | case | command | before exit | before message | after exit | after message |``
+    (cases 1 say half, 2, 3, 8, 9, 10, 12, 13, 14, 16), widened to this table's nine columns: what was lost or left
+    behind is the message's text from its **Lost:** / **Left behind:** / **Wrong output:** mark on."""
+    if not path or not os.path.exists(path):
+        return None
+    rows = []
+    for line in open(path, encoding="utf-8"):
+        if not re.match(r"\|\s*\d+[a-z]?\s*\|", line):
+            continue
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        if len(cells) == 7:
+            cid, title, command, b_rc, b_msg, a_rc, a_msg = cells
+            m = _MARKS.search(b_msg)
+            b_left = m.group(1) if m else "-"
+            b_msg = b_msg[: m.start()] if m else b_msg
+            cells = [cid, title, command, b_rc, b_msg, b_left, a_rc, a_msg, "(in the message)"]
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def _part_a_notes(path) -> list[str]:
+    """Part A's paragraphs around its table (how it measured, notes for the merge), as they are."""
+    if not path or not os.path.exists(path):
+        return []
+    lines = [line.rstrip() for line in open(path, encoding="utf-8")]
+    kept = [line for line in lines[1:] if not line.startswith("|")]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip("\n")
+    return text.splitlines()
+
+
+def _case_order(row: str):
+    m = re.match(r"\|\s*(\d+)([a-z]?)", row)
+    return (int(m.group(1)), m.group(2)) if m else (99, "")
+
+
+def render2(results, part_a=None, part_a_notes=()) -> str:
+    out = [PASS2_HEADING, "",
+           "Cases 1-17 of issue 41, each run before the mends and after. Part B's rows (import overwrite, 4, 5, 6, "
+           "7, 11, 15, 17) are generated by `python docs/reliability_table.py --pass2 --before <checkout of 7249115> "
+           "--after .` (before: 7249115, the tree before both parts' mends); part A's rows (the `say` half of 1, 2, 3, "
+           "8, 9, 10, 12, 13, 14, 16) were measured by part A's own shell runs, not by this generator, and are "
+           "copied from its notes (see *Part A's measurements* below). Training used the tiny WaveNet recipe "
+           "above. The regression tests are `tests/test_reliability_pass2.py` (part B) and "
+           "`tests/test_reliability_say.py` (part A).", "",
+           "| # | case | command | before: exit | before: message | before: lost or left behind | after: exit | "
+           "after: message | after: lost or left behind |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    rows = []
+    for row in results["cases"]:
+        b, a = row["before"], row["after"]
+        rows.append(f"| {row['id']} | {_cell(row['title'])} | `{_cell(row['command'])}` | {b['rc']} | "
+                    f"{_cell(b['message'])} | {_cell(b['left'])} | {a['rc']} | {_cell(a['message'])} | "
+                    f"{_cell(a['left'])} |")
+    a_rows = part_a or []
+    out += sorted(rows + a_rows, key=_case_order)
+    if part_a is None:
+        out += ["", "Part A's rows (the `say` half of 1, 2, 3, 8, 9, 10, 12, 13, 14, 16) are pending."]
+    elif part_a_notes:
+        out += ["", "### Part A's measurements", ""] + part_a_notes
+    rss = [(r["id"], r["title"], r["before"]["left"], r["after"]["left"]) for r in results["cases"]
+           if r["id"].startswith("7")]
+    if rss:
+        out += ["", "### Peak memory of `audiogen import` on hostile files (case 7)", "",
+                "Peak RSS of the `audiogen import` process (`resource.getrusage(RUSAGE_CHILDREN).ru_maxrss` of a "
+                "fresh parent). After the mend the checkpoint is read, within its bounds, before TensorFlow is "
+                "loaded, so a refused file never costs TensorFlow's ~750 MB either.", "",
+                "| # | file | before | after |", "|---|---|---|---|"]
+        out += [f"| {i} | {_cell(t)} | {_cell(b)} | {_cell(a)} |" for i, t, b, a in rss]
+    return "\n".join(out) + "\n"
+
+
+def write_pass2(path, section):
+    """Replace (or add) the second-pass section at the end of ``path``; the first pass above stays as it is."""
+    text = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+    if PASS2_HEADING in text:
+        text = text[: text.index(PASS2_HEADING)]
+    text = text.rstrip("\n") + "\n\n" + section
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 def fault_matrix(repo, work):
     """Each damage of tests/test_fault_injection.py on a copy of one finished 12-step run, then the same command
     with --set steps=16."""
@@ -479,7 +763,24 @@ def main():
     ap.add_argument("--from-json", default=None, help="re-render a previous run's results")
     ap.add_argument("--only", nargs="*", default=None, help="case ids (and/or 'matrix') to run")
     ap.add_argument("--merge", default=None, help="a previous run's JSON: rows of --only replace its rows")
+    ap.add_argument("--pass2", action="store_true", help="the second pass (issue 41): write its section only")
+    ap.add_argument("--part-a", default="/work/notes/reliability_part_a.md",
+                    help="markdown whose `| N | ...` rows are part A's cases of the second pass")
     args = ap.parse_args()
+    if args.pass2:
+        if args.from_json:
+            results = json.load(open(args.from_json))
+        else:
+            results = collect2(args.before, args.after, args.only, save=args.json + ".pass2.partial")
+            if args.merge:
+                old = json.load(open(args.merge))
+                new = {(r["id"], r["title"]): r for r in results["cases"]}
+                kept = [new.pop((r["id"], r["title"]), r) for r in old["cases"]]
+                results = {"cases": kept + list(new.values())}
+            json.dump(results, open(args.json + ".pass2", "w"), indent=1)
+        write_pass2(args.out, render2(results, _part_a_rows(args.part_a), _part_a_notes(args.part_a)))
+        print(f"wrote {args.out}")
+        return
     if args.from_json:
         results = json.load(open(args.from_json))
     else:
