@@ -41,9 +41,9 @@ data/speech_flite_kal/manifest.csv: $(STAMP)
 reproduce-istft_vocoder_slt: data/speech/manifest.csv data/speech_flite_kal/manifest.csv
 	$(ISTFT) --minutes 100 --schedule-minutes 150
 	$(ISTFT) --minutes 130
-	$(PY) benchmarks/istft_vocoder_quality.py --run runs/istft_slt_kal --md benchmarks/istft_vocoder_quality_slt_kal.md
+	$(PY) benchmarks/istft_vocoder_quality.py --run runs/istft_slt_kal --md benchmarks/results/istft_vocoder_quality_slt_kal.md
 	$(PY) benchmarks/ship_weights.py runs/istft_slt_kal/istft_vocoder_small.keras --family istft_vocoder \
-		--base-preset istft_vocoder_small --name istft_vocoder_slt --metrics benchmarks/istft_vocoder_quality_slt_kal.md \
+		--base-preset istft_vocoder_small --name istft_vocoder_slt --metrics benchmarks/results/istft_vocoder_quality_slt_kal.md \
 		--train-state runs/istft_slt_kal/train_state.json \
 		--note "trained on one female (slt) and one male (flite kal) voice: on male voices it never heard (flite awb, rms) it is worse than Griffin-Lim" \
 		--train-command "make reproduce-istft_vocoder_slt (two resumed stages of benchmarks/istft_vocoder_speech.py)"
@@ -51,7 +51,7 @@ reproduce-istft_vocoder_slt: data/speech/manifest.csv data/speech_flite_kal/mani
 # The consistency-loss tail: 20 more minutes from the shipped istft_vocoder_slt (150 in all), judged once with 32
 # consistency iterations on the 100-sentence judge set A (benchmarks/judge_sentences.txt, never trained on), then
 # once with 64 (picked on valid) on the 200-sentence judge set B (benchmarks/judge_sentences_b.txt); the card
-# quotes set B (rules and verdicts: benchmarks/istft_vocoder_verdict.md).
+# quotes set B (rules and verdicts: benchmarks/results/istft_vocoder_verdict.md).
 data/speech_judge/manifest.csv: $(STAMP)
 	$(PY) -c "from audiogen_tf.datasets.speech import build_speech_corpus as b; b('data/speech_judge', sentences='benchmarks/judge_sentences.txt', engine='festival')"
 
@@ -66,14 +66,14 @@ reproduce-istft_vocoder_slt_consistent: data/speech/manifest.csv data/speech_fli
 	$(PY) benchmarks/istft_vocoder_quality.py --run runs/istft_consistent --curve-utterances 0 --refine-iterations 32 \
 		--compare istft_vocoder_slt --manifest data/speech_judge/manifest.csv --splits all --voices '' \
 		--data "judge set: the 100 sentences of \`benchmarks/judge_sentences.txt\` (no word 5-gram shared with any training text), spoken by festival slt as \`audiogen data speech\` speaks the corpus" \
-		--md benchmarks/istft_vocoder_judge_set.md
+		--md benchmarks/results/istft_vocoder_judge_set.md
 	$(PY) benchmarks/istft_vocoder_quality.py --run runs/istft_consistent --curve-utterances 0 --refine-iterations 64 \
 		--refine-iterations 32 --manifest data/speech_judge_b/manifest.csv --splits all --voices '' \
 		--leave-out griffin_lim32,untrained \
 		--data "judge set B: the 200 sentences of \`benchmarks/judge_sentences_b.txt\` (no word 5-gram shared with any training text or with judge set A), spoken by festival slt as \`audiogen data speech\` speaks the corpus" \
-		--md benchmarks/istft_vocoder_judge_set_b.md
+		--md benchmarks/results/istft_vocoder_judge_set_b.md
 	$(PY) benchmarks/ship_weights.py runs/istft_consistent/istft_vocoder_small.keras --family istft_vocoder \
-		--base-preset istft_vocoder_small --name istft_vocoder_slt_consistent --metrics benchmarks/istft_vocoder_judge_set_b.md \
+		--base-preset istft_vocoder_small --name istft_vocoder_slt_consistent --metrics benchmarks/results/istft_vocoder_judge_set_b.md \
 		--train-state runs/istft_consistent/train_state.json \
 		--data "the festival corpus (audiogen data speech: voice slt, 22050 Hz) + flite kal (data/speech_flite_kal), train splits" \
 		--note "use it with its phase refined by 64 consistency iterations (synthesize_refined, --refine-iterations 64, Synthesizer refine_iterations=64 with export_bundle(refine=True)); judged that way once on the 200-sentence judge set B: better than Griffin-Lim 64 on PESQ-WB, STOI, MR-STFT, F0 RMSE and V/UV F1 (95 % intervals exclude 0), WER within +0.02 of the recordings'; 32 iterations scored the same there (on the 100-sentence set A its F0 and V/UV wins were not resolved); without refinement its F0 RMSE and V/UV F1 lose to Griffin-Lim's; male voices it never heard (flite awb, rms) are worse than Griffin-Lim" \
@@ -94,9 +94,9 @@ reproduce-tacotron2_slt: data/speech/manifest.csv data/speech_large/manifest.csv
 	$(T2) --data data/speech/manifest.csv --minutes 110 --batch-size 16
 	$(T2) --data data/speech/manifest.csv --minutes 360.6 --batch-size 32
 	$(T2) --data data/speech/manifest.csv --minutes 393.2 --batch-size 32 --lr 3e-4
-	$(T2) --data data/speech_large/manifest.csv --minutes $(T2_MINUTES) --batch-size 32 --report benchmarks/tacotron2_slt.md
+	$(T2) --data data/speech_large/manifest.csv --minutes $(T2_MINUTES) --batch-size 32 --report benchmarks/results/tacotron2_slt.md
 	$(PY) benchmarks/ship_weights.py runs/tacotron2_phonemes/checkpoint/model.keras --family tacotron2 \
-		--base-preset tacotron2_small --name tacotron2_slt --metrics benchmarks/tacotron2_slt.md \
+		--base-preset tacotron2_small --name tacotron2_slt --metrics benchmarks/results/tacotron2_slt.md \
 		--train-state runs/tacotron2_phonemes/checkpoint/state.json --data "$(T2_DATA)" \
 		--note "one voice (festival slt); English through espeak-ng phonemes (espeakng-loader or Debian espeak-ng)" \
 		--train-command "make reproduce-tacotron2_slt (four resumed stages of benchmarks/tacotron2_speech.py, see the Makefile)"
@@ -114,11 +114,11 @@ CTC_DATA := the festival corpus (voice slt, 22050 Hz, espeak-ng phonemes): the 2
 reproduce-ctc_tts_slt: data/speech_large/manifest.csv
 	$(CTC)
 	$(PY) benchmarks/ship_weights.py runs/ctc_tts_speech/run/model.keras --family ctc_tts \
-		--base-preset ctc_tts_small --name ctc_tts_slt --metrics benchmarks/ctc_tts_speech.md \
+		--base-preset ctc_tts_small --name ctc_tts_slt --metrics benchmarks/results/ctc_tts_speech.md \
 		--train-state runs/ctc_tts_speech/run/training_minutes.json --data "$(CTC_DATA)" \
 		--note "one voice (festival slt); English through espeak-ng phonemes (espeakng-loader or Debian espeak-ng)" \
 		--train-command "$(CTC)"
-	$(PY) benchmarks/voice_wer.py --voice slt_ctc --md benchmarks/voice_wer_slt_ctc.md
+	$(PY) benchmarks/voice_wer.py --voice slt_ctc --md benchmarks/results/voice_wer_slt_ctc.md
 
 # The CTC recognizer (the zoo's CER judge): 90 minutes (resumable) on festival slt + flite kal and rms (the script
 # builds the flite corpora with Debian flite) + the generated sentences of data/speech_large.
@@ -129,7 +129,7 @@ REC_DATA := festival slt (\`audiogen data speech data/speech\`, train split) + f
 reproduce-ctc_recognizer_en: data/speech/manifest.csv data/speech_large/manifest.csv
 	$(REC)
 	$(PY) benchmarks/ship_weights.py runs/ctc_recognizer_speech/run/model.keras --family ctc_recognizer \
-		--base-preset ctc_recognizer_small --name ctc_recognizer_en --metrics benchmarks/ctc_recognizer_speech.md \
+		--base-preset ctc_recognizer_small --name ctc_recognizer_en --metrics benchmarks/results/ctc_recognizer_speech.md \
 		--train-state runs/ctc_recognizer_speech/run/training_minutes.json --data "$(REC_DATA)" \
 		--note "English characters, no language model: a judge of intelligibility for TTS output (CER), not a general recognizer; worst on voices it never heard (flite awb CER 0.49)" \
 		--train-command "$(REC)"

@@ -42,7 +42,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--png", action="store_true", help="also write OUT_mel.png and OUT_alignment.png")
     p.add_argument("--refine-iterations", type=int, default=None,
                    help="iSTFT vocoders: fast Griffin-Lim steps that make the predicted phase consistent (steadier "
-                        "pitch, ~6x the vocoder's compute; benchmarks/istft_vocoder_refine_sweep_valid_wer.md); "
+                        "pitch, ~6x the vocoder's compute; "
+                        "benchmarks/results/istft_vocoder_refine_sweep_valid_wer.md); "
                         "default: the voice's setting, 0 for --tts")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true",

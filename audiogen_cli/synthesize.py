@@ -42,7 +42,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--refine-iterations", type=int, default=0,
                    help="iSTFT vocoders: fast Griffin-Lim steps that make the predicted phase consistent, on the "
                         "predicted amplitude (default 0: the plain output; 64 costs about Griffin-Lim 64, see "
-                        "benchmarks/istft_vocoder_refinement.md)")
+                        "benchmarks/results/istft_vocoder_refinement.md)")
     p.add_argument("--sample-rate", type=int, default=None,
                    help="sample rate for a bare .keras model (a run folder knows its own)")
     p.add_argument("--force", action="store_true",

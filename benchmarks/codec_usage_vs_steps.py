@@ -8,7 +8,8 @@ optimizer and crops) longer and, every ``--every`` seconds of training, measures
 - MR-STFT distance and SNR of the 4-stage (2 kbps) reconstruction of the 37 held-out test clips.
 
 Usage:
-    python benchmarks/codec_usage_vs_steps.py [--seconds 900] [--every 150] [--out benchmarks/codec_usage_vs_steps.md]
+    python benchmarks/codec_usage_vs_steps.py [--seconds 900] [--every 150] \
+        [--out benchmarks/results/codec_usage_vs_steps.md]
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def main(argv=None):
     parser.add_argument("--every", type=float, default=150.0, help="seconds of training between measurements")
     parser.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "audiogen_notes_16k"))
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                      "codec_usage_vs_steps.md"))
+                                                      "results", "codec_usage_vs_steps.md"))
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(0)
     t_start = time.time()

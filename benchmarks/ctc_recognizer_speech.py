@@ -13,7 +13,7 @@ Evaluation on the held-out sentences (splits ``test`` + ``valid``) of every voic
 word error rates (greedy and beam search, ``--beam-width``) next to pocketsphinx's word error rate on the same files.
 Rates are total edits / total reference characters or words.
 
-Writes ``benchmarks/ctc_recognizer_speech.md`` (or ``--report``) and the model to ``RUN/model.keras``.
+Writes ``benchmarks/results/ctc_recognizer_speech.md`` (or ``--report``) and the model to ``RUN/model.keras``.
 
 Example:
     python benchmarks/ctc_recognizer_speech.py --minutes 90
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=os.path.join(ROOT, "runs", "ctc_recognizer_speech"))
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="more recipe overrides, e.g. --set model_overrides.dropout=0.2 (repeatable)")
-    p.add_argument("--report", default=os.path.join(ROOT, "benchmarks", "ctc_recognizer_speech.md"))
+    p.add_argument("--report", default=os.path.join(ROOT, "benchmarks", "results", "ctc_recognizer_speech.md"))
     args = p.parse_args(argv)
 
     import keras

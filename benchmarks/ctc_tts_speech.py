@@ -17,13 +17,13 @@ Evaluation on the held-out sentences (manifest splits ``test`` then ``valid``):
   ``--tacotron2 model.keras`` is given (its WER through Griffin-Lim on the same sentences too).
 
 Tacotron 2's reference figure: WER 0.177 on the first 12 held-out sentences (``--eval-count 12`` picks the same;
-``benchmarks/tacotron2_slt.md``: the shipped ``tacotron2_slt``, phonemes, Griffin-Lim). ``--tacotron2`` and
+``benchmarks/results/tacotron2_slt.md``: the shipped ``tacotron2_slt``, phonemes, Griffin-Lim). ``--tacotron2`` and
 ``--vocoder`` take a ``.keras`` file or a preset name with shipped weights (``tacotron2_slt``, ``istft_vocoder_slt``).
 
 ``--model`` judges a model that is already trained (a ``.keras`` file or the shipped ``ctc_tts_slt``) and trains
 nothing, e.g. to add the recognizer's CER on a machine where the run folder is gone.
 
-Writes ``benchmarks/ctc_tts_speech.md`` (or ``--report``), audio and PNGs under ``--out``.
+Writes ``benchmarks/results/ctc_tts_speech.md`` (or ``--report``), audio and PNGs under ``--out``.
 
 Example:
     python benchmarks/ctc_tts_speech.py --minutes 150 --recognizer runs/ctc_recognizer_speech/run/model.keras \
@@ -53,7 +53,7 @@ from bench_utils import machine_info, markdown_table, train_within_budget  # noq
 from audiogen_tf.manifest import read_manifest, write_manifest  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TACOTRON2_WER = 0.177  # benchmarks/tacotron2_slt.md (the shipped tacotron2_slt)
+TACOTRON2_WER = 0.177  # benchmarks/results/tacotron2_slt.md (the shipped tacotron2_slt)
 MAX_MINUTES = 150.0
 
 
@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=os.path.join(ROOT, "runs", "ctc_tts_speech"))
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="more recipe overrides, e.g. --set model_overrides.dropout=0.2 (repeatable)")
-    p.add_argument("--report", default=os.path.join(ROOT, "benchmarks", "ctc_tts_speech.md"))
+    p.add_argument("--report", default=os.path.join(ROOT, "benchmarks", "results", "ctc_tts_speech.md"))
     args = p.parse_args(argv)
     if args.minutes > MAX_MINUTES:
         raise SystemExit(f"--minutes {args.minutes}: the issue allows at most {MAX_MINUTES:.0f} minutes of training")
@@ -262,7 +262,7 @@ def main(argv=None) -> int:
 WER: pocketsphinx (bundled US English model, 16 kHz), total word edits / total reference words. CER: the zoo's CTC
 recognizer (beam 16), total character edits / total characters. Words skipped: deletions in the word alignment of
 what pocketsphinx heard; repeated: inserted words equal to a neighbouring reference word. Tacotron 2's figure on
-this corpus: WER {TACOTRON2_WER} (`benchmarks/tacotron2_slt.md`, the shipped `tacotron2_slt`, Griffin-Lim).
+this corpus: WER {TACOTRON2_WER} (`benchmarks/results/tacotron2_slt.md`, the shipped `tacotron2_slt`, Griffin-Lim).
 
 {markdown_table(table)}
 

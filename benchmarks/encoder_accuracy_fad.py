@@ -8,7 +8,7 @@ held-out real clips, held-out clips with white noise at 10 dB SNR, an untrained 
 (``zoo.wavegan`` tiny generator if present, else a random Conv1DTranspose stack) and white noise, each with a
 bootstrap mean and std. The expected order is held-out < noisy held-out < {untrained generator, white noise}.
 
-Writes ``benchmarks/encoder_accuracy_fad.md``. Keep it under 10 minutes on 2 shared cores:
+Writes ``benchmarks/results/encoder_accuracy_fad.md``. Keep it under 10 minutes on 2 shared cores:
 
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/encoder_accuracy_fad.py
 """
@@ -95,7 +95,8 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--resamples", type=int, default=20, help="bootstrap resamples of each Fréchet distance")
     ap.add_argument("--no-augment", action="store_true", help="train without SpecAugment-style masking")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "encoder_accuracy_fad.md"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                                  "encoder_accuracy_fad.md"))
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
     augment = None if args.no_augment else {"freq_mask_param": 16, "time_mask_param": 8}

@@ -1,12 +1,13 @@
 """Export table: every zoo generator's ``.tflite`` size per quantization mode, real-time factor in TensorFlow and in
-TFLite (XNNPACK, 2 threads) and the latency of the first streaming call, written to ``benchmarks/export_table.md``.
+TFLite (XNNPACK, 2 threads) and the latency of the first streaming call, written to
+``benchmarks/results/export_table.md``.
 
 Paper-size presets are used where the whole run fits in about ten minutes on a shared 2-core machine; the rest
 use tiny presets (the ``preset`` column says which). The matmul peak and the load average are measured in the
 same run, since the machine is shared.
 
 Run:
-    python benchmarks/export_table.py [--out benchmarks/export_table.md] [--budget 600] [--tiny]
+    python benchmarks/export_table.py [--out benchmarks/results/export_table.md] [--budget 600] [--tiny]
 """
 
 from __future__ import annotations
@@ -134,7 +135,8 @@ def measure(cls_name, preset, timed, stream, sr, kind, tmp, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "export_table.md"))
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                                      "export_table.md"))
     parser.add_argument("--budget", type=float, default=600.0, help="seconds; later rows fall back to tiny presets")
     parser.add_argument("--tiny", action="store_true", help="tiny presets only")
     parser.add_argument("--repeats", type=int, default=3)

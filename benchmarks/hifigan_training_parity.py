@@ -11,7 +11,7 @@ checkout given on the command line (nothing of it is copied here), the last two 
     /work/venvs/torch/bin/python benchmarks/hifigan_training_parity.py torch --hifigan HIFIGAN_CHECKOUT --dir runs/parity
     # 3. GANTrainer from the imported checkpoints (audiogen import), same batches
     python benchmarks/hifigan_training_parity.py keras --dir runs/parity
-    # 4. compare: benchmarks/hifigan_training_parity.md + .png
+    # 4. compare: benchmarks/results/hifigan_training_parity.md + .png
     python benchmarks/hifigan_training_parity.py report --dir runs/parity
 
 The reference's ``meldataset.py`` is written for old librosa / torch; stage 1 and 2 adapt two calls at run time
@@ -275,7 +275,7 @@ def report(args):
         ax.set_xlabel("step")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    png = os.path.join(HERE, "hifigan_training_parity.png")
+    png = os.path.join(HERE, "results", "hifigan_training_parity.png")
     fig.savefig(png, dpi=90)
     lines = []
     for name, rows in runs.items():

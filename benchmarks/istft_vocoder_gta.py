@@ -366,7 +366,7 @@ def main(argv=None) -> int:
     ap.add_argument("--vocoder", default="istft_vocoder_slt", help="ISTFTVocoder preset or .keras file to start from")
     ap.add_argument("--data", default=os.path.join(ROOT, "data", "speech", "manifest.csv"))
     ap.add_argument("--out", default=os.path.join(ROOT, "runs", "istft_gta"))
-    ap.add_argument("--report", default=os.path.join(ROOT, "benchmarks", "istft_vocoder_gta.md"))
+    ap.add_argument("--report", default=os.path.join(ROOT, "benchmarks", "results", "istft_vocoder_gta.md"))
     ap.add_argument("--minutes", type=float, default=30.0, help="training wall-time budget over all sessions")
     ap.add_argument("--stop-after-minutes", type=float, default=None, help="stop this session after these minutes")
     ap.add_argument("--max-steps", type=int, default=None, help="stop once the run has trained this many steps")

@@ -42,7 +42,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))  # bench_utils.py
-MD_OUT = os.path.join(ROOT, "benchmarks", "istft_vocoder_quality.md")
+MD_OUT = os.path.join(ROOT, "benchmarks", "results", "istft_vocoder_quality.md")
 KEYS = ("pesq_wb", "stoi", "mrstft", "f0_rmse_cents", "vuv_f1", "mcd")
 OPTIONAL_ROWS = ("griffin_lim32", "untrained")  # file tags of the rows --leave-out may drop
 LOWER_IS_BETTER = {"mrstft", "f0_rmse_cents", "mcd", "wer"}

@@ -9,7 +9,7 @@ or ``.keras`` files, each as ``label=spec``.
 Usage:
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_refine_sweep.py --split valid \
         --model v2=istft_vocoder_slt --model harmonic_tail=runs/istft_harm/istft_vocoder_small.keras \
-        --iterations 0,32,64 --md benchmarks/istft_vocoder_refine_sweep_valid.md
+        --iterations 0,32,64 --md benchmarks/results/istft_vocoder_refine_sweep_valid.md
 
 Paper: Masuyama et al. 2019, "Deep Griffin-Lim iteration"; Perraudin et al. 2013 (fast Griffin-Lim).
 """

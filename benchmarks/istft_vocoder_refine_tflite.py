@@ -9,7 +9,7 @@ through :class:`tflite_export.Synthesizer` (LiteRT alone), as ``audiogen say --t
 
 Usage:
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_refine_tflite.py --model istft_vocoder_slt \
-        --split valid --iterations 32 --md benchmarks/istft_vocoder_refine_tflite.md
+        --split valid --iterations 32 --md benchmarks/results/istft_vocoder_refine_tflite.md
 
 Papers: Masuyama et al. 2019, "Deep Griffin-Lim iteration"; Perraudin et al. 2013 (fast Griffin-Lim).
 """

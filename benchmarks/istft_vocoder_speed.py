@@ -31,8 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "benchmarks", "istft_vocoder_speed.md")
-QUANT_OUT = os.path.join(ROOT, "benchmarks", "istft_vocoder_quantization.md")
+OUT = os.path.join(ROOT, "benchmarks", "results", "istft_vocoder_speed.md")
+QUANT_OUT = os.path.join(ROOT, "benchmarks", "results", "istft_vocoder_quantization.md")
 SR = 22050
 
 

@@ -10,7 +10,7 @@ recording's own pYIN bin (10 cents wide).
 
 Usage:
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_voicing_errors.py --model istft_vocoder_slt \
-        --split valid --md benchmarks/istft_vocoder_voicing_errors.md
+        --split valid --md benchmarks/results/istft_vocoder_voicing_errors.md
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/istft_vocoder_voicing_errors.py --model v2=istft_vocoder_slt \
         --model tail=runs/istft_noise/istft_vocoder_small.keras --refine-iterations 64 --split valid
 """

@@ -14,7 +14,7 @@ waveform codec, then reports on the held-out ``test`` split:
   unconditional VAE and a timbre-conditional one.
 
 Usage:
-    python benchmarks/latent_models_quality.py [--budget 1.0] [--out benchmarks/latent_models_quality.md]
+    python benchmarks/latent_models_quality.py [--budget 1.0] [--out benchmarks/results/latent_models_quality.md]
 
 ``--budget`` scales every training time budget (1.0: about 2.5 + 2.5 + 0.75 + 5.5 + 2.5 minutes of training, graph
 tracing not counted).
@@ -151,7 +151,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--budget", type=float, default=1.0, help="scale of every training time budget")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                      "latent_models_quality.md"))
+                                                      "results", "latent_models_quality.md"))
     parser.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "audiogen_notes_16k"))
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(0)

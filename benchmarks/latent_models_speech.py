@@ -17,7 +17,7 @@ of the mel models), untrained copies, the codec's unquantized latent, silence an
 perplexity on the held-out and the training utterances. A few WAVs go to ``runs/latent_speech/``.
 
 Usage:
-    python benchmarks/latent_models_speech.py [--budget 1.0] [--out benchmarks/latent_models_speech.md]
+    python benchmarks/latent_models_speech.py [--budget 1.0] [--out benchmarks/results/latent_models_speech.md]
 
 ``--budget`` scales every training time budget (1.0: 3 + 3 + 1 + 6 minutes of training, graph tracing not counted).
 
@@ -158,7 +158,7 @@ def uniform_usage_pct(n, k):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--budget", type=float, default=1.0, help="scale of every training time budget")
-    parser.add_argument("--out", default=os.path.join(HERE, "latent_models_speech.md"))
+    parser.add_argument("--out", default=os.path.join(HERE, "results", "latent_models_speech.md"))
     parser.add_argument("--manifest", default=os.path.join(ROOT, "data", "speech", "manifest.csv"))
     parser.add_argument("--wav-dir", default=os.path.join(ROOT, "runs", "latent_speech"))
     args = parser.parse_args(argv)

@@ -14,7 +14,7 @@ Scores against the original recording: wide-band PESQ, STOI, and pocketsphinx wo
 summed reference words) next to the WER of the original recording. Griffin-Lim uses a fixed seed per utterance,
 the same for every row.
 
-Writes ``benchmarks/mfcc_inversion.md`` (or ``--report``).
+Writes ``benchmarks/results/mfcc_inversion.md`` (or ``--report``).
 
 Example:
     python benchmarks/mfcc_inversion.py
@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     p.add_argument("--griffin-lim-iters", type=int, default=32)
     p.add_argument("--top-db", type=float, default=80.0)
     p.add_argument("--out", default=None, help="folder for the resynthesized WAVs (default: none written)")
-    p.add_argument("--report", default=os.path.join(ROOT, "benchmarks", "mfcc_inversion.md"))
+    p.add_argument("--report", default=os.path.join(ROOT, "benchmarks", "results", "mfcc_inversion.md"))
     args = p.parse_args(argv)
     if not os.path.exists(args.manifest):
         raise SystemExit(f"{args.manifest}: no manifest; build one with `python -m audiogen_cli data speech DIR`")

@@ -8,7 +8,7 @@ fmax 8000, magnitude mel, natural log with floor 1e-5, reflect-padded centred fr
 - ours: ``audiogen_tf.data.utterance_dataset(..., batch_size=8, mel_config=MelConfig())``
 - librosa: ``librosa.load(path, sr=22050)`` + ``librosa.feature.melspectrogram`` + log, one file at a time
 
-and writes ``benchmarks/pipeline_throughput.md``.
+and writes ``benchmarks/results/pipeline_throughput.md``.
 
 Usage:
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/pipeline_throughput.py
@@ -29,7 +29,7 @@ import soundfile as sf
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SR = 22050
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pipeline_throughput.md")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "pipeline_throughput.md")
 
 
 def make_corpus(folder: str) -> list[str]:

@@ -7,7 +7,7 @@
 3. Generation speed, batch 1: the Keras ``generate()`` (whole loop in one ``tf.function``) against a Python loop over
    the exported builtin-ops TFLite ``step`` signature, and real time (frames or samples per second of audio).
 
-Writes ``benchmarks/rnn_generators.md``.
+Writes ``benchmarks/results/rnn_generators.md``.
 
 Usage:
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/rnn_generators.py [--frame-minutes 2] [--wave-minutes 3] [--quick]
@@ -38,7 +38,7 @@ from zoo.rnn import FrameRNN, WaveRNN, copy_last_frame_loss, frame_pairs, wavern
 from zoo.rnn.rnn_presets import NOTES_MEL  # noqa: E402
 from training.callbacks import TimeBudget  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rnn_generators.md")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "rnn_generators.md")
 SR, HOP, Q = 16000, 128, 256
 PITCHES = range(48, 73, 2)
 

@@ -10,7 +10,8 @@ the preset entry to add to the family's ``*_presets.py``.
 
 Usage:
     .venv/bin/python benchmarks/ship_weights.py runs/istft_wp/istft_vocoder_small.keras --family istft_vocoder \\
-        --base-preset istft_vocoder_small --name istft_vocoder_slt --metrics benchmarks/istft_vocoder_quality.md \\
+        --base-preset istft_vocoder_small --name istft_vocoder_slt \\
+        --metrics benchmarks/results/istft_vocoder_quality.md \\
         --train-command "python benchmarks/istft_vocoder_speech.py --minutes 150 --losses weighted_phase" \\
         --train-state runs/istft_wp/train_state.json
 """

@@ -10,7 +10,7 @@ same command resumes. Evaluation on the held-out sentences (manifest split ``tes
 - word error rate by pocketsphinx (CMU Sphinx, its bundled US English model, 16 kHz) of the synthesized
   speech, next to the WER of the original recordings and of their Griffin-Lim resynthesis (the vocoder's floor).
 
-Writes ``benchmarks/tacotron2_speech.md`` (or ``--report``).
+Writes ``benchmarks/results/tacotron2_speech.md`` (or ``--report``).
 
 Example:
     python benchmarks/tacotron2_speech.py --minutes 60
@@ -353,7 +353,7 @@ def main(argv=None):
     p.add_argument("--griffin-lim-iters", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "out", "tacotron2_speech"))
-    p.add_argument("--report", default=os.path.join(ROOT, "benchmarks", "tacotron2_speech.md"))
+    p.add_argument("--report", default=os.path.join(ROOT, "benchmarks", "results", "tacotron2_speech.md"))
     p.add_argument("--progress", default=None,
                    help="a page listing every evaluation of this run (steps, minutes, loss, WER, diagonality), "
                         "kept in OUT/progress.json: a long run's learning curve across sessions")

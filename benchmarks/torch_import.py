@@ -1,12 +1,12 @@
 """PyTorch import table: per architecture, max |diff| to the reference output in Keras and in TFLite, import time,
-and the error messages of the refused cases; written to ``benchmarks/torch_import.md``.
+and the error messages of the refused cases; written to ``benchmarks/results/torch_import.md``.
 
 Reads the checkpoints and reference outputs that ``tests/fixtures/torch_import/make_fixtures.py`` writes (the test
 fixtures, and with ``--full DIR`` the paper-sized V1/V2/V3, MelGAN, Multi-band MelGAN and discriminators, made by
 running the reference PyTorch code; tens of MB, not in the repository). No torch is needed here.
 
 Run:
-    python benchmarks/torch_import.py [--full /work/fixtures_build/full] [--out benchmarks/torch_import.md]
+    python benchmarks/torch_import.py [--full /work/fixtures_build/full] [--out benchmarks/results/torch_import.md]
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def error_cases(tmp):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--full", default=None, help="folder of paper-sized checkpoints from make_fixtures.py --full")
-    ap.add_argument("--out", default=os.path.join(HERE, "torch_import.md"))
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "torch_import.md"))
     args = ap.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,7 +10,7 @@ PESQ and STOI of
 - Griffin-Lim from the SAME log-mel (``features.log_mel_to_audio``, 32 and 64 iterations, fixed seed),
 - an untrained copy of the vocoder (same initial weights; the floor),
 
-and writes ``benchmarks/vocoder_speech_quality.md`` (atomically) plus wavs of three test utterances under the
+and writes ``benchmarks/results/vocoder_speech_quality.md`` (atomically) plus wavs of three test utterances under the
 run folder. Checkpoints (``training.callbacks.StepCheckpoint``) and the training clock live in the run folder,
 so a rerun with the same ``--out`` resumes where the last one stopped (``--no-resume`` starts over).
 
@@ -40,7 +40,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))  # bench_utils.py
-MD_OUT = os.path.join(ROOT, "benchmarks", "vocoder_speech_quality.md")
+MD_OUT = os.path.join(ROOT, "benchmarks", "results", "vocoder_speech_quality.md")
 FOREVER = 10**12  # warm-up "steps" while the adversarial phase has not started
 
 

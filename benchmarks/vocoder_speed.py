@@ -52,7 +52,7 @@ from tflite_export.endpoints import Endpoint  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")  # matmul_peak_gflops retraces its tf.function on every call (harmless)
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vocoder_speed.md")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "vocoder_speed.md")
 PEAK_TARGET = 0.80  # HiFi-GAN V1: fraction of the matmul peak, in TF and in TFLite
 TFLITE_SLOWDOWN = 1.15  # every preset: TFLite time <= 1.15 x TF time
 

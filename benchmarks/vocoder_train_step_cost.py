@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--budget-hours", type=float, default=2.0)
     ap.add_argument("--manifest", default=os.path.join(ROOT, "data", "speech", "manifest.csv"))
-    ap.add_argument("--md", default=os.path.join(ROOT, "benchmarks", "vocoder_train_step_cost.md"))
+    ap.add_argument("--md", default=os.path.join(ROOT, "benchmarks", "results", "vocoder_train_step_cost.md"))
     args = ap.parse_args(argv)
     if not os.path.exists(args.manifest):
         sys.exit(f"{args.manifest} is missing: build it with `audiogen data speech data/speech` (needs festival)")

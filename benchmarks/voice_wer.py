@@ -27,7 +27,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-MD_OUT = os.path.join(ROOT, "benchmarks", "voice_wer.md")
+MD_OUT = os.path.join(ROOT, "benchmarks", "results", "voice_wer.md")
 
 #: Twenty sentences written for this page; the test checks that none is in the corpus' sentence list.
 SENTENCES = [

@@ -15,7 +15,8 @@ Steps (Donahue, McAuley & Puckette 2019, "Adversarial Audio Synthesis"; WGAN-GP 
    Fréchet distance in the classifier's embedding space to the real training clips for real held-out clips, the
    trained generator, an untrained generator of the same architecture and white noise (bootstrap std beside each).
 
-Writes ``benchmarks/wavegan_sfx.md`` (atomically); generated wavs, checkpoints and the corpus go under ``--out``.
+Writes ``benchmarks/results/wavegan_sfx.md`` (atomically); generated wavs,
+checkpoints and the corpus go under ``--out``.
 
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/wavegan_sfx.py --minutes 30
 """
@@ -164,7 +165,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=30.0, help="GAN training wall time of this run")
     ap.add_argument("--out", default="runs/wavegan_sfx", help="run folder: corpus, checkpoints, wavs")
-    ap.add_argument("--md", default=os.path.join(HERE, "wavegan_sfx.md"), help="markdown result page")
+    ap.add_argument("--md", default=os.path.join(HERE, "results", "wavegan_sfx.md"), help="markdown result page")
     ap.add_argument("--model-dim", type=int, default=8, help="WaveGAN d (paper: 64; 8 trains ~4x more steps than 16)")
     ap.add_argument("--batch-size", type=int, default=16, help="paper: 64")
     ap.add_argument("--lr", type=float, default=4e-4,

@@ -5,7 +5,7 @@ For 1, 2 and 3 dilation cycles of 10 layers (receptive fields 1025, 2048, 3071 s
 ``tf.function``: the naive one runs the full network over the last receptive field of samples for each new
 sample (Paine et al. 2016's baseline), the cached one steps every layer once with its activation queue
 (Paine et al. 2016, "Fast Wavenet Generation Algorithm"). Both use the same pre-drawn noise, and the
-benchmark checks that their common samples are identical. Writes ``benchmarks/wavenet_generation_speed.md``.
+benchmark checks that their common samples are identical. Writes ``benchmarks/results/wavenet_generation_speed.md``.
 
 Usage:
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/wavenet_generation_speed.py [--quick]
@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_utils.py
 import bench_utils as bu  # noqa: E402
 from zoo.wavenet import WaveNet, wavenet_generation  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wavenet_generation_speed.md")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "wavenet_generation_speed.md")
 WIDTHS = {"residual_channels": 32, "dilation_channels": 32, "skip_channels": 64}
 
 

@@ -8,7 +8,7 @@ cross-entropy of the held-out ids under the training histogram (the fair unigram
 
 Training: teacher forcing with plain ``compile``/``fit`` on :func:`zoo.wavenet.wavenet_dataset` segments
 (sparse categorical cross-entropy on the shifted targets), Adam, for a fixed wall-clock budget.
-Writes ``benchmarks/wavenet_notes_nll.md``.
+Writes ``benchmarks/results/wavenet_notes_nll.md``.
 
 Usage:
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/wavenet_notes_nll.py [--minutes 8]
@@ -36,7 +36,7 @@ from audiogen_tf.manifest import read_manifest  # noqa: E402
 from zoo.wavenet import WaveNet, teacher_forcing_pair, wavenet_dataset  # noqa: E402
 from training.callbacks import TimeBudget  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wavenet_notes_nll.md")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "wavenet_notes_nll.md")
 SR = 8000
 Q = 256
 MODEL = {"residual_channels": 32, "dilation_channels": 32, "skip_channels": 64, "layers_per_cycle": 8, "num_cycles": 2}

@@ -246,7 +246,7 @@ class ISTFTVocoder(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.M
         steps on its own amplitude remove most of it and keep its amplitude, where Griffin-Lim from the mel
         starts from random phase and a smeared amplitude. Builtin TFLite ops (:func:`consistent_audio`), so the
         ``"synthesize_refined"`` endpoint (``export_endpoints(refine=True)``) runs the same graph on device.
-        Measured in ``benchmarks/istft_vocoder_refinement.md``.
+        Measured in ``benchmarks/results/istft_vocoder_refinement.md``.
 
         Paper: Masuyama et al. 2019, "Deep Griffin-Lim iteration" (neural phase, then consistency steps);
         Perraudin et al. 2013 (fast Griffin-Lim).
