@@ -32,6 +32,7 @@ TMP_PREFIX = ".tmp-"
 #: a leftover is removed only when its process is gone and it is older than this (seconds): a process of another
 #: PID namespace (a container) writing to the same folder is not mistaken for a dead one while it writes
 STALE_SECONDS = 60.0
+_SWEPT: set = set()  # folders this process has already swept of leftovers
 
 
 def pid_alive(pid: int) -> bool:
@@ -79,7 +80,8 @@ def remove_stale_temporaries(folder, min_age: float = STALE_SECONDS) -> list[str
 def atomic_path(path, suffix: str | None = None):
     """Yield a temporary path beside ``path``; on success it is renamed to ``path``, on error deleted.
 
-    The temporary file is ``.tmp-<pid>-XXXX<suffix>``; leftovers of dead processes in the folder are removed first.
+    The temporary file is ``.tmp-<pid>-XXXX<suffix>``; leftovers of dead processes in the folder are removed at the
+    first write there.
     Errors name ``path``, never the temporary file (also when the folder cannot be written).
 
     Args:
@@ -93,7 +95,9 @@ def atomic_path(path, suffix: str | None = None):
     try:
         try:
             os.makedirs(folder, exist_ok=True)
-            remove_stale_temporaries(folder)
+            if folder not in _SWEPT:  # once per folder and process: a builder writes thousands of files into one
+                _SWEPT.add(folder)
+                remove_stale_temporaries(folder)
             fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-",
                                        suffix=os.path.splitext(path)[1] if suffix is None else suffix, dir=folder)
             os.close(fd)

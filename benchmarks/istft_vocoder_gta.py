@@ -393,7 +393,7 @@ def main(argv=None) -> int:
     from audiogen_tf.manifest import read_manifest
     from training.callbacks import StepCheckpoint, TimeBudget
     from training.gan_trainer import GANTrainer
-    from vocoder_speech_quality import _atomic_json, _clock_callback, start_session
+    from bench_utils import atomic_json, clock_callback, start_session
 
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
@@ -441,14 +441,14 @@ def main(argv=None) -> int:
         print(f"{name}: {generator.count_params()} parameters, {used}/{len(train)} training utterances; training "
               f"{max(session, 0.0):.0f} s from step {state['step']} ({state['train_seconds']:.0f} s done)", flush=True)
         if session > 1.0:
-            callbacks = [TimeBudget(session), checkpoint, _clock_callback(state, state_path, args.checkpoint_every),
+            callbacks = [TimeBudget(session), checkpoint, clock_callback(state, state_path, args.checkpoint_every),
                          history_callback(state, g_opt)]
             if args.schedule == "cosine":
                 callbacks.append(time_cosine_callback(state, g_opt, args.learning_rate, budget))
             if args.max_steps is not None:
                 callbacks.append(max_steps_callback(state, args.max_steps))
             trainer.fit(dataset, epochs=10**6, steps_per_epoch=args.steps_per_epoch, verbose=2, callbacks=callbacks)
-        _atomic_json(state_path, state)
+        atomic_json(state_path, state)
         generator.save(final_path + ".tmp.keras")
         os.replace(final_path + ".tmp.keras", final_path)
         print(f"trained {state['step']} steps in {state['train_seconds'] / 60:.1f} min; saved {final_path}", flush=True)
@@ -469,7 +469,7 @@ def main(argv=None) -> int:
     held = held_out_entries(entries, args.eval_count)
     rows, summary = evaluate(tacotron, before, after, held, os.path.join(out, "eval"), args.griffin_lim_iters)
     print(json.dumps(summary, indent=1), flush=True)
-    _atomic_json(os.path.join(out, "evaluation.json"), {"summary": summary, "rows": rows, "step": state["step"]})
+    atomic_json(os.path.join(out, "evaluation.json"), {"summary": summary, "rows": rows, "step": state["step"]})
     print(f"wrote {write_report(args.report, command, args, state, tacotron_sha, rows, summary)}", flush=True)
     return 0
 

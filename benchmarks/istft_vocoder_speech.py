@@ -206,7 +206,7 @@ def main(argv=None) -> int:
     from audiogen_tf.errors import ConfigError
     from training.callbacks import StepCheckpoint, TimeBudget
     from training.gan_trainer import GANTrainer
-    from vocoder_speech_quality import _atomic_json, _clock_callback, start_session
+    from bench_utils import atomic_json, clock_callback, start_session
     from zoo.istft_vocoder import ISTFTVocoder, ISTFTVocoderDiscriminator
 
     out = os.path.abspath(args.out)
@@ -272,7 +272,7 @@ def main(argv=None) -> int:
     print(f"{args.preset}: {generator.count_params()} parameters, {len(train)} training utterances; "
           f"training {session:.0f} s from step {state['step']} ({state['train_seconds']:.0f} s done)", flush=True)
     def fit_for(seconds):
-        callbacks = [TimeBudget(seconds), checkpoint, _clock_callback(state, state_path, args.checkpoint_every),
+        callbacks = [TimeBudget(seconds), checkpoint, clock_callback(state, state_path, args.checkpoint_every),
                      time_cosine_callback(state, g_opt, args.learning_rate, 60.0 * schedule_minutes,
                                           start_seconds=60.0 * args.schedule_start_minutes),
                      snapshot_callback(state, generator, os.path.join(out, "snapshots"), args.snapshot_minutes)]
@@ -287,11 +287,11 @@ def main(argv=None) -> int:
             state["adversarial_from_step"] = int(state["step"])
             trainer.generator_warmup_steps = int(state["step"])
             trainer.make_train_function(force=True)  # the warm-up step is read when the step is traced
-            _atomic_json(state_path, state)
+            atomic_json(state_path, state)
             print(f"discriminator joins at step {state['step']} ({state['train_seconds'] / 60:.1f} min)", flush=True)
     if session_end - state["train_seconds"] > 1.0:
         fit_for(session_end - state["train_seconds"])
-    _atomic_json(state_path, state)
+    atomic_json(state_path, state)
     path = os.path.join(out, f"{args.preset}.keras")
     generator.save(path + ".tmp.keras")
     os.replace(path + ".tmp.keras", path)

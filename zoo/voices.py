@@ -324,6 +324,7 @@ class Voice:
         if len(halves) < 2:
             raise SynthesisError(f"voice '{self.name}': {sentence[:60]!r} needs {needed} frames of speech, the model "
                                  f"makes at most {made} per call", problem="cut")
+        halves = [half for half in halves if self._known_symbols(half)]  # a lone "!" has nothing to say
         return [p for half in halves for p in self._spoken_pieces(half, engine)]
 
     def _check_covered(self, piece: str, out: dict, audio) -> None:
