@@ -19,6 +19,7 @@ import argparse
 import csv
 import math
 import os
+import shlex
 import sys
 import time
 
@@ -159,7 +160,7 @@ def main(argv=None) -> str:
         f"{int(np.sum((sample >= 3) & (sample < 131)))} note-ons.",
     ]
     notes = [f"- {n}" for n in notes + list(args.note)]
-    command = args.command or "TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/composer_chorales.py " + " ".join(
+    command = args.command or "TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/composer_chorales.py " + shlex.join(
         argv if argv is not None else sys.argv[1:])
     return bu.write_markdown_table(args.out, table, "Composer on the Bach chorales: held-out NLL per event",
                                    command, notes=notes)
