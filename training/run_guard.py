@@ -93,7 +93,8 @@ def check_resume(stored_path, recipe, run_dir, force: bool = False) -> tuple[lis
                           "to move the old run aside and start over") from err
     if not isinstance(stored, dict):
         stored = {}
-    allowed, refused = resume_changes(stored, recipe.to_dict())
+    new = yaml.safe_load(yaml.safe_dump(recipe.to_dict()))  # compared as it would be stored (YAML types)
+    allowed, refused = resume_changes(stored, new)
     if refused and not force:
         shown = "; ".join(refused[:6]) + (f"; and {len(refused) - 6} more" if len(refused) > 6 else "")
         raise ConfigError(f"{run_dir}: cannot resume with a recipe that changes the features or the model ({shown}): "
