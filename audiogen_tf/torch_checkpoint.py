@@ -439,6 +439,6 @@ def _load_file(f, source, max_bytes=MAX_BYTES):
         raise CheckpointFormatError(f"{source}: not a readable torch.save checkpoint "
                                     f"({type(e).__name__}: {e})") from e
     except (MemoryError, RecursionError, OverflowError) as e:  # a bound above was not enough: still one line
-        raise CheckpointLimitError(f"{source}: refused: reading it exhausted "
-                                   f"{'memory' if isinstance(e, MemoryError) else 'a limit'} ({type(e).__name__})") from e
+        what = "memory" if isinstance(e, MemoryError) else "a limit"
+        raise CheckpointLimitError(f"{source}: refused: reading it exhausted {what} ({type(e).__name__})") from e
 

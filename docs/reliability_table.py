@@ -540,7 +540,8 @@ CASES2 = [
      _bomb_case("write_zip_bomb")),
     ("7c", "import: legacy file claiming 2^60 elements", "audiogen import x.pt ...  (legacy format)",
      _bomb_case("write_legacy_huge")),
-    ("7d", "import: 200,000 nested lists", "audiogen import x.pt ...  (legacy format)", _bomb_case("write_deep_nesting")),
+    ("7d", "import: 200,000 nested lists", "audiogen import x.pt ...  (legacy format)",
+     _bomb_case("write_deep_nesting")),
     ("11", "align: audio too short for the text", "audiogen align short.wav '<118-token sentence>' --out al  (0.25 s)",
      case2_11),
     ("15", "evaluate: a 1-sample WAV", "audiogen evaluate gen --reference ref --no-dnsmos --no-f0  (good.wav, "
