@@ -169,7 +169,7 @@ class Snapshots(keras.callbacks.Callback):
         from audiogen_tf.atomic import atomic_path
 
         os.makedirs(self.folder, exist_ok=True)
-        name = f"min_{minute:03.0f}" if float(minute).is_integer() else f"min_{minute:05.1f}"
+        name = f"min_{minute:03.0f}" if float(minute).is_integer() else f"min_{minute:07.3f}"
         path = os.path.join(self.folder, f"{name}.weights.h5")
         with atomic_path(path, suffix=".weights.h5") as tmp:
             self.target.save_weights(tmp)
