@@ -41,6 +41,14 @@ def _squeeze_channel(x):
     return x
 
 
+def crop_to_common_length(a, b):
+    """``a`` and ``b`` (batch, time, ...) cut to the shorter one's length along the time axis."""
+    n = ops.minimum(ops.shape(a)[1], ops.shape(b)[1])
+    if isinstance(a.shape[1], int) and isinstance(b.shape[1], int):
+        n = min(a.shape[1], b.shape[1])
+    return a[:, :n], b[:, :n]
+
+
 def stft_magnitude(audio, fft_size=1024, hop_size=256, win_length=None, window="hann"):
     """Linear STFT magnitude with a finite gradient at zero.
 

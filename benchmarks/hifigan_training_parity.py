@@ -230,8 +230,11 @@ def run_keras(args):
         return keras.optimizers.AdamW(lr, weight_decay=0.01, beta_1=h["adam_b1"], beta_2=h["adam_b2"],
                                       epsilon=args.epsilon)
 
+    from training.gan_trainer import migrate_loss_keys
+
     trainer.compile(g_optimizer=optimizer(), d_optimizer=optimizer(), adversarial_loss="lsgan",
-                    mel_loss_weight=45.0, feature_matching_weight=2.0, **json.loads(args.compile_args))
+                    **migrate_loss_keys({"mel_loss_weight": 45.0, "feature_matching_weight": 2.0,
+                                         **json.loads(args.compile_args)}))
     step_fn = tf.function(trainer.train_step)
     data = np.load(os.path.join(args.dir, "batches.npz"))
     steps = min(args.steps or len(data["audio"]), len(data["audio"]))

@@ -428,7 +428,10 @@ def main(argv=None) -> int:
         trainer = GANTrainer(generator, [], mode="vocoder", mel_config=cfg, seed=args.seed)
         g_opt = keras.optimizers.AdamW(args.learning_rate, beta_1=0.8, beta_2=0.99, weight_decay=0.01)
         d_opt = keras.optimizers.AdamW(args.learning_rate, beta_1=0.8, beta_2=0.99, weight_decay=0.01)
-        trainer.compile(g_optimizer=g_opt, d_optimizer=d_opt, generator_warmup_steps=10**12, **loss_weights)
+        from training.gan_trainer import migrate_loss_keys
+
+        trainer.compile(g_optimizer=g_opt, d_optimizer=d_opt, generator_warmup_steps=10**12,
+                        **migrate_loss_keys(loss_weights))
         checkpoint = StepCheckpoint(ckpt_dir, every_n_steps=args.checkpoint_every, keep_last=2,
                                     save_on_train_end=True)
         start_session(checkpoint, trainer, state)

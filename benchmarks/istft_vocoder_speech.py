@@ -240,10 +240,13 @@ def main(argv=None) -> int:
     d_opt = keras.optimizers.AdamW(args.d_learning_rate if adversarial else args.learning_rate, beta_1=0.8,
                                    beta_2=0.99, weight_decay=0.01)
     extra = {"adversarial_loss": "lsgan", "feature_matching_weight": 2.0} if adversarial else {}
+    from training.gan_trainer import migrate_loss_keys
+
     # The discriminator stays idle (no loss, no update) until the step the clock crosses the switch minute;
     # a resumed session starts from the recorded step.
     trainer.compile(g_optimizer=g_opt, d_optimizer=d_opt,
-                    generator_warmup_steps=state.get("adversarial_from_step", 10**12), **loss_weights, **extra)
+                    generator_warmup_steps=state.get("adversarial_from_step", 10**12),
+                    **migrate_loss_keys({**loss_weights, **extra}))
     checkpoint = StepCheckpoint(ckpt_dir, every_n_steps=args.checkpoint_every, keep_last=2, save_on_train_end=True)
     if args.init_from and not tf.train.latest_checkpoint(ckpt_dir):
         if os.path.isdir(args.init_from):

@@ -118,15 +118,11 @@ class VocoderRecipe:
         return make(self.g_learning_rate, self.g_clipnorm), make(self.d_learning_rate)
 
     def compile_kwargs(self) -> dict:
-        """Loss keyword arguments of ``GANTrainer.compile``."""
-        return {
-            "adversarial_loss": self.adversarial_loss,
-            "adversarial_weight": self.adversarial_weight,
-            "mel_loss_weight": self.mel_loss_weight,
-            "feature_matching_weight": self.feature_matching_weight,
-            "stft_loss_weight": self.stft_loss_weight,
-            "subband_stft_loss_weight": self.subband_stft_loss_weight,
-        }
+        """Loss keyword arguments of ``GANTrainer.compile`` (``losses`` by name)."""
+        weights = {"adversarial": self.adversarial_weight, "mel": self.mel_loss_weight,
+                   "feature_matching": self.feature_matching_weight, "stft": self.stft_loss_weight,
+                   "subband_stft": self.subband_stft_loss_weight}
+        return {"adversarial_loss": self.adversarial_loss, "losses": {k: v for k, v in weights.items() if v > 0}}
 
 
 RECIPES = {

@@ -111,7 +111,7 @@ def train_gan(args, xtr, ytr, num_classes, ckpt_dir, progress_path):
     trainer.compile(
         g_optimizer=keras.optimizers.Adam(args.lr, beta_1=0.5, beta_2=0.9),
         d_optimizer=keras.optimizers.Adam(args.lr, beta_1=0.5, beta_2=0.9),
-        adversarial_loss="wgan-gp", gp_weight=10.0, n_critic=args.n_critic,
+        adversarial_loss="wgan-gp", losses={"adversarial": 1.0, "gradient_penalty": 10.0}, n_critic=args.n_critic,
     )
     ckpt = StepCheckpoint(ckpt_dir, every_n_steps=args.checkpoint_every, keep_last=2, save_on_train_end=True)
     previous = 0.0

@@ -134,7 +134,7 @@ def test_gan_trainer_active_losses_follow_weights_and_warmup():
     from zoo.wavegan import WaveGANDiscriminator, WaveGANGenerator
 
     istft = _trainer(ISTFTVocoder.from_preset("istft_vocoder_tiny", weights=None), [], generator_warmup_steps=10**12,
-                     mel_loss_weight=45.0, stft_loss_weight=2.5, weighted_phase_loss_weight=10.0)
+                     losses={"mel": 45.0, "stft": 2.5, "weighted_phase": 10.0})
     assert istft.active_losses(0) == ["g_loss", "mel_loss", "stft_loss", "weighted_phase_loss"]
 
     hifigan = _trainer(HiFiGANGenerator.from_preset("hifigan_tiny"), [HiFiGANDiscriminator.from_preset("hifigan_tiny")],

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from audiogen_tf import losses as L
 from audiogen_tf.features import MelConfig
 from speech_fixture import speech_like
 from training.gan_trainer import GANTrainer
@@ -111,7 +112,7 @@ def batch():
 
 
 def test_vocoder_fit_lowers_mel_and_stft_losses(batch):
-    trainer = vocoder_trainer(stft_loss_weight=1.0)  # HiFi-GAN weights (45 mel, 2 FM) + full-band MR-STFT
+    trainer = vocoder_trainer(losses={"adversarial": 1.0, "feature_matching": 2.0, "mel": 45.0, "stft": 1.0})
     ds = tf.data.Dataset.from_tensors(batch).repeat(20)
     before = trainer.evaluate(ds.take(1), verbose=0, return_dict=True)
     history = trainer.fit(ds, epochs=1, verbose=0).history
@@ -172,6 +173,18 @@ def test_lr_schedule_and_explicit_clipping(batch):
         assert 0 < delta <= 4 * 0.1 * 1e-3 * (1 + 1e-4)  # 4 SGD steps of norm <= lr * clipnorm
 
 
+class _ToyMultiband(keras.Model):
+    """A functional generator that supplies its own sub-band STFT term, as Multi-band MelGAN's does."""
+
+    SUPPLIED_LOSSES = ("subband_stft",)
+
+    def supplied_losses(self, mel, audio, names, options=None, training=True):
+        sub = self.subband_generator(mel, training=training)
+        real_sub = self.pqmf.analysis(audio)[:, : sub.shape[1]]
+        sc, mag = L.multi_resolution_stft_loss(real_sub, sub, L.MB_MELGAN_SUBBAND_STFT_RESOLUTIONS)
+        return self.pqmf.synthesis(sub), {"subband_stft": sc + mag}
+
+
 class _Polyphase(keras.layers.Layer):
     """Stand-in PQMF: perfect-reconstruction polyphase split into 4 bands."""
 
@@ -191,7 +204,7 @@ def toy_multiband_generator(seed=0):
     sub = keras.layers.Reshape((-1, 4))(x)  # (B, T / 4, 4)
     subband_generator = keras.Model(mel, sub)
     pqmf = _Polyphase()
-    full = keras.Model(mel, keras.layers.Reshape((-1, 1))(sub))
+    full = _ToyMultiband(mel, keras.layers.Reshape((-1, 1))(sub), name="toy_multiband")
     full.subband_generator = subband_generator
     full.pqmf = pqmf
     return full
@@ -199,13 +212,13 @@ def toy_multiband_generator(seed=0):
 
 def test_multiband_subband_stft_and_hinge(batch):
     trainer = GANTrainer(toy_multiband_generator(), [toy_discriminator()], mode="vocoder", mel_config=MEL)
-    trainer.compile(adam(3e-3), adam(2e-4), adversarial_loss="hinge", adversarial_weight=2.5, mel_loss_weight=0.0,
-                    feature_matching_weight=0.0, stft_loss_weight=0.5, subband_stft_loss_weight=0.5)
-    assert trainer.has_subbands
+    trainer.compile(adam(3e-3), adam(2e-4), adversarial_loss="hinge",
+                    losses={"adversarial": 2.5, "stft": 0.5, "subband_stft": 0.5})
+    assert trainer.supplied_terms == ("subband_stft",)
     ds = tf.data.Dataset.from_tensors(batch).repeat(12)
     hist = trainer.fit(ds, epochs=1, verbose=0).history
     assert np.isfinite(hist["stft_loss"][-1]) and hist["stft_loss"][-1] > 0
-    assert hist["mel_loss"][-1] == 0 and hist["fm_loss"][-1] == 0
+    assert hist["mel_loss"][-1] == 0 and hist["fm_loss"][-1] == 0 and hist["subband_stft_loss"][-1] > 0
     before = vocoder_trainer()  # an untrained toy of the same shape as the reference point
     e0 = before.evaluate(ds.take(1), verbose=0, return_dict=True)
     e1 = trainer.evaluate(ds.take(1), verbose=0, return_dict=True)
@@ -216,7 +229,7 @@ def test_unconditional_wgan_gp_critic_learns(batch):
     real = {"audio": speech_segments(8)}
     trainer = GANTrainer(toy_noise_generator(), [toy_critic()], mode="unconditional", latent_dim=16, seed=0)
     trainer.compile(keras.optimizers.Adam(1e-4, 0.5, 0.9), keras.optimizers.Adam(3e-3, 0.5, 0.9),
-                    adversarial_loss="wgan-gp", gp_weight=10.0, n_critic=5)
+                    adversarial_loss="wgan-gp", losses={"adversarial": 1.0, "gradient_penalty": 10.0}, n_critic=5)
     ds = tf.data.Dataset.from_tensors(real).repeat(30)
     before = trainer.evaluate(ds.take(2), verbose=0, return_dict=True)
     first = trainer.fit(ds.take(10), epochs=1, verbose=0).history
@@ -246,7 +259,7 @@ def test_conditional_wavegan_feeds_labels_to_both_players():
     disc = keras.Model([audio, d_label], [[f, score]])
     trainer = GANTrainer(gen, [disc], mode="unconditional", latent_dim=16, seed=0)
     assert trainer.conditional
-    trainer.compile(adam(1e-3), adam(1e-3), adversarial_loss="lsgan", feature_matching_weight=0.0)
+    trainer.compile(adam(1e-3), adam(1e-3), adversarial_loss="lsgan", losses={"adversarial": 1.0})
     embeddings = [l for m in (gen, disc) for l in m.layers if isinstance(l, keras.layers.Embedding)]
     e0 = [l.embeddings.numpy().copy() for l in embeddings]
     data = {"audio": speech_segments(4, seg=1024), "label": np.array([0, 1, 2, 1], np.int32)}
@@ -257,3 +270,23 @@ def test_conditional_wavegan_feeds_labels_to_both_players():
     assert len(embeddings) == 2
     assert all(not np.array_equal(a, l.embeddings.numpy()) for a, l in zip(e0, embeddings))
     assert "fm_loss" not in hist and "mel_loss" not in hist
+
+
+def test_losses_are_one_mapping_and_old_keywords_migrate():
+    from audiogen_tf.errors import ConfigError
+    from training.gan_trainer import migrate_loss_keys
+
+    trainer = GANTrainer(toy_generator(), [toy_discriminator()], mode="vocoder", mel_config=MEL)
+    with pytest.raises(ConfigError, match="unknown loss 'mell'"):
+        trainer.compile(adam(1e-3), adam(1e-3), losses={"mell": 45.0})
+    with pytest.raises(ConfigError, match="weight must be >= 0"):
+        trainer.compile(adam(1e-3), adam(1e-3), losses={"mel": -1.0})
+    noise = GANTrainer(toy_noise_generator(), [toy_critic()], mode="unconditional", latent_dim=16)
+    with pytest.raises(ConfigError, match="only a vocoder"):
+        noise.compile(adam(1e-3), adam(1e-3), losses={"adversarial": 1.0, "mel": 45.0})
+    assert migrate_loss_keys({"adversarial_weight": 2.5, "stft_loss_weight": 0.5, "subband_stft_loss_weight": 0.5,
+                              "feature_matching_include_score": True}) == {
+        "losses": {"adversarial": 2.5, "feature_matching": 2.0, "mel": 45.0, "stft": 0.5, "subband_stft": 0.5},
+        "loss_options": {"feature_matching_include_score": True}}
+    assert migrate_loss_keys({"adversarial_loss": "wgan-gp", "gp_weight": 5.0}, "unconditional") == {
+        "adversarial_loss": "wgan-gp", "losses": {"adversarial": 1.0, "gradient_penalty": 5.0}}

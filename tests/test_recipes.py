@@ -11,7 +11,7 @@ from training.families.composer import ComposerRecipe
 from training.recipes import (
     CTCRecognizerRecipe, CTCTTSRecipe, EncoderRecipe, FrameRNNRecipe, GANVocoderRecipe, RECIPE_DIR, SpecGANRecipe,
     Tacotron2Recipe, VAERecipe,
-    VQVAERecipe, WaveGANRecipe, WaveNetRecipe, WaveRNNRecipe, load_recipe, recipe_from_dict, save_recipe,
+    VQVAERecipe, WaveGANRecipe, WaveNetRecipe, WaveRNNRecipe, load_recipe, recipe_from_dict, recipe_path, save_recipe,
 )
 
 BUNDLED = {"hifigan": GANVocoderRecipe, "melgan": GANVocoderRecipe, "multiband_melgan": GANVocoderRecipe,
@@ -34,7 +34,8 @@ def test_every_bundled_recipe_loads_with_its_presets():
         assert type(recipe) is train_family(recipe.family).recipe and recipe.name == name
         assert name not in BUNDLED or type(recipe) is BUNDLED[name]
     hifi = load_recipe("hifigan")
-    assert (hifi.mel_loss_weight, hifi.feature_matching_weight, hifi.beta_1, hifi.mel_config().hop_length) == (45.0, 2.0, 0.8, 256)
+    assert (hifi.losses["mel"], hifi.losses["feature_matching"], hifi.beta_1, hifi.mel_config().hop_length) == (45.0, 2.0, 0.8, 256)
+    assert hifi.loss_options == {"feature_matching_include_score": True}
     assert load_recipe("wavegan").n_critic == 5
     assert load_recipe("multiband_melgan").mel_config().hop_length == 200  # 2 * 5 * 5 upsampling x 4 sub-bands
 
@@ -97,3 +98,17 @@ def test_round_trip_through_yaml(tmp_path):
     again = load_recipe(path)
     assert again == r
     assert recipe_from_dict(r.to_dict(), check_models=False) == r
+
+
+def test_a_recipe_of_per_loss_keys_reads_into_the_losses_mapping(tmp_path):
+    old = tmp_path / "old.yaml"
+    text = open(recipe_path("multiband_melgan")).read().replace(
+        "losses: {adversarial: 2.5, stft: 0.5, subband_stft: 0.5}",
+        "adversarial_weight: 2.5\nmel_loss_weight: 0.0\nfeature_matching_weight: 0.0\nstft_loss_weight: 0.5\n"
+        "subband_stft_loss_weight: 0.5")
+    old.write_text(text)
+    recipe = load_recipe(str(old))
+    new = load_recipe("multiband_melgan")
+    assert {k: v for k, v in recipe.losses.items() if v} == new.losses
+    with pytest.raises(ConfigError, match="losses.phase.*unknown loss"):
+        load_recipe("hifigan", ["losses.phase=1.0"])

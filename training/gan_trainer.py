@@ -8,7 +8,7 @@ Example:
     >>> trainer = GANTrainer(generator, [discriminator], mode="vocoder", mel_config=mel_config)  # doctest: +SKIP
     >>> trainer.compile(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.8, beta_2=0.99),
     ...                 d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.8, beta_2=0.99),
-    ...                 adversarial_loss="lsgan", mel_loss_weight=45.0, feature_matching_weight=2.0)  # doctest: +SKIP
+    ...                 adversarial_loss="lsgan", losses={"mel": 45.0, "feature_matching": 2.0, "adversarial": 1.0})  # doctest: +SKIP
     >>> trainer.fit(dataset, epochs=10)  # doctest: +SKIP
 
 Papers: Kong et al. 2020 (HiFi-GAN: LSGAN + 2 x feature matching + 45 x mel L1); Yang et al. 2020
@@ -25,6 +25,42 @@ from audiogen_tf import losses as L
 from audiogen_tf.errors import ConfigError
 
 MODES = ("vocoder", "unconditional")
+#: the loss terms the trainer computes itself; any other name in ``losses`` is one the generator supplies
+TRAINER_LOSSES = ("adversarial", "feature_matching", "mel", "stft", "gradient_penalty")
+DEFAULT_LOSSES = {"vocoder": {"adversarial": 1.0, "feature_matching": 2.0, "mel": 45.0},
+                  "unconditional": {"adversarial": 1.0}}
+#: the per-loss keyword of earlier versions (recipe keys and ``compile`` arguments) -> the loss it weighs
+LEGACY_LOSS_KEYS = {
+    "adversarial_weight": "adversarial", "feature_matching_weight": "feature_matching", "mel_loss_weight": "mel",
+    "stft_loss_weight": "stft", "gp_weight": "gradient_penalty", "subband_stft_loss_weight": "subband_stft",
+    "amplitude_loss_weight": "amplitude", "phase_loss_weight": "phase", "real_imag_loss_weight": "real_imag",
+    "consistency_loss_weight": "consistency", "weighted_phase_loss_weight": "weighted_phase",
+    "frame_rate_correlation_loss_weight": "frame_rate_correlation",
+}
+#: keywords of earlier versions that are now ``loss_options``
+LEGACY_OPTION_KEYS = ("feature_matching_include_score", "weighted_phase_exponent", "stft_resolutions",
+                      "subband_stft_resolutions")
+
+
+def migrate_loss_keys(values: dict, mode: str = "vocoder") -> dict:
+    """``values`` (a recipe's keys or ``compile`` keywords) with the per-loss keys of earlier versions folded into
+    ``losses`` (over the mode's defaults, as those versions defaulted) and ``loss_options``; nothing else changes.
+
+    Example:
+        >>> migrate_loss_keys({"mel_loss_weight": 45.0, "stft_loss_weight": 2.5, "steps": 10})
+        {'steps': 10, 'losses': {'adversarial': 1.0, 'feature_matching': 2.0, 'mel': 45.0, 'stft': 2.5}}
+    """
+    out = {k: v for k, v in values.items() if k not in LEGACY_LOSS_KEYS and k not in LEGACY_OPTION_KEYS}
+    legacy = {LEGACY_LOSS_KEYS[k]: float(v) for k, v in values.items() if k in LEGACY_LOSS_KEYS and v is not None}
+    options = {k: v for k, v in values.items() if k in LEGACY_OPTION_KEYS}
+    if legacy:
+        base = dict(out.get("losses") or DEFAULT_LOSSES[mode])
+        if mode == "unconditional" and str(values.get("adversarial_loss", "")).lower() == "wgan-gp":
+            base.setdefault("gradient_penalty", 10.0)
+        out["losses"] = {name: weight for name, weight in {**base, **legacy}.items() if weight > 0 or name in legacy}
+    if options:
+        out["loss_options"] = {**(out.get("loss_options") or {}), **options}
+    return out
 
 
 def _replica_scale():
@@ -102,8 +138,9 @@ class GANTrainer(keras.Model):
 
     Args:
         generator: vocoder mode: ``keras.Model`` mel (batch, frames, n_mels) -> audio (batch, frames * hop, 1);
-            a Multi-band MelGAN generator may also expose ``subband_generator`` (mel -> (batch, T / 4, 4)) and
-            ``pqmf`` (``analysis`` / ``synthesis``). Unconditional mode: noise (batch, latent_dim) [and an int
+            a generator with ``SUPPLIED_LOSSES`` and ``supplied_losses(mel, audio, names, options, training)`` computes
+            those loss terms itself (an iSTFT vocoder's frame-level terms, Multi-band MelGAN's sub-band STFT).
+            Unconditional mode: noise (batch, latent_dim) [and an int
             label (batch,)] -> audio (batch, time, 1).
         discriminators: list of ``keras.Model``; each maps audio (batch, time, 1) [and label] to a list with one
             entry per sub-discriminator, each ``[feature_map_1, ..., feature_map_k, score]``.
@@ -121,7 +158,7 @@ class GANTrainer(keras.Model):
         >>> disc = WaveGANDiscriminator.from_preset("wavegan_tiny")
         >>> trainer = GANTrainer(gen, [disc], mode="unconditional", latent_dim=gen.latent_dim)
         >>> trainer.compile(keras.optimizers.Adam(1e-4, 0.5, 0.9), keras.optimizers.Adam(1e-4, 0.5, 0.9),
-        ...                 adversarial_loss="wgan-gp", gp_weight=10.0, n_critic=5)
+        ...                 adversarial_loss="wgan-gp", losses={"adversarial": 1.0, "gradient_penalty": 10.0}, n_critic=5)
     """
 
     def __init__(
@@ -154,7 +191,6 @@ class GANTrainer(keras.Model):
             mel_config = MelConfig.from_dict(mel_config)
         self.mel_config = mel_config
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.has_subbands = hasattr(generator, "subband_generator") and hasattr(generator, "pqmf")
         # Trainer state, saved by training.callbacks.StepCheckpoint.
         agg = tf.VariableAggregation.ONLY_FIRST_REPLICA
         self.train_step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step", aggregation=agg)
@@ -169,16 +205,9 @@ class GANTrainer(keras.Model):
         self,
         g_optimizer,
         d_optimizer,
+        losses=None,
+        loss_options=None,
         adversarial_loss="lsgan",
-        adversarial_weight=1.0,
-        mel_loss_weight=45.0,
-        feature_matching_weight=None,
-        feature_matching_include_score=False,
-        stft_loss_weight=0.0,
-        subband_stft_loss_weight=0.0,
-        stft_resolutions=L.PWG_STFT_RESOLUTIONS,
-        subband_stft_resolutions=L.MB_MELGAN_SUBBAND_STFT_RESOLUTIONS,
-        gp_weight=10.0,
         n_critic=1,
         generator_warmup_steps=0,
         g_clipnorm=None,
@@ -187,34 +216,26 @@ class GANTrainer(keras.Model):
         loss_scale="auto",
         initial_loss_scale=2.0**15,
         loss_scale_growth_steps=2000,
-        amplitude_loss_weight=0.0,
-        phase_loss_weight=0.0,
-        real_imag_loss_weight=0.0,
-        consistency_loss_weight=0.0,
-        weighted_phase_loss_weight=0.0,
-        weighted_phase_exponent=0.25,
-        frame_rate_correlation_loss_weight=0.0,
         **kwargs,
     ):
-        """Set both optimizers and the loss recipe.
+        """Set both optimizers and the losses: one mapping of name -> weight, summed by name.
 
         Args:
             g_optimizer, d_optimizer: Keras optimizers (learning-rate schedules and ``clipnorm`` go here, e.g.
                 ``Adam(ExponentialDecay(2e-4, steps_per_epoch, 0.999))`` for HiFi-GAN's per-epoch decay).
+            losses: ``{name: weight}``. The trainer's own terms: ``adversarial`` (G's term; Multi-band MelGAN and
+                PWG use 2.5, WaveGAN 1), ``feature_matching`` (HiFi-GAN 2), ``mel`` (mel L1, HiFi-GAN 45), ``stft``
+                (full-band multi-resolution STFT) and ``gradient_penalty`` (WGAN-GP's, 10). Any other name is a term
+                the generator supplies itself (``generator.SUPPLIED_LOSSES`` and ``generator.supplied_losses``: an
+                iSTFT vocoder's ``amplitude``, ``phase``, ``real_imag``, ``consistency``, ``weighted_phase``,
+                ``frame_rate_correlation``; Multi-band MelGAN's ``subband_stft``), so the trainer knows no model
+                internals. Default: vocoder mode ``{adversarial: 1, feature_matching: 2, mel: 45}``, unconditional
+                mode ``{adversarial: 1}`` (+ ``gradient_penalty: 10`` with WGAN-GP).
+            loss_options: settings of the terms: ``stft_resolutions`` (``(fft, hop, win)`` triples),
+                ``feature_matching_include_score`` (also match each sub-discriminator's last output, as HiFi-GAN's
+                reference code), and whatever the generator's terms read (``weighted_phase_exponent``,
+                ``subband_stft_resolutions``).
             adversarial_loss: ``"lsgan"`` (HiFi-GAN, MelGAN variants), ``"hinge"`` or ``"wgan-gp"`` (WaveGAN).
-            adversarial_weight: weight of G's adversarial term (Multi-band MelGAN / PWG use 2.5 with STFT weights 0.5 + 0.5;
-                WaveGAN 1).
-            mel_loss_weight: mel L1 weight (HiFi-GAN: 45; vocoder mode only).
-            feature_matching_weight: feature-matching weight (default ``None``: HiFi-GAN's 2 in vocoder mode, 0 in
-                unconditional mode, where WaveGAN has none).
-            feature_matching_include_score: also match each sub-discriminator's last output (HiFi-GAN's reference
-                code does: its feature maps end with the ``conv_post`` output; MelGAN's and PWG's do not).
-            stft_loss_weight: full-band multi-resolution STFT weight (Multi-band MelGAN: lambda / 2 with the
-                adversarial term weighted against it; we use 0.5 and ``adversarial_weight=2.5`` as its reference setup).
-            subband_stft_loss_weight: sub-band MR-STFT weight (Multi-band MelGAN: 0.5); needs a generator with
-                ``subband_generator`` and ``pqmf``.
-            stft_resolutions, subband_stft_resolutions: ``(fft, hop, win)`` triples.
-            gp_weight: WGAN-GP penalty weight (10).
             n_critic: discriminator updates per generator update (WaveGAN: 5). The discriminator trains every
                 step; the generator on every ``n_critic``-th step.
             generator_warmup_steps: steps during which G trains on reconstruction losses only and D does not train
@@ -227,15 +248,10 @@ class GANTrainer(keras.Model):
                 their own scale settings. A scaled-gradient overflow skips that player's update and halves its scale
                 but, unlike a non-finite loss, does not mark the step non-finite.
             initial_loss_scale, loss_scale_growth_steps: the scale's start and doubling period.
-            amplitude_loss_weight, phase_loss_weight, real_imag_loss_weight, consistency_loss_weight: the
-                frame-level losses of an iSTFT vocoder (:func:`audiogen_tf.losses.spectral_losses`; APNet2: 45, 100
-                (on the sum of the three phase terms), 45, 20). They need a generator with ``spectrum_generator``
-                (mel -> log-amplitude, phase), ``spectrum_to_audio`` and ``feature_settings`` (its STFT).
-            weighted_phase_loss_weight, weighted_phase_exponent: amplitude-weighted group delay + instantaneous
-                frequency (:func:`audiogen_tf.losses.weighted_phase_losses`) and the amplitude exponent of its
-                weights (0.25; 1.0 weighs each bin pair by energy, so harmonics dominate: aimed at pitch).
-            frame_rate_correlation_loss_weight: :func:`audiogen_tf.losses.frame_rate_correlation_loss` (the
-                recording's autocorrelation at lags of 1-3 hops; against a frame-rate buzz in fricatives).
+
+        Raises:
+            ConfigError: a loss name neither the trainer nor the generator knows, a negative weight, reconstruction
+                terms in unconditional mode, a mel loss without a mel.
         """
         g_optimizer, g_ls = _unwrap_loss_scale_optimizer(g_optimizer)
         d_optimizer, d_ls = _unwrap_loss_scale_optimizer(d_optimizer)
@@ -252,62 +268,64 @@ class GANTrainer(keras.Model):
         self.adversarial_loss = str(adversarial_loss).lower()
         self._g_adv_fn, self._d_adv_fn = L.get_adversarial_losses(self.adversarial_loss)
         self.use_gp = self.adversarial_loss == "wgan-gp"
-        self.adversarial_weight = float(adversarial_weight)
-        recon = self.mode == "vocoder"
-        self.mel_loss_weight = float(mel_loss_weight) if recon else 0.0
-        if feature_matching_weight is None:
-            feature_matching_weight = 2.0 if recon else 0.0
-        self.feature_matching_weight = float(feature_matching_weight)
-        self.feature_matching_include_score = bool(feature_matching_include_score)
-        self.stft_loss_weight = float(stft_loss_weight) if recon else 0.0
-        self.subband_stft_loss_weight = float(subband_stft_loss_weight) if recon else 0.0
-        if self.subband_stft_loss_weight > 0 and not self.has_subbands:
-            raise ConfigError("subband_stft_loss_weight > 0 needs a generator with `subband_generator` and `pqmf`")
-        self.stft_resolutions = tuple(tuple(r) for r in stft_resolutions)
-        self.subband_stft_resolutions = tuple(tuple(r) for r in subband_stft_resolutions)
-        self.gp_weight = float(gp_weight)
+        self.loss_weights = self._checked_losses(losses)
+        self.loss_options = dict(loss_options or {})
+        self.stft_resolutions = tuple(tuple(r) for r in self.loss_options.get("stft_resolutions",
+                                                                              L.PWG_STFT_RESOLUTIONS))
         self.n_critic = max(1, int(n_critic))
         self.generator_warmup_steps = max(0, int(generator_warmup_steps))
         self.g_clipnorm = g_clipnorm
         self.d_clipnorm = d_clipnorm
-        self.spectral_weights = {
-            "amplitude": float(amplitude_loss_weight) if recon else 0.0,
-            "phase": float(phase_loss_weight) if recon else 0.0,
-            "real_imag": float(real_imag_loss_weight) if recon else 0.0,
-            "consistency": float(consistency_loss_weight) if recon else 0.0,
-            "weighted_phase": float(weighted_phase_loss_weight) if recon else 0.0,
-            "frame_rate_correlation": float(frame_rate_correlation_loss_weight) if recon else 0.0,
-        }
-        self.weighted_phase_exponent = float(weighted_phase_exponent)
-        self.spectral_on = any(w > 0 for w in self.spectral_weights.values())
-        if self.spectral_on:
-            missing = [a for a in ("spectrum_generator", "spectrum_to_audio", "feature_settings")
-                       if not hasattr(self.generator, a)]
-            if missing:
-                raise ConfigError(f"amplitude/phase/real-imag/consistency losses need a frame-rate generator with "
-                                  f"{missing} (an iSTFT vocoder); {type(self.generator).__name__} has none")
+        supplied = tuple(getattr(self.generator, "SUPPLIED_LOSSES", ()))
+        self.supplied_terms = tuple(n for n in supplied if self.loss_weights.get(n, 0.0) > 0)
         if self.mode == "vocoder" and self.mel_config is None:
             if getattr(self.generator, "has_features", False):  # a generator that carries its features
                 self.mel_config = self.generator.feature_settings
-            elif self.mel_loss_weight > 0:
-                raise ConfigError("mel_loss_weight > 0 needs the loss mel: pass GANTrainer(mel_config=...) or a "
-                                  "generator that carries its mel_config")
+            elif self.weight("mel") > 0:
+                raise ConfigError("the mel loss needs its mel: pass GANTrainer(mel_config=...) or a generator that "
+                                  "carries its mel_config")
         kwargs.setdefault("auto_scale_loss", False)  # the players scale their own losses
         super().compile(optimizer=g_optimizer, jit_compile=jit_compile, **kwargs)
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator_variables)
         names = ["g_loss", "d_loss", "adv_loss", "fm_loss", "mel_loss", "stft_loss", "gp", "wasserstein"]
-        if self.spectral_on:
-            names += ["amplitude_loss", "phase_loss", "real_imag_loss", "consistency_loss", "weighted_phase_loss",
-                      "frame_rate_correlation_loss"]
+        names += [f"{n}_loss" for n in supplied]
         if self.mode == "unconditional":
             names = [n for n in names if n not in ("mel_loss", "stft_loss")]
-            if self.feature_matching_weight == 0:
+            if self.weight("feature_matching") == 0:
                 names.remove("fm_loss")
         self._trackers = {n: keras.metrics.Mean(name=n) for n in names}
         self._trackers["skipped_steps"] = keras.metrics.Sum(name="skipped_steps")
         if self.g_loss_scale is not None:
             self._trackers["loss_scale_overflows"] = keras.metrics.Sum(name="loss_scale_overflows")
+
+    def _checked_losses(self, losses) -> dict:
+        """``losses`` (or the mode's default) checked against the terms the trainer and the generator know."""
+        if losses is None:
+            losses = dict(DEFAULT_LOSSES[self.mode])
+            if self.use_gp:
+                losses["gradient_penalty"] = 10.0
+        supplied = tuple(getattr(self.generator, "SUPPLIED_LOSSES", ()))
+        known = TRAINER_LOSSES + supplied
+        weights = {}
+        for name, weight in dict(losses).items():
+            if name not in known:
+                raise ConfigError(f"unknown loss {name!r}: the trainer computes {', '.join(TRAINER_LOSSES)}; "
+                                  f"{type(self.generator).__name__} supplies "
+                                  f"{', '.join(supplied) if supplied else 'none of its own'}")
+            if not float(weight) >= 0:
+                raise ConfigError(f"loss {name!r}: weight must be >= 0, got {weight}")
+            weights[name] = float(weight)
+        if self.mode == "unconditional":
+            recon = [n for n, w in weights.items() if w > 0 and n not in ("adversarial", "feature_matching",
+                                                                        "gradient_penalty")]
+            if recon:
+                raise ConfigError(f"losses {recon} compare with a target: only a vocoder (mode='vocoder') has one")
+        return weights
+
+    def weight(self, name: str) -> float:
+        """The weight of loss ``name`` (0 when the recipe does not use it)."""
+        return self.loss_weights.get(name, 0.0)
 
     @property
     def discriminator_variables(self):
@@ -327,14 +345,12 @@ class GANTrainer(keras.Model):
         ``fm_loss``, ``d_loss``, and ``gp`` / ``wasserstein`` under WGAN-GP) once there is a discriminator and the
         generator warm-up is over; ``g_loss`` (their weighted sum) when it sums more than one term.
         """
-        g_terms = [name for name, weight in (("mel_loss", self.mel_loss_weight),
-                                             ("stft_loss", self.stft_loss_weight + self.subband_stft_loss_weight))
-                   if weight > 0]
-        g_terms += [f"{name}_loss" for name, weight in self.spectral_weights.items() if weight > 0]
+        g_terms = [name for name in ("mel", "stft", *self.supplied_terms) if self.weight(name) > 0]
+        g_terms = [f"{name}_loss" for name in g_terms]
         d_terms = []
         if self.discriminators and int(step) >= self.generator_warmup_steps:
-            g_terms += [name for name, weight in (("adv_loss", self.adversarial_weight),
-                                                  ("fm_loss", self.feature_matching_weight)) if weight > 0]
+            g_terms += [tracker for name, tracker in (("adversarial", "adv_loss"), ("feature_matching", "fm_loss"))
+                        if self.weight(name) > 0]
             d_terms = ["d_loss"] + (["gp", "wasserstein"] if self.use_gp else [])
         names = (["g_loss"] if len(g_terms) != 1 else []) + g_terms + d_terms
         return [name for name in names if name in getattr(self, "_trackers", {})]
@@ -360,12 +376,9 @@ class GANTrainer(keras.Model):
         return noise, audio, label
 
     def _generate(self, g_input, label=None, training=True):
-        """Generator forward: (audio (B, T, 1), sub-bands (B, T/4, bands) or None)."""
-        if self.mode == "vocoder" and self.has_subbands and self.subband_stft_loss_weight > 0:
-            sub = tf.cast(self.generator.subband_generator(g_input, training=training), tf.float32)
-            return tf.cast(self.generator.pqmf.synthesis(sub), tf.float32), sub
+        """Generator forward: audio (B, T, 1)."""
         x = [g_input, label] if label is not None else g_input
-        return tf.cast(self.generator(x, training=training), tf.float32), None
+        return tf.cast(self.generator(x, training=training), tf.float32)
 
     def _discriminate(self, audio, label=None, training=True):
         outs = []
@@ -381,20 +394,15 @@ class GANTrainer(keras.Model):
             n = tf.minimum(tf.shape(real)[1], tf.shape(fake)[1])
         return real[:, :n], fake[:, :n]
 
-    def _reconstruction_losses(self, real, fake, fake_sub):
+    def _reconstruction_losses(self, real, fake):
+        """The trainer's own terms on the audio: ``{"mel", "stft"}`` (zero where unweighted)."""
         zero = tf.constant(0.0)
-        mel = L.mel_l1_loss(real, fake, self.mel_config) if self.mel_loss_weight > 0 else zero
+        mel = L.mel_l1_loss(real, fake, self.mel_config) if self.weight("mel") > 0 else zero
         stft = zero
-        if self.stft_loss_weight > 0:
+        if self.weight("stft") > 0:
             sc, mag = L.multi_resolution_stft_loss(real, fake, self.stft_resolutions)
             stft = sc + mag
-        sub = zero
-        if self.subband_stft_loss_weight > 0 and fake_sub is not None:
-            real_sub = self.generator.pqmf.analysis(real)
-            real_sub, fake_sub = self._match_length(real_sub, fake_sub)
-            sc, mag = L.multi_resolution_stft_loss(real_sub, fake_sub, self.subband_stft_resolutions)
-            sub = sc + mag
-        return mel, stft, sub
+        return {"mel": mel, "stft": stft}
 
     # -----------------------------------------------------------------------------------------
     # the two players
@@ -422,7 +430,7 @@ class GANTrainer(keras.Model):
 
     def _discriminator_phase(self, g_input, real, label):
         """D update (applied only when everything is finite). Returns (d_loss, gp, wasserstein, finite, applied, overflow)."""
-        fake, _ = self._generate(g_input, label, training=True)
+        fake = self._generate(g_input, label, training=True)
         real, fake = self._match_length(real, tf.stop_gradient(fake))
         d_vars = self.discriminator_variables
         with tf.GradientTape() as tape:
@@ -432,7 +440,7 @@ class GANTrainer(keras.Model):
             gp = tf.constant(0.0)
             if self.use_gp:
                 gp = L.gradient_penalty(lambda a: self._discriminate(a, label), real, fake, seed=self.seed_generator)
-            d_loss = d_adv + self.gp_weight * gp
+            d_loss = d_adv + self.weight("gradient_penalty") * gp
         grads, finite, ok, overflow = self._backward(tape, d_loss, d_vars, self.d_loss_scale, [real, g_input, fake])
         wasserstein = -L.wgan_discriminator_loss(real_out, fake_out)
         if self.d_clipnorm:
@@ -440,56 +448,42 @@ class GANTrainer(keras.Model):
         self._apply_if(ok, self.d_optimizer, grads, d_vars)
         return d_loss, gp, wasserstein, finite, ok, overflow
 
-    def _spectral_terms(self, g_input, real):
-        """(fake audio, {amplitude, phase, real_imag, consistency}) of an iSTFT vocoder, phase = ip + gd + iaf."""
-        log_amp, phase = self.generator.spectrum_generator(g_input, training=True)
-        fake = tf.cast(self.generator.spectrum_to_audio(log_amp, phase), tf.float32)
-        real_c, fake_c = self._match_length(real, fake)
-        terms = L.spectral_losses(real_c, log_amp, phase, fake_c, self.generator.feature_settings,
-                                  weighted_phase_exponent=self.weighted_phase_exponent)
-        return fake, {"amplitude": terms["amplitude"], "phase": terms["ip"] + terms["gd"] + terms["iaf"],
-                      "real_imag": terms["real_imag"], "consistency": terms["consistency"],
-                      "weighted_phase": terms["gd_weighted"] + terms["iaf_weighted"],
-                      "frame_rate_correlation": terms["frame_rate_correlation"]}
-
     def _generator_phase(self, g_input, real, label, adversarial_on):
-        """G update. Returns (g_loss, adv, fm, mel, stft_total, spectral terms, finite, applied, overflow)."""
+        """G update. Returns (g_loss, adv, fm, {term: value} of mel, stft and the supplied terms, finite, applied,
+        overflow)."""
         g_vars = self.generator.trainable_variables
-        zero = tf.constant(0.0)
         with tf.GradientTape() as tape:
-            if self.spectral_on:
-                fake, spectral = self._spectral_terms(g_input, real)
-                fake_sub = None
+            if self.supplied_terms:  # the generator computes its own terms (and the audio) in one forward pass
+                fake, terms = self.generator.supplied_losses(g_input, real, self.supplied_terms, self.loss_options,
+                                                             training=True)
+                fake = tf.cast(fake, tf.float32)
+                terms = {name: tf.cast(terms[name], tf.float32) for name in self.supplied_terms}
             else:
-                fake, fake_sub = self._generate(g_input, label, training=True)
-                spectral = {name: zero for name in self.spectral_weights}
+                fake, terms = self._generate(g_input, label, training=True), {}
             real_c, fake_c = self._match_length(real, fake)
-            mel, stft, sub = self._reconstruction_losses(real_c, fake_c, fake_sub)
-            recon = self.mel_loss_weight * mel + self.stft_loss_weight * stft + self.subband_stft_loss_weight * sub
-            for name, weight in self.spectral_weights.items():
-                if weight > 0:
-                    recon = recon + weight * spectral[name]
+            terms.update(self._reconstruction_losses(real_c, fake_c))
+            recon = tf.add_n([self.weight(name) * value for name, value in terms.items()])
 
             def adversarial_terms():
                 fake_out = self._discriminate(fake_c, label)
                 adv = self._g_adv_fn(fake_out)
                 fm = tf.constant(0.0)
-                if self.feature_matching_weight > 0:
+                if self.weight("feature_matching") > 0:
                     real_out = self._discriminate(real_c, label)
-                    fm = L.feature_matching_loss(real_out, fake_out, self.feature_matching_include_score)
+                    fm = L.feature_matching_loss(real_out, fake_out,
+                                                 bool(self.loss_options.get("feature_matching_include_score")))
                 return tf.cast(adv, tf.float32), tf.cast(fm, tf.float32)
 
             if self.generator_warmup_steps > 0:
                 adv, fm = tf.cond(adversarial_on, adversarial_terms, lambda: (tf.constant(0.0), tf.constant(0.0)))
             else:
                 adv, fm = adversarial_terms()
-            g_loss = recon + self.adversarial_weight * adv + self.feature_matching_weight * fm
+            g_loss = recon + self.weight("adversarial") * adv + self.weight("feature_matching") * fm
         grads, finite, ok, overflow = self._backward(tape, g_loss, g_vars, self.g_loss_scale, [])
         if self.g_clipnorm:
             grads, _ = tf.clip_by_global_norm(grads, self.g_clipnorm)
         self._apply_if(ok, self.g_optimizer, grads, g_vars)
-        spectral = tuple(tf.cast(spectral[name], tf.float32) for name in self.spectral_weights)
-        return g_loss, adv, fm, mel, stft + sub, spectral, finite, ok, overflow
+        return g_loss, adv, fm, terms, finite, ok, overflow
 
     @staticmethod
     def _apply_if(ok, optimizer, grads, variables):
@@ -538,14 +532,16 @@ class GANTrainer(keras.Model):
         def g_phase():
             return self._generator_phase(g_input, real, label, adversarial_on)
 
+        term_names = ("mel", "stft", *self.supplied_terms)
+
         def g_skip():
-            return zero, zero, zero, zero, zero, (zero,) * len(self.spectral_weights), tf.constant(True), no, no
+            return zero, zero, zero, {name: zero for name in term_names}, tf.constant(True), no, no
 
         if self.n_critic > 1:
             do_g = tf.logical_and(tf.equal(step % self.n_critic, self.n_critic - 1), d_ok)
         else:
             do_g = d_ok
-        g_loss, adv, fm, mel, stft, spectral, g_ok, g_applied, g_overflow = tf.cond(do_g, g_phase, g_skip)
+        g_loss, adv, fm, terms, g_ok, g_applied, g_overflow = tf.cond(do_g, g_phase, g_skip)
         g_trained = tf.logical_and(do_g, g_applied)
 
         step_ok = tf.logical_and(d_ok, g_ok)
@@ -561,10 +557,8 @@ class GANTrainer(keras.Model):
             "g_loss": (g_loss, g_trained),
             "adv_loss": (adv, tf.logical_and(g_trained, adversarial_on)),
             "fm_loss": (fm, tf.logical_and(g_trained, adversarial_on)),
-            "mel_loss": (mel, g_trained),
-            "stft_loss": (stft, g_trained),
         }
-        for name, value in zip(self.spectral_weights, spectral):
+        for name, value in terms.items():
             updates[f"{name}_loss"] = (value, g_trained)
         for name, (value, ok) in updates.items():
             if name in t:
@@ -576,7 +570,7 @@ class GANTrainer(keras.Model):
 
     def test_step(self, data):
         g_input, real, label = self._conditioning(data)
-        fake, _ = self._generate(g_input, label, training=False)
+        fake = self._generate(g_input, label, training=False)
         real, fake = self._match_length(real, fake)
         t = self._trackers
         if self.mode == "vocoder":

@@ -361,6 +361,8 @@ def recipe_from_dict(data: dict, source: str = "<dict>", overrides=(), check_mod
     if family not in train_families():
         raise ConfigError(f"{where('family')} key 'family' must be one of {sorted(train_families())}, got {family!r}")
     cls = train_families()[family].recipe
+    if hasattr(cls, "migrate"):  # keys of earlier versions (e.g. per-loss weights) in today's form
+        data = cls.migrate(data)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = {name: f.type for name, f in fields.items()}
     kwargs = {}

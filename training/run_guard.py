@@ -37,7 +37,7 @@ BUDGET_KEYS = frozenset({
     "cache", "min_files", "minutes", "lr_schedule", "schedule_over", "schedule_length", "schedule_start",
     "lr_final_fraction", "snapshot_minutes", "init_from", "g_clipnorm", "d_clipnorm", "generator_warmup_steps",
     "kl_warmup_steps", "n_critic", "beta", "gp_weight", "griffin_lim_iters", "bucket_boundaries", "moment_batches",
-    "lambdas", "adversarial_from_step",
+    "lambdas", "adversarial_from_step", "losses", "loss_options",
 })
 _BUDGET_SUFFIXES = ("_weight", "_weights", "_learning_rate")
 
@@ -93,6 +93,8 @@ def check_resume(stored_path, recipe, run_dir, force: bool = False) -> tuple[lis
                           "to move the old run aside and start over") from err
     if not isinstance(stored, dict):
         stored = {}
+    if hasattr(recipe, "migrate"):  # a run stored by an earlier version: its keys in today's form
+        stored = recipe.migrate(stored)
     new = yaml.safe_load(yaml.safe_dump(recipe.to_dict()))  # compared as it would be stored (YAML types)
     allowed, refused = resume_changes(stored, new)
     if refused and not force:

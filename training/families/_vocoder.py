@@ -21,11 +21,14 @@ class GANVocoderRecipe(TrainRecipe):
         discriminator_preset, discriminator_overrides: the same for the discriminator.
         mel: ``MelConfig`` fields (``hop_length`` must equal the generator's total upsampling).
         d_learning_rate: discriminator learning rate (default: ``learning_rate``).
-        adversarial_loss, adversarial_weight, mel_loss_weight, feature_matching_weight,
-        feature_matching_include_score, stft_loss_weight, subband_stft_loss_weight, generator_warmup_steps,
-        g_clipnorm, d_clipnorm: ``GANTrainer.compile``.
-        amplitude_loss_weight, phase_loss_weight, real_imag_loss_weight, consistency_loss_weight: the frame-level
-            losses of a frame-rate generator with ``spectrum_generator`` (``GANTrainer.compile``).
+        losses: ``{name: weight}`` summed by the trainer (``GANTrainer.compile``): its own ``adversarial``,
+            ``feature_matching``, ``mel``, ``stft``, and the terms the generator supplies (an iSTFT vocoder's
+            ``amplitude``, ``phase``, ``real_imag``, ``consistency``, ``weighted_phase``, ``frame_rate_correlation``;
+            Multi-band MelGAN's ``subband_stft``). The per-loss keys of earlier recipes (``mel_loss_weight``...)
+            are read into it.
+        loss_options: settings of those terms (``feature_matching_include_score``, ``weighted_phase_exponent``,
+            ``stft_resolutions``, ``subband_stft_resolutions``).
+        adversarial_loss, generator_warmup_steps, g_clipnorm, d_clipnorm: ``GANTrainer.compile``.
     """
 
     generator_preset: str = ""
@@ -35,22 +38,19 @@ class GANVocoderRecipe(TrainRecipe):
     mel: dict = dataclasses.field(default_factory=dict)
     d_learning_rate: float | None = None
     adversarial_loss: str = "lsgan"
-    adversarial_weight: float = 1.0
-    mel_loss_weight: float = 45.0
-    feature_matching_weight: float = 2.0
-    feature_matching_include_score: bool = False
-    stft_loss_weight: float = 0.0
-    subband_stft_loss_weight: float = 0.0
+    losses: dict = dataclasses.field(default_factory=lambda: {"adversarial": 1.0, "feature_matching": 2.0,
+                                                              "mel": 45.0})
+    loss_options: dict = dataclasses.field(default_factory=dict)
     generator_warmup_steps: int = 0
     g_clipnorm: float | None = None
     d_clipnorm: float | None = None
-    amplitude_loss_weight: float = 0.0
-    phase_loss_weight: float = 0.0
-    real_imag_loss_weight: float = 0.0
-    consistency_loss_weight: float = 0.0
-    weighted_phase_loss_weight: float = 0.0
-    weighted_phase_exponent: float = 0.25
-    frame_rate_correlation_loss_weight: float = 0.0
+
+    @staticmethod
+    def migrate(data: dict) -> dict:
+        """Recipe keys of earlier versions in today's form (per-loss weights into ``losses``)."""
+        from training.gan_trainer import migrate_loss_keys
+
+        return migrate_loss_keys(data, "vocoder")
 
     def mel_config(self):
         """The ``MelConfig`` of the features (``sample_rate`` from the recipe unless given)."""
@@ -62,20 +62,24 @@ class GANVocoderRecipe(TrainRecipe):
         bad = super().check()
         if self.adversarial_loss not in ADVERSARIAL_LOSSES:
             bad.append(("adversarial_loss", f"must be one of {ADVERSARIAL_LOSSES}, got {self.adversarial_loss!r}"))
-        for key in ("adversarial_weight", "mel_loss_weight", "feature_matching_weight", "stft_loss_weight",
-                    "subband_stft_loss_weight", "generator_warmup_steps", "amplitude_loss_weight", "phase_loss_weight",
-                    "real_imag_loss_weight", "consistency_loss_weight", "weighted_phase_loss_weight",
-                    "weighted_phase_exponent", "frame_rate_correlation_loss_weight"):
-            if getattr(self, key) < 0:
-                bad.append((key, f"must be >= 0, got {getattr(self, key)}"))
+        if self.generator_warmup_steps < 0:
+            bad.append(("generator_warmup_steps", f"must be >= 0, got {self.generator_warmup_steps}"))
+        for name, weight in self.losses.items():
+            if not isinstance(weight, (int, float)) or weight < 0:
+                bad.append((f"losses.{name}", f"must be a number >= 0, got {weight!r}"))
         return bad + _mel_problems(self)
 
     def check_models(self):
         gen, disc = model_class(self.family, "generator"), model_class(self.family, "discriminator")
         bad = _preset_problems("generator_preset", gen, self.generator_preset, self.generator_overrides)
         bad += _preset_problems("discriminator_preset", disc, self.discriminator_preset, self.discriminator_overrides)
-        if self.subband_stft_loss_weight > 0 and not hasattr(gen, "subband_generator"):
-            bad.append(("subband_stft_loss_weight", f"needs a sub-band generator; {gen.__name__} has none"))
+        from training.gan_trainer import TRAINER_LOSSES
+
+        supplied = tuple(getattr(gen, "SUPPLIED_LOSSES", ()))
+        for name in self.losses:
+            if name not in TRAINER_LOSSES + supplied:
+                bad.append((f"losses.{name}", f"unknown loss: the trainer computes {', '.join(TRAINER_LOSSES)}; "
+                                              f"{gen.__name__} supplies {', '.join(supplied) or 'none of its own'}"))
         if not bad:
             from audiogen_tf.registry import get_preset
 
@@ -110,20 +114,10 @@ def build_trainer(recipe, models):
     trainer = GANTrainer(models["generator"], models["discriminators"], mode="vocoder",
                          mel_config=recipe.mel_config(), seed=recipe.seed)
     d_lr = recipe.d_learning_rate if recipe.d_learning_rate is not None else recipe.learning_rate
-    trainer.compile(
-        g_optimizer=optimizer(recipe), d_optimizer=optimizer(recipe, d_lr), adversarial_loss=recipe.adversarial_loss,
-        adversarial_weight=recipe.adversarial_weight, mel_loss_weight=recipe.mel_loss_weight,
-        feature_matching_weight=recipe.feature_matching_weight,
-        feature_matching_include_score=recipe.feature_matching_include_score,
-        stft_loss_weight=recipe.stft_loss_weight, subband_stft_loss_weight=recipe.subband_stft_loss_weight,
-        generator_warmup_steps=recipe.generator_warmup_steps, g_clipnorm=recipe.g_clipnorm,
-        d_clipnorm=recipe.d_clipnorm, amplitude_loss_weight=recipe.amplitude_loss_weight,
-        phase_loss_weight=recipe.phase_loss_weight, real_imag_loss_weight=recipe.real_imag_loss_weight,
-        consistency_loss_weight=recipe.consistency_loss_weight,
-        weighted_phase_loss_weight=recipe.weighted_phase_loss_weight,
-        weighted_phase_exponent=recipe.weighted_phase_exponent,
-        frame_rate_correlation_loss_weight=recipe.frame_rate_correlation_loss_weight,
-    )
+    trainer.compile(g_optimizer=optimizer(recipe), d_optimizer=optimizer(recipe, d_lr), losses=recipe.losses,
+                    loss_options=recipe.loss_options, adversarial_loss=recipe.adversarial_loss,
+                    generator_warmup_steps=recipe.generator_warmup_steps, g_clipnorm=recipe.g_clipnorm,
+                    d_clipnorm=recipe.d_clipnorm)
     return trainer
 
 

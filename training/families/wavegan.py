@@ -17,7 +17,9 @@ class WaveGANRecipe(TrainRecipe):
         generator_preset, generator_overrides, discriminator_preset, discriminator_overrides: the pair.
         label_key: manifest column of the class for a conditional preset (``None``: unconditional).
         d_learning_rate: critic learning rate (default: ``learning_rate``).
-        adversarial_loss, gp_weight, n_critic: ``GANTrainer.compile`` (paper: WGAN-GP, 10, 5).
+        adversarial_loss, n_critic: ``GANTrainer.compile`` (paper: WGAN-GP, 5).
+        losses: ``{name: weight}`` (``GANTrainer.compile``; paper: ``adversarial`` 1, ``gradient_penalty`` 10;
+            ``gp_weight`` of earlier recipes is read into it).
     """
 
     generator_preset: str = "wavegan"
@@ -27,8 +29,15 @@ class WaveGANRecipe(TrainRecipe):
     label_key: str | None = None
     d_learning_rate: float | None = None
     adversarial_loss: str = "wgan-gp"
-    gp_weight: float = 10.0
+    losses: dict = dataclasses.field(default_factory=lambda: {"adversarial": 1.0, "gradient_penalty": 10.0})
     n_critic: int = 5
+
+    @staticmethod
+    def migrate(data: dict) -> dict:
+        """Recipe keys of earlier versions in today's form (``gp_weight`` into ``losses``)."""
+        from training.gan_trainer import migrate_loss_keys
+
+        return migrate_loss_keys(data, "unconditional")
 
     def check(self):
         bad = super().check()
@@ -106,7 +115,7 @@ def build_trainer(recipe, models):
                          seed=recipe.seed)
     d_lr = recipe.d_learning_rate if recipe.d_learning_rate is not None else recipe.learning_rate
     trainer.compile(g_optimizer=optimizer(recipe), d_optimizer=optimizer(recipe, d_lr),
-                    adversarial_loss=recipe.adversarial_loss, gp_weight=recipe.gp_weight, n_critic=recipe.n_critic)
+                    adversarial_loss=recipe.adversarial_loss, losses=recipe.losses, n_critic=recipe.n_critic)
     return trainer
 
 

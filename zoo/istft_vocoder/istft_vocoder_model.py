@@ -233,6 +233,29 @@ class ISTFTVocoder(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.M
         self.polar = polar
         self.istft = istft
 
+    #: loss terms this vocoder computes itself (a trainer asks for them by name: the recipe's ``losses``)
+    SUPPLIED_LOSSES = ("amplitude", "phase", "real_imag", "consistency", "weighted_phase", "frame_rate_correlation")
+
+    def supplied_losses(self, mel, audio, names, options=None, training=True):
+        """``(audio (batch, time, 1), {name: loss})``: the generated audio and the frame-level terms ``names`` (of
+        :data:`SUPPLIED_LOSSES`) against the recording ``audio`` (batch, time, 1), from one forward pass that stops
+        before the inverse STFT (:func:`audiogen_tf.losses.spectral_losses`; ``phase`` = IP + GD + IAF,
+        ``weighted_phase`` = energy-weighted GD + IAF with ``options["weighted_phase_exponent"]``, default 0.25).
+
+        Papers: Ai & Ling 2023 (APNet), Du et al. 2023 (APNet2).
+        """
+        from audiogen_tf import losses as L
+
+        log_amp, phase = self.spectrum_generator(mel, training=training)
+        fake = ops.cast(self.spectrum_to_audio(log_amp, phase), "float32")
+        real, fake_c = L.crop_to_common_length(ops.cast(audio, "float32"), fake)
+        t = L.spectral_losses(real, log_amp, phase, fake_c, self.feature_settings,
+                              weighted_phase_exponent=float((options or {}).get("weighted_phase_exponent", 0.25)))
+        terms = {"amplitude": t["amplitude"], "phase": t["ip"] + t["gd"] + t["iaf"], "real_imag": t["real_imag"],
+                 "consistency": t["consistency"], "weighted_phase": t["gd_weighted"] + t["iaf_weighted"],
+                 "frame_rate_correlation": t["frame_rate_correlation"]}
+        return fake, {name: terms[name] for name in names}
+
     def spectrum_to_audio(self, log_amp, phase):
         """(log-amplitude, phase) (batch, frames, bins) -> audio (batch, frames * hop, 1)."""
         real, imag = self.polar(log_amp, phase)

@@ -73,6 +73,25 @@ class MultiBandMelGANGenerator(CarriesFeatures, ConstructorConfigMixin, PresetMi
                          upsample_padding=upsample_padding, mel_config=mel_config)
         self.hop_length = math.prod(upsample_rates) * subbands
 
+    #: loss terms this generator computes itself (a trainer asks for them by name: the recipe's ``losses``)
+    SUPPLIED_LOSSES = ("subband_stft",)
+
+    def supplied_losses(self, mel, audio, names, options=None, training=True):
+        """``(audio (batch, time, 1), {"subband_stft": loss})``: the generated audio and the multi-resolution STFT
+        loss of its sub-bands against the PQMF analysis of the recording ``audio`` (batch, time, 1), at
+        ``options["subband_stft_resolutions"]`` (default Multi-band MelGAN's).
+
+        Paper: Yang et al. 2020 (Multi-band MelGAN).
+        """
+        from audiogen_tf import losses as L
+
+        sub = keras.ops.cast(self.subband_generator(mel, training=training), "float32")
+        fake = keras.ops.cast(self.pqmf.synthesis(sub), "float32")
+        real_sub, sub = L.crop_to_common_length(self.pqmf.analysis(keras.ops.cast(audio, "float32")), sub)
+        resolutions = (options or {}).get("subband_stft_resolutions", L.MB_MELGAN_SUBBAND_STFT_RESOLUTIONS)
+        sc, mag = L.multi_resolution_stft_loss(real_sub, sub, resolutions)
+        return fake, {name: {"subband_stft": sc + mag}[name] for name in names}
+
     @property
     def pqmf(self):
         return self.get_layer("pqmf")
