@@ -44,7 +44,8 @@ LEGACY_OPTION_KEYS = ("feature_matching_include_score", "weighted_phase_exponent
 
 def migrate_loss_keys(values: dict, mode: str = "vocoder") -> dict:
     """``values`` (a recipe's keys or ``compile`` keywords) with the per-loss keys of earlier versions folded into
-    ``losses`` (over the mode's defaults, as those versions defaulted) and ``loss_options``; nothing else changes.
+    ``losses`` (over the mode's defaults, as those versions defaulted; a zero weight leaves the term out) and
+    ``loss_options``; nothing else changes.
 
     Example:
         >>> migrate_loss_keys({"mel_loss_weight": 45.0, "stft_loss_weight": 2.5, "steps": 10})
@@ -57,7 +58,7 @@ def migrate_loss_keys(values: dict, mode: str = "vocoder") -> dict:
         base = dict(out.get("losses") or DEFAULT_LOSSES[mode])
         if mode == "unconditional" and str(values.get("adversarial_loss", "")).lower() == "wgan-gp":
             base.setdefault("gradient_penalty", 10.0)
-        out["losses"] = {name: weight for name, weight in {**base, **legacy}.items() if weight > 0 or name in legacy}
+        out["losses"] = {name: weight for name, weight in {**base, **legacy}.items() if weight > 0}  # 0: unused
     if options:
         out["loss_options"] = {**(out.get("loss_options") or {}), **options}
     return out
