@@ -1,5 +1,6 @@
 """Shared helpers for the scripts in ``benchmarks/``: timing, machine peak, real-time factor,
-markdown tables and a TFLite interpreter factory.
+markdown tables, a TFLite interpreter factory and the state of a resumable training run (JSON written
+atomically, a training clock, a resumed session). Scripts import these from here, never from one another.
 
 Timings are wall-clock (``time.perf_counter``), reported as best and median of several repeats
 after warm-up calls; TensorFlow results are forced to host memory with ``.numpy()`` inside the
@@ -35,14 +36,14 @@ class Timing(NamedTuple):
     times: tuple[float, ...]
 
 
-def _force(result: Any) -> Any:
+def force(result: Any) -> Any:
     """Bring TensorFlow / NumPy-like results to host memory (``.numpy()``) so the work is done."""
     if hasattr(result, "numpy"):
         return result.numpy()
     if isinstance(result, dict):
-        return {k: _force(v) for k, v in result.items()}
+        return {k: force(v) for k, v in result.items()}
     if isinstance(result, (list, tuple)):
-        return [_force(v) for v in result]
+        return [force(v) for v in result]
     return result
 
 
@@ -67,11 +68,11 @@ def time_call(fn: Callable, *args, repeats: int = 5, warmup: int = 1, **kwargs) 
     if repeats < 1:
         raise ValueError("repeats must be >= 1")
     for _ in range(max(0, warmup)):
-        _force(fn(*args, **kwargs))
+        force(fn(*args, **kwargs))
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        _force(fn(*args, **kwargs))
+        force(fn(*args, **kwargs))
         times.append(time.perf_counter() - start)
     return Timing(best=min(times), median=statistics.median(times), times=tuple(times))
 
@@ -192,6 +193,49 @@ def continued_steps(state: dict) -> int:
     a run continued from a run folder already counts the source's steps (it restored the optimizer)."""
     init = state.get("init_from") or {}
     return int(state["step"]) + (int(init.get("step", 0)) if "weights" in init else 0)
+
+
+def atomic_json(path: str, obj: Any) -> str:
+    """Write ``obj`` as indented JSON to ``path`` atomically (a killed run leaves the old file whole)."""
+    import json
+
+    return atomic_write_text(path, json.dumps(obj, indent=1))
+
+
+def clock_callback(state: dict, state_path: str, every_n_steps: int):
+    """Keras callback: cumulative training wall time in ``state`` (``train_seconds``, ``step``), written to
+    ``state_path`` every ``every_n_steps`` steps (with a ``StepCheckpoint`` placed before it) and at the end, so
+    a resumed run continues the clock of the sessions before it."""
+    import keras
+
+    class _Clock(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
+            self.offset = state["train_seconds"]
+
+        def _sync(self):
+            state["train_seconds"] = self.offset + time.perf_counter() - self.start
+            state["step"] = int(self.model.train_step_counter.numpy())
+
+        def on_train_batch_end(self, batch, logs=None):
+            self._sync()
+            if state["step"] % every_n_steps == 0:  # StepCheckpoint (earlier in the list) just saved this step
+                atomic_json(state_path, state)
+
+        def on_train_end(self, logs=None):
+            self._sync()
+            atomic_json(state_path, state)
+
+    return _Clock()
+
+
+def start_session(checkpoint, trainer, state: dict) -> None:
+    """Restore the newest checkpoint of a resumed run (``state["sessions"] > 0``) and count this session."""
+    restored = checkpoint.restore_latest(trainer) if state["sessions"] else None
+    if restored is not None:
+        state["step"] = restored
+        print(f"resumed at step {restored}, {state['train_seconds']:.0f} s trained", flush=True)
+    state["sessions"] += 1
 
 
 def markdown_table(rows: Sequence[dict]) -> str:

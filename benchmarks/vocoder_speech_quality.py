@@ -30,7 +30,6 @@ import math
 import os
 import shlex
 import sys
-import tempfile
 import time
 import warnings
 
@@ -42,47 +41,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))  # bench_utils.py
 MD_OUT = os.path.join(ROOT, "benchmarks", "results", "vocoder_speech_quality.md")
 FOREVER = 10**12  # warm-up "steps" while the adversarial phase has not started
-
-
-def _atomic_json(path, obj):
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=os.path.dirname(os.path.abspath(path)))
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=1)
-    os.replace(tmp, path)
-
-
-def _clock_callback(state, state_path, every_n_steps):
-    """Keras callback: cumulative training wall time in ``state``, written with each checkpoint."""
-    import keras
-
-    class _Clock(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.start = time.perf_counter()
-            self.offset = state["train_seconds"]
-
-        def _sync(self):
-            state["train_seconds"] = self.offset + time.perf_counter() - self.start
-            state["step"] = int(self.model.train_step_counter.numpy())
-
-        def on_train_batch_end(self, batch, logs=None):
-            self._sync()
-            if state["step"] % every_n_steps == 0:  # StepCheckpoint (earlier in the list) just saved this step
-                _atomic_json(state_path, state)
-
-        def on_train_end(self, logs=None):
-            self._sync()
-            _atomic_json(state_path, state)
-
-    return _Clock()
-
-
-def start_session(checkpoint, trainer, state):
-    """Restore the newest checkpoint of a resumed run (``state["sessions"] > 0``) and count this session."""
-    restored = checkpoint.restore_latest(trainer) if state["sessions"] else None
-    if restored is not None:
-        state["step"] = restored
-        print(f"resumed at step {restored}, {state['train_seconds']:.0f} s trained", flush=True)
-    state["sessions"] += 1
 
 
 def _load_test(entries, sr):
@@ -168,7 +126,8 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from audiogen_tf import manifest
-    from bench_utils import machine_info, matmul_peak_gflops, write_markdown_table
+    from bench_utils import (atomic_json, clock_callback, machine_info, matmul_peak_gflops, start_session,
+                             write_markdown_table)
     from training.callbacks import TimeBudget
     from audiogen_tf.data import segment_dataset
     from audiogen_tf.errors import ConfigError
@@ -222,7 +181,7 @@ def main(argv=None) -> int:
 
     budget = 60.0 * args.minutes
     switch_at = (1.0 - recipe.adversarial_fraction) * budget
-    clock = _clock_callback(state, state_path, args.checkpoint_every)
+    clock = clock_callback(state, state_path, args.checkpoint_every)
     warmup_keras = os.path.join(out, f"{args.model}_warmup.keras")
 
     def run_phase(seconds, label):
@@ -247,7 +206,7 @@ def main(argv=None) -> int:
             traceback.print_exc()
             state["adversarial_error"] = f"{type(err).__name__}: {err}"[:300]
     steps = int(trainer.train_step_counter.numpy())
-    _atomic_json(state_path, state)
+    atomic_json(state_path, state)
     model_path = os.path.join(out, f"{args.model}.keras")
     generator.save(model_path)
     print(f"trained {steps} steps in {state['train_seconds']:.0f} s; saved {model_path}", flush=True)

@@ -140,7 +140,7 @@ def time_interleaved(fns: dict, budget: float, min_rounds: int = 3, max_rounds: 
     """
     start = time.perf_counter()
     for f in fns.values():  # warm-up
-        bu._force(f())
+        bu.force(f())
     once = time.perf_counter() - start
     rounds = int(min(max_rounds, max(min_rounds, budget // max(once, 1e-6))))
     times = {name: [] for name in fns}
@@ -148,7 +148,7 @@ def time_interleaved(fns: dict, budget: float, min_rounds: int = 3, max_rounds: 
     for _ in range(rounds):
         for name, f in fns.items():
             t0 = time.perf_counter()
-            bu._force(f())
+            bu.force(f())
             times[name].append(time.perf_counter() - t0)
         peaks.append(bu.matmul_peak_gflops(n=1024, repeats=2, warmup=1))
     return {name: min(ts) for name, ts in times.items()}, max(peaks)

@@ -254,3 +254,60 @@ def test_train_within_budget_keeps_the_minutes_of_a_killed_invocation(tmp_path):
     first, second = json.loads((tmp_path / "training_minutes.json").read_text())["invocations"]
     assert first.get("interrupted") is True and "in_progress" not in first
     assert second["step"] == 7 and "in_progress" not in second and run.step == 7
+
+
+def test_atomic_json_writes_whole_files_and_leaves_no_temporaries(tmp_path):
+    path = tmp_path / "state.json"
+    bu.atomic_json(str(path), {"step": 3, "sessions": 1})
+    bu.atomic_json(str(path), {"step": 4, "sessions": 1})
+    import json
+
+    assert json.loads(path.read_text()) == {"step": 4, "sessions": 1}
+    assert os.listdir(tmp_path) == ["state.json"]
+
+
+class _Counter:
+    def __init__(self):
+        self.value = 0
+
+    def numpy(self):
+        return self.value
+
+
+def test_clock_callback_adds_this_session_to_the_earlier_ones_and_saves_every_n_steps(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    path = str(tmp_path / "train_state.json")
+    state = {"train_seconds": 100.0, "step": 0, "sessions": 1}
+    clock = bu.clock_callback(state, path, every_n_steps=2)
+    counter = _Counter()
+    clock.set_model(SimpleNamespace(train_step_counter=counter))
+    clock.on_train_begin()
+    counter.value = 1
+    clock.on_train_batch_end(0)
+    assert not os.path.exists(path)  # step 1: not a multiple of 2
+    counter.value = 2
+    clock.on_train_batch_end(1)
+    assert json.loads(open(path).read())["step"] == 2
+    counter.value = 3
+    clock.on_train_end()
+    saved = json.loads(open(path).read())
+    assert saved["step"] == 3 and saved["train_seconds"] >= 100.0 and saved == state
+
+
+def test_start_session_restores_only_a_resumed_run(capsys):
+    class _Checkpoint:
+        calls = 0
+
+        def restore_latest(self, trainer):
+            _Checkpoint.calls += 1
+            return 40
+
+    fresh = {"sessions": 0, "step": 0, "train_seconds": 0.0}
+    bu.start_session(_Checkpoint(), None, fresh)
+    assert fresh == {"sessions": 1, "step": 0, "train_seconds": 0.0} and _Checkpoint.calls == 0
+    resumed = {"sessions": 1, "step": 0, "train_seconds": 65.0}
+    bu.start_session(_Checkpoint(), None, resumed)
+    assert resumed["step"] == 40 and resumed["sessions"] == 2
+    assert "resumed at step 40, 65 s trained" in capsys.readouterr().out
