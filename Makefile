@@ -146,7 +146,13 @@ VOICE_PACKAGES := asterisk-core-sounds-en-g722 asterisk-core-sounds-es-g722 aste
 data/voices/manifest.csv: $(STAMP)
 	$(VENV)/bin/audiogen data voices data/voices
 
+# A run folder does not survive a new machine: resume/istft_universal/ holds the newest checkpoint of the run that
+# is under way (weights, both optimizers, step, clock), committed at the end of each session; a missing
+# runs/istft_universal starts from it, so the run goes on where it stopped.
 train-istft_vocoder_universal: data/voices/manifest.csv
+	@if [ ! -d runs/istft_universal ] && [ -d resume/istft_universal ]; then \
+		mkdir -p runs && cp -r resume/istft_universal runs/istft_universal && \
+		echo "runs/istft_universal: seeded from resume/istft_universal (step $$(cat resume/istft_universal/STEP))"; fi
 	$(VENV)/bin/audiogen train training/recipes/istft_vocoder_universal.yaml --data data/voices/train.csv \
 		--out runs/istft_universal
 
