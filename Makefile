@@ -153,7 +153,7 @@ train-istft_vocoder_universal: data/voices/manifest.csv
 	@if [ ! -d runs/istft_universal ] && [ -d resume/istft_universal ]; then \
 		mkdir -p runs && cp -r resume/istft_universal runs/istft_universal && \
 		echo "runs/istft_universal: seeded from resume/istft_universal (step $$(cat resume/istft_universal/STEP))"; fi
-	$(VENV)/bin/audiogen train training/recipes/istft_vocoder_universal.yaml --data data/voices/train.csv \
+	$(VENV)/bin/audiogen train training/configs/istft_vocoder_universal.yaml --data data/voices/train.csv \
 		--out runs/istft_universal
 
 install-voice-packages:

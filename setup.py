@@ -11,7 +11,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["audiogen_tf*", "zoo*", "training*", "tflite_export*", "audiogen_cli*"]),
     # zoo: shipped float16 weights and their model cards, beside their family (audiogen_tf.pretrained)
-    package_data={"audiogen_tf": ["datasets/*.txt", "datasets/voice_texts/*.txt"], "training": ["recipes/*.yaml"], "zoo": ["*/*.npz", "*/*.md"]},
+    package_data={"audiogen_tf": ["datasets/*.txt", "datasets/voice_texts/*.txt"], "training": ["configs/*.yaml"], "zoo": ["*/*.npz", "*/*.md"]},
     install_requires=[
         "tensorflow>=2.18",
         "numpy",

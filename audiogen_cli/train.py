@@ -13,7 +13,7 @@ EXAMPLE = (
     "audiogen train hifigan --data data/notes/manifest.csv --out runs/hifigan \\\n"
     "      --set generator_preset=hifigan_tiny --set discriminator_preset=hifigan_tiny --set steps=2000\n"
     "  # run it again to resume from the last checkpoint; recipes: hifigan, melgan, multiband_melgan, wavegan,\n"
-    "  # wavenet, encoders (training/recipes/*.yaml) or any YAML file of the same keys"
+    "  # wavenet, encoders (training/configs/*.yaml) or any YAML file of the same keys"
 )
 
 

@@ -137,7 +137,7 @@ def main(argv=None) -> str:
         f"{'below' if gap_t < 0 else 'above'} it on test; both are far below uniform ({u:.3f}).",
         "Made by: `audiogen data scores data/scores_chorales --corpus chorales --transpose=-3:3`, then "
         "`audiogen train composer --data data/scores_chorales/manifest.csv --out runs/composer_chorales` "
-        "(training/recipes/composer.yaml), then the command above.",
+        "(training/configs/composer.yaml), then the command above.",
         f"Data: {args.data}: {len(set(r['piece'] for r in rows))} pieces; train {len(train)} sequences "
         f"({sum(len(s) for s in train)} events, transpositions included), valid {len(held['valid'])} and test "
         f"{len(held['test'])} untransposed pieces ({res['valid'][1]} and {res['test'][1]} scored events). The split "

@@ -1,6 +1,6 @@
 """Held-out accuracy of the drum-class judge (issue 39) on kits it never heard, and its embedding's reference distances.
 
-The classifier is trained by the recipe (``training/recipes/drums_classifier.yaml``) on the ``train`` kits of
+The classifier is trained by the recipe (``training/configs/drums_classifier.yaml``) on the ``train`` kits of
 ``audiogen data drums``; this script only scores it. For the ``valid`` and ``test`` kits it reports the accuracy
 (with a bootstrap spread), the per-class accuracy and the test confusion matrix. In the classifier's embedding it
 reports the Fréchet distance from the training clips to each held-out split, to white noise and to silence-padded

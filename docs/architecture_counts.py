@@ -12,7 +12,7 @@ For each tree given:
   ``from x import y``, relative imports and ``importlib.import_module("x")`` / ``__import__("x")`` count;
 - files a new family touches: for a family (``--family``, default ``istft_vocoder``), the files of the packages
   that name it (the family name not inside a longer name, or a class its zoo folder defines) outside its own
-  files: its zoo folder, ``training/families/<family>.py``, ``training/recipes/<family>.yaml`` and
+  files: its zoo folder, ``training/families/<family>.py``, ``training/configs/<family>.yaml`` and
   ``tests/test_<family>*.py``. "Touched" adds the own files (one zoo folder, one recipe, one test, and the
   training file where the tree has one) to those. Other test files that name it are counted apart (most use the
   family as a fixture and need no edit); ``--all`` prints the package-file count of every family.
@@ -146,7 +146,7 @@ def family_files(root: Path, family: str) -> tuple[list[str], int]:
     names = [re.escape(family)] + [re.escape(c) for c in sorted(classes)]
     pattern = re.compile(rf"(?<![A-Za-z0-9_])({'|'.join(names)})(?![A-Za-z0-9])")
     recipe = "encoders" if family == "encoder" else family
-    own = {training_file(root, family), f"training/recipes/{recipe}.yaml"}
+    own = {training_file(root, family), f"{recipe_folder(root)}/{recipe}.yaml"}
     has_training_file = (root / "training" / "families").is_dir()
     outside = []
     for pkg in _packages(root) + ["tests"]:
@@ -165,9 +165,14 @@ def family_files(root: Path, family: str) -> tuple[list[str], int]:
     return outside, 3 + int(has_training_file)
 
 
+def recipe_folder(root: Path) -> str:
+    """Where a tree keeps its bundled recipes: ``training/configs`` (``training/recipes`` in older trees)."""
+    return "training/configs" if (root / "training" / "configs").is_dir() else "training/recipes"
+
+
 def families_of(root: Path) -> list[str]:
-    """Family names of a tree: its bundled recipes (``training/recipes/*.yaml`` stems, ``encoders`` as ``encoder``)."""
-    names = {p.stem for p in (root / "training" / "recipes").glob("*.yaml")}
+    """Family names of a tree: its bundled recipes (``training/configs/*.yaml`` stems, ``encoders`` as ``encoder``)."""
+    names = {p.stem for p in (root / recipe_folder(root)).glob("*.yaml")}
     return sorted("encoder" if n == "encoders" else n for n in names)
 
 

@@ -23,7 +23,7 @@ BUNDLED = {"hifigan": GANVocoderRecipe, "melgan": GANVocoderRecipe, "multiband_m
 
 
 def test_every_bundled_recipe_loads_with_its_presets():
-    """Every YAML of training/recipes loads as its family's recipe type (a new family's recipe is found by the
+    """Every YAML of training/configs loads as its family's recipe type (a new family's recipe is found by the
     registry, with no list to extend); the table above pins the recipe types of the families of today."""
     from training.families import train_family
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from audiogen_tf.errors import ConfigError
 
-RECIPE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipes")
+RECIPE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 RECONSTRUCTIONS = ("mse", "l1", "waveform")
 ON_NONFINITE = ("skip", "stop")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -310,7 +310,7 @@ def _parse_override(text: str):
 
 
 def recipe_path(name_or_path) -> str:
-    """A recipe file: the path itself, or a bundled recipe by name (``"hifigan"`` -> ``training/recipes/hifigan.yaml``)."""
+    """A recipe file: the path itself, or a bundled recipe by name (``"hifigan"`` -> ``training/configs/hifigan.yaml``)."""
     path = os.fspath(name_or_path)
     if os.path.isfile(path):
         return path
