@@ -7,12 +7,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import pytest
 
 from audiogen_tf.errors import ConfigError
+from training.families._vocoder import GANVocoderRecipe
 from training.families.composer import ComposerRecipe
-from training.recipes import (
-    CTCRecognizerRecipe, CTCTTSRecipe, EncoderRecipe, FrameRNNRecipe, GANVocoderRecipe, RECIPE_DIR, SpecGANRecipe,
-    Tacotron2Recipe, VAERecipe,
-    VQVAERecipe, WaveGANRecipe, WaveNetRecipe, WaveRNNRecipe, load_recipe, recipe_from_dict, recipe_path, save_recipe,
-)
+from training.families.ctc_recognizer import CTCRecognizerRecipe
+from training.families.ctc_tts import CTCTTSRecipe
+from training.families.encoders import EncoderRecipe
+from training.families.rnn import FrameRNNRecipe, WaveRNNRecipe
+from training.families.tacotron2 import Tacotron2Recipe
+from training.families.vae import VAERecipe
+from training.families.vqvae import VQVAERecipe
+from training.families.wavegan import SpecGANRecipe, WaveGANRecipe
+from training.families.wavenet import WaveNetRecipe
+from training.recipes import RECIPE_DIR, load_recipe, recipe_from_dict, recipe_path, save_recipe
 
 BUNDLED = {"hifigan": GANVocoderRecipe, "melgan": GANVocoderRecipe, "multiband_melgan": GANVocoderRecipe,
            "istft_vocoder": GANVocoderRecipe,

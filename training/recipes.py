@@ -32,22 +32,11 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 ADVERSARIAL_LOSSES = ("lsgan", "hinge", "wgan-gp")
 LR_SCHEDULES = ("constant", "cosine")
 
-# The recipe dataclasses of the families live in training/families/<family>.py; they stay importable from here.
-_FAMILY_RECIPES = {
-    "GANVocoderRecipe": "training.families._vocoder", "WaveGANRecipe": "training.families.wavegan",
-    "SpecGANRecipe": "training.families.wavegan", "WaveNetRecipe": "training.families.wavenet",
-    "EncoderRecipe": "training.families.encoders", "Tacotron2Recipe": "training.families.tacotron2",
-    "CTCTTSRecipe": "training.families.ctc_tts", "CTCRecognizerRecipe": "training.families.ctc_recognizer",
-    "VAERecipe": "training.families.vae", "VQVAERecipe": "training.families.vqvae",
-    "FrameRNNRecipe": "training.families.rnn", "WaveRNNRecipe": "training.families.rnn",
-}
+# The recipe dataclass of each family lives in its training file (training/families/<family>.py), declared once
+# there: ``train_family(name).recipe``.
 
 
 def __getattr__(name):
-    if name in _FAMILY_RECIPES:
-        import importlib
-
-        return getattr(importlib.import_module(_FAMILY_RECIPES[name]), name)
     if name == "FAMILIES":
         return families()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
