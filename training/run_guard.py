@@ -126,15 +126,10 @@ def _start_ticks(pid: int):
 
 
 def _alive(pid: int, ticks) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        pass
-    except OSError:
+    """Whether the lock's process still runs: ``pid`` exists and started at ``ticks`` (not a reused PID)."""
+    from audiogen_tf.atomic import pid_alive
+
+    if not pid_alive(pid):
         return False
     now = _start_ticks(pid)
     return ticks is None or now is None or now == ticks
