@@ -9,6 +9,10 @@ a CTC-aligned TTS (``.keras`` or a preset with shipped weights), a vocoder or Gr
 
 Like every writer, ``say`` replaces an existing ``-o`` only with ``--force`` (keeping ``OUT.bak``) and never writes
 over one of its inputs; it reads at most :data:`MAX_TEXT_BYTES` of text; a cached bundle is checked by sha256.
+
+With the bundle cached, ``say --tflite`` builds no Keras model and imports no TensorFlow (:func:`cached_voice`: the
+voice's text front end and mel settings come from the bundle, the cache folder's name from a memo of the presets'
+fingerprint): it starts in well under a second. TensorFlow is imported only to export a missing or damaged bundle.
 """
 
 from __future__ import annotations
@@ -128,7 +132,8 @@ def bundle_folder(voice_name: str, args, refine: bool = False) -> str:
         return os.path.join(cache, "voices", f"{voice_name}-{_models_fingerprint(args)[:12]}{refined}")
     from zoo.voices import voice_fingerprint
 
-    return os.path.join(cache, "voices", f"{voice_name}-{voice_fingerprint(voice_name)[:12]}{refined}")
+    digest = voice_fingerprint(voice_name, memo=os.path.join(cache, "voices", "fingerprints.json"))
+    return os.path.join(cache, "voices", f"{voice_name}-{digest[:12]}{refined}")
 
 
 def remove_stale_exports(folder: str, log=print) -> list[str]:
@@ -155,17 +160,16 @@ def remove_stale_exports(folder: str, log=print) -> list[str]:
     return removed
 
 
-def tflite_engine(voice, folder: str, log=print, checked: bool = True):
-    """Export ``voice`` to a float16 bundle in ``folder`` unless one is there; returns ``(engine, synthesizer)``.
+def usable_bundle(folder: str, log=print, checked: bool = True) -> bool:
+    """True when ``folder`` holds a bundle that may be used as it is (LiteRT only, no TensorFlow import).
 
-    The export writes ``sha256.json`` (a sha256 per file); each use checks the files against it and exports again
-    when one differs (a damaged cache). ``checked`` False (the user's ``--bundle``): a bundle without
-    ``sha256.json`` is used as it is, one that does not match it is an error (the folder is not deleted).
+    Stale export folders beside it are removed; a cached bundle (``checked``) whose files do not match its
+    ``sha256.json``, or that has none, is deleted (it will be exported again); the user's ``--bundle`` (``checked``
+    False) is never deleted: without ``sha256.json`` it is used as it is, not matching it is an error.
     """
     import shutil
 
-    from tflite_export.synthesizer import BUNDLE_FILE, Synthesizer, damaged_bundle_files, export_bundle, \
-        write_bundle_checksums
+    from tflite_export.synthesizer import BUNDLE_FILE, damaged_bundle_files
 
     remove_stale_exports(folder, log)
     if os.path.exists(os.path.join(folder, BUNDLE_FILE)):
@@ -181,7 +185,21 @@ def tflite_engine(voice, folder: str, log=print, checked: bool = True):
                    else "it has no sha256.json (written by an older version)")
             log(f"the cached bundle in {folder} cannot be trusted: {why}; exporting it again")
             shutil.rmtree(folder)
-    if not os.path.exists(os.path.join(folder, BUNDLE_FILE)):
+    return os.path.exists(os.path.join(folder, BUNDLE_FILE))
+
+
+def tflite_engine(voice, folder: str, log=print, checked: bool = True):
+    """Export ``voice`` to a float16 bundle in ``folder`` unless one is there; returns ``(engine, synthesizer)``.
+
+    The export writes ``sha256.json`` (a sha256 per file); each use checks the files against it and exports again
+    when one differs (a damaged cache). ``checked`` False (the user's ``--bundle``): a bundle without
+    ``sha256.json`` is used as it is, one that does not match it is an error (the folder is not deleted).
+    """
+    import shutil
+
+    from tflite_export.synthesizer import Synthesizer, export_bundle, write_bundle_checksums
+
+    if not usable_bundle(folder, log, checked):
         start = time.perf_counter()
         log(f"exporting voice '{voice.name}' to a TFLite bundle in {folder} (once) ...")
         tmp = folder.rstrip("/") + f".tmp{os.getpid()}"
@@ -199,19 +217,74 @@ def tflite_engine(voice, folder: str, log=print, checked: bool = True):
                 shutil.rmtree(tmp, ignore_errors=True)
         log(f"  exported in {time.perf_counter() - start:.1f} s")
     synth = Synthesizer(folder)
+    return bundle_engine(synth, voice.refine_iterations), synth
+
+
+def bundle_engine(synth, refine_iterations: int = 0):
+    """``sentence -> {"mel", "alignment", "audio"[, "durations"]}`` through a :class:`Synthesizer` (LiteRT)."""
 
     def engine(sentence):
         out = synth.text_to_mel(sentence)
         alignment = out.get("alignment")
         if alignment is None and "durations" in out:
-            from zoo.ctc_tts import durations_to_alignment
+            from audiogen_tf.durations import durations_to_alignment
 
             alignment = durations_to_alignment(out["durations"], len(out["mel"]))
-        audio = synth.mel_to_audio(out["mel"], refine_iterations=voice.refine_iterations)
+        audio = synth.mel_to_audio(out["mel"], refine_iterations=refine_iterations)
         return {"mel": out["mel"], "alignment": alignment, "audio": audio,
                 **({"durations": out["durations"]} if "durations" in out else {})}  # Voice.speak checks the frames
 
-    return engine, synth
+    return engine
+
+
+class _BundleText:
+    """What :class:`~zoo.voices.Voice` reads of its text-to-mel model (``frontend``, ``mel_config``), taken from an
+    exported bundle: a cached voice speaks without building its Keras models (no TensorFlow import)."""
+
+    def __init__(self, synth):
+        import types
+
+        self.frontend = synth.ctc_frontend if synth.tacotron2 is None else synth.frontend
+        mel = synth.mel_config or {"sample_rate": synth.sample_rate,
+                                   "hop_length": int((synth.voc if synth.vocoder is not None else synth.tts)
+                                                     ["hop_length"])}
+        self.mel_config = types.SimpleNamespace(**mel)
+
+
+class _BundleVocoder:
+    """The bundle's vocoder for :class:`~zoo.voices.Voice`'s refine check (a ``-refine`` bundle has the signature)."""
+
+    def __init__(self, synth):
+        self.synth = synth
+
+    def synthesize_refined(self, mel, iterations):
+        return self.synth.mel_to_audio(mel, refine_iterations=iterations)
+
+
+def cached_voice(name: str, args, log=print):
+    """``(voice, engine)`` of registered voice ``name`` from its TFLite bundle when one is ready (cached or
+    ``--bundle``), with no Keras model built and no TensorFlow imported; ``None`` when it must be exported first."""
+    from audiogen_tf.errors import ConfigError
+    from zoo.voices import VOICES, Voice
+
+    if name not in VOICES:
+        raise ConfigError(f"unknown voice {name!r}; voices: {', '.join(sorted(VOICES))}")
+    spec = VOICES[name]
+    refine = args.refine_iterations if args.refine_iterations is not None else spec.get("refine_iterations", 0)
+    if int(refine or 0) < 0:
+        return None  # Voice.from_name says what is wrong
+    folder = bundle_folder(name, args, refine=int(refine or 0) > 0)
+    if not usable_bundle(folder, log, checked=not args.bundle):
+        return None
+    from tflite_export.synthesizer import Synthesizer
+
+    synth = Synthesizer(folder)
+    if synth.vocoder is None or (synth.tacotron2 is None and synth.ctc_tts is None):
+        return None  # not a voice bundle: the export path reports it
+    vocoder = _BundleVocoder(synth) if spec.get("vocoder") else None
+    voice = Voice(_BundleText(synth), vocoder, pause_seconds=spec.get("pause_seconds", 0.15), name=name,
+                  refine_iterations=refine)
+    return voice, bundle_engine(synth, voice.refine_iterations)
 
 
 def save_pngs(out_path: str, chunks, voice) -> list[str]:
@@ -252,6 +325,7 @@ def say_command(args) -> dict | None:
             keep_or_replace(path, force=False)
     text = _read_text(args)
     t0 = time.perf_counter()
+    engine = None  # sentence -> audio; None: the Keras models
     if args.tts:
         if args.voice:
             raise ConfigError("give either --voice or --tts (with --vocoder), not both")
@@ -264,11 +338,12 @@ def say_command(args) -> dict | None:
         raise ConfigError("--vocoder goes with --tts (a voice brings its own vocoder)")
     else:
         name = args.voice or default_voice()
-        voice = Voice.from_name(name, refine_iterations=args.refine_iterations)
+        ready = cached_voice(name, args) if args.tflite else None  # a warm cache: LiteRT only, no TensorFlow
+        voice, engine = ready if ready else (Voice.from_name(name, refine_iterations=args.refine_iterations), None)
     sentences = voice.check_text(text)  # a clear message before any export or synthesis
     loaded = time.perf_counter() - t0
-    engine, how = None, "Keras"
-    if args.tflite:
+    how = "Keras" if engine is None else "TFLite (LiteRT)"
+    if args.tflite and engine is None:
         engine, _ = tflite_engine(voice, bundle_folder(name, args, refine=voice.refine_iterations > 0),
                                   checked=not args.bundle)
         how = "TFLite (LiteRT)"

@@ -60,16 +60,72 @@ VOICES: dict[str, dict] = {
 DEFAULT_VOICE = "slt_ctc"
 
 
-def voice_fingerprint(name: str) -> str:
-    """sha256 over a voice's presets (with their weight files' sha256): names a cached export of exactly them."""
+def voice_fingerprint(name: str, memo: str | None = None) -> str:
+    """sha256 over a voice's presets (with their weight files' sha256): names a cached export of exactly them.
+
+    The presets live in modules that import TensorFlow. With ``memo`` (a JSON file, e.g. in the cache folder) the
+    fingerprint is kept there beside the size and modification time of every source file the presets are made of
+    (:func:`_preset_sources`); while none of them changed it is read back without importing a model (``say --tflite``
+    with a warm cache runs on LiteRT alone), else it is computed and the memo rewritten.
+    """
+    if name not in VOICES:
+        raise ConfigError(f"unknown voice {name!r}; voices: {', '.join(sorted(VOICES))}")
+    stamp = _preset_sources(name) if memo else None
+    if memo:
+        import json
+
+        try:
+            with open(memo, encoding="utf-8") as fh:
+                known = json.load(fh)
+            entry = known.get(name) if isinstance(known, dict) else None
+            if isinstance(entry, dict) and entry.get("sources") == stamp and isinstance(entry.get("sha256"), str):
+                return entry["sha256"]
+        except (OSError, ValueError):
+            known = {}
+    digest = _voice_fingerprint(name)
+    if memo:
+        from audiogen_tf.atomic import atomic_write_text
+
+        known = known if isinstance(known, dict) else {}
+        known[name] = {"sources": stamp, "sha256": digest}
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(memo)), exist_ok=True)
+            atomic_write_text(memo, json.dumps(known, indent=1, sort_keys=True) + "\n")
+        except OSError:  # a read-only cache: the next call computes it again
+            pass
+    return digest
+
+
+def _preset_sources(name: str) -> list:
+    """``[[file, size, mtime_ns]]`` of the Python files a voice's presets are built from: its families' zoo folders,
+    ``audiogen_tf`` (mel settings, text symbols) and this module (the voice table)."""
+    import glob
+
+    import audiogen_tf
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    folders = [os.path.join(here, VOICES[name][role][0]) for role in ("tts", "vocoder") if VOICES[name].get(role)]
+    files = [os.path.abspath(__file__)] + sorted(
+        f for d in folders + [os.path.dirname(os.path.abspath(audiogen_tf.__file__))]
+        for f in glob.glob(os.path.join(d, "*.py")))
+    stamp = []
+    for f in files:
+        try:
+            st = os.stat(f)
+        except OSError:
+            continue
+        stamp.append([f, st.st_size, st.st_mtime_ns])
+    return stamp
+
+
+def _voice_fingerprint(name: str) -> str:
+    """The fingerprint itself: imports the voice's zoo families (Keras) to read their presets."""
     import hashlib
     import importlib
     import json
 
     from audiogen_tf.registry import get_preset
 
-    if name not in VOICES:
-        raise ConfigError(f"unknown voice {name!r}; voices: {', '.join(sorted(VOICES))}")
     parts = []
     for role in ("tts", "vocoder"):
         if VOICES[name].get(role):
@@ -98,9 +154,12 @@ def _build(family: str, class_name: str, preset: str):
 def _mel_settings(model):
     """``model``'s mel settings as a ``MelConfig``: ``feature_settings`` of a family that carries its features,
     else its ``mel_config`` (Tacotron 2 holds a ``MelConfig``), or None."""
-    from audiogen_tf.features import CarriesFeatures
+    import sys
 
-    return model.feature_settings if isinstance(model, CarriesFeatures) else getattr(model, "mel_config", None)
+    features = sys.modules.get("audiogen_tf.features")  # not imported: no model carries features (no TensorFlow)
+    if features is not None and isinstance(model, features.CarriesFeatures):
+        return model.feature_settings
+    return getattr(model, "mel_config", None)
 
 
 @dataclasses.dataclass

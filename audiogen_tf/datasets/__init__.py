@@ -15,12 +15,31 @@ Example:
     4
 """
 
-from audiogen_tf.datasets.drums import build_drums
-from audiogen_tf.datasets.fluidsynth_notes import build_gm_notes
-from audiogen_tf.datasets.notes import TIMBRES, generate_note, make_notes
-from audiogen_tf.datasets.readers import ljspeech_entries, nsynth_entries, speech_commands_entries
-from audiogen_tf.datasets.sfx import SFX_CLASSES, generate_sfx, make_sfx
-from audiogen_tf.datasets.speech import build_speech_corpus, default_sentences, normalize_text
+# name -> submodule; imported on first use (PEP 562), so ``audiogen_tf.datasets.speech`` (the text front end's number
+# words) does not pull in every builder and SciPy
+_WHERE = {
+    "build_drums": "drums", "build_gm_notes": "fluidsynth_notes", "TIMBRES": "notes", "generate_note": "notes",
+    "make_notes": "notes", "ljspeech_entries": "readers", "nsynth_entries": "readers",
+    "speech_commands_entries": "readers", "SFX_CLASSES": "sfx", "generate_sfx": "sfx", "make_sfx": "sfx",
+    "build_speech_corpus": "speech", "default_sentences": "speech", "normalize_text": "speech",
+}
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _WHERE.values():  # a submodule, as when this file imported them all
+        return importlib.import_module(f"{__name__}.{name}")
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = [
     "SFX_CLASSES",

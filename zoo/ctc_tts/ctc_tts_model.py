@@ -43,6 +43,7 @@ from keras import ops
 
 from audiogen_tf.alignment import (batch_monotonic_alignment_search, binarization_loss, forward_sum_loss,
                                    length_regulate)
+from audiogen_tf.durations import durations_to_alignment  # noqa: F401  (public here too)
 from audiogen_tf.errors import ConfigError
 from audiogen_tf.features import CarriesFeatures, complete_mel_config, log_mel_to_audio
 from audiogen_tf.layers.sequence import ApplyMask, MaskFromLengths
@@ -440,19 +441,6 @@ class CTCTTS(CarriesFeatures, ConstructorConfigMixin, PresetMixin, keras.Model):
         return [("synthesize", synthesize, [tf.TensorSpec((1, n), tf.int32, name="text_ids"),
                                             tf.TensorSpec((1,), tf.int32, name="text_lengths")],
                  f"text ids (padded to {n}) -> log-mel of {f} frames, its length and the token durations")]
-
-
-def durations_to_alignment(durations, frames: int | None = None) -> np.ndarray:
-    """Frames per token (tokens,) -> the hard alignment (frames, tokens), 1 where a frame belongs to a token (the
-    picture ``audiogen say --png`` draws for a duration model; rows past the last token stay 0)."""
-    durations = np.maximum(np.asarray(durations, np.int64).reshape(-1), 0)
-    ends = np.cumsum(durations)
-    total = int(ends[-1]) if durations.size else 0
-    frames = total if frames is None else int(frames)
-    token_of_frame = np.searchsorted(ends, np.arange(min(frames, total)), side="right")
-    alignment = np.zeros((frames, durations.size), np.float32)
-    alignment[np.arange(token_of_frame.size), token_of_frame] = 1.0
-    return alignment
 
 
 def ctc_tts_dataset(source, frontend, batch_size, mel_config, bucket_boundaries=None, **kwargs):
