@@ -120,3 +120,21 @@ def test_a_recipe_includes_a_base_and_overrides_it(tmp_path):
     bundled = tmp_path / "b.yaml"
     bundled.write_text("include: istft_vocoder\nsteps: 7\n")
     assert load_recipe(str(bundled)).generator_preset == "istft_vocoder_small"
+
+
+def test_data_from_several_manifests_and_one_split(tmp_path):
+    from audiogen_tf.manifest import write_manifest
+    from training.run import recipe_entries
+
+    data = write_tiny_corpus(tmp_path / "data", n=4)
+    a = write_manifest([{"path": os.path.join(data, f"tone{i}.wav"), "split": s} for i, s in
+                        enumerate(["train", "test"])], str(tmp_path / "a.csv"))
+    b = write_manifest([{"path": os.path.join(data, f"tone{i}.wav"), "split": s} for i, s in
+                        ((2, "train"), (3, "valid"))], str(tmp_path / "b.csv"))
+    recipe = _recipe(tmp_path, steps=2)
+    both = type(recipe)(**{**recipe.to_dict(), "data": [a, b], "data_split": "train"})
+    assert [os.path.basename(e["path"]) for e in recipe_entries(both, both.data)] == ["tone0.wav", "tone2.wav"]
+    result = train(both, out=str(tmp_path / "run"), verbose=0)
+    assert result.step == 2
+    with pytest.raises(ConfigError, match="no entry .* has split 'dev'"):
+        recipe_entries(type(recipe)(**{**both.to_dict(), "data_split": "dev"}), both.data)

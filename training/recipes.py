@@ -63,7 +63,8 @@ class TrainRecipe:
     Args:
         family: one of :func:`families` (``"hifigan"``, ``"wavegan"``, ``"tacotron2"``, ``"vae"``, ``"codec"``...).
         name: free text (default: the file name).
-        data: manifest, folder or glob of audio (the CLI's ``--data`` overrides it).
+        data: manifest, folder or glob of audio, or a list of them (the CLI's ``--data`` overrides it).
+        data_split: train on the entries whose ``split`` column has this value only (e.g. ``train``).
         sample_rate: Hz the audio is loaded at.
         batch_size: *global* batch size (all replicas together).
         segment_length: samples per training example.
@@ -92,7 +93,8 @@ class TrainRecipe:
 
     family: str = ""
     name: str = ""
-    data: str | None = None
+    data: str | list | None = None
+    data_split: str | None = None
     sample_rate: int = 22050
     batch_size: int = 16
     segment_length: int = 8192

@@ -150,6 +150,25 @@ def _resolve_recipe(recipe, run_dir, overrides):
     return load_recipe(recipe, overrides)
 
 
+def recipe_entries(recipe: TrainRecipe, source) -> list[dict]:
+    """The manifest entries of ``source`` (one source or a list of them, concatenated), only those whose ``split``
+    column is ``recipe.data_split`` when it is set.
+
+    Raises:
+        ConfigError: ``data_split`` is set and no entry of ``source`` has that split.
+    """
+    from audiogen_tf.manifest import load_entries
+
+    sources = source if isinstance(source, list) and not (source and isinstance(source[0], dict)) else [source]
+    entries = [e for s in sources for e in load_entries(s)]
+    if recipe.data_split:
+        kept = [e for e in entries if e.get("split") == recipe.data_split]
+        if not kept:
+            raise ConfigError(f"{recipe.name}: no entry of {source} has split {recipe.data_split!r} (data_split)")
+        return kept
+    return entries
+
+
 def check_data(recipe: TrainRecipe, source, verbose: int = 1):
     """The usable entries of ``source`` and the skipped files, checked as the loader will read them.
 
@@ -164,10 +183,9 @@ def check_data(recipe: TrainRecipe, source, verbose: int = 1):
     """
     from audiogen_tf import audio
     from audiogen_tf.errors import AudioFileError
-    from audiogen_tf.manifest import load_entries
 
     entries, skipped = [], []
-    for entry in load_entries(source):
+    for entry in recipe_entries(recipe, source):
         try:
             audio.check(entry["path"])
             entries.append(entry)
@@ -228,8 +246,8 @@ def train(recipe, data=None, out=None, overrides=(), strategy=None, tpu=None, ve
     run_dir = os.fspath(out or os.path.join("runs", recipe.name))
     if dataset is None:
         usable, skipped = (train_family(recipe.family).check_data or check_data)(recipe, source, verbose=verbose)
-        if skipped:  # train on the usable files only (the same list again on every rerun)
-            source = usable
+        if skipped or isinstance(source, list) or recipe.data_split:
+            source = usable  # the usable files (of the split) only: the same list again on every rerun
     os.makedirs(run_dir, exist_ok=True)
 
     strategy = strategy or strategies.get_strategy(tpu)

@@ -32,7 +32,7 @@ LOCK_FILE = "train.lock"
 #: keys that set how long and how fast a run trains, not what it learns from or what it is: they may change
 #: when a run is resumed (with a note)
 BUDGET_KEYS = frozenset({
-    "name", "data", "batch_size", "learning_rate", "d_learning_rate", "beta_1", "beta_2", "weight_decay", "epsilon",
+    "name", "data", "data_split", "batch_size", "learning_rate", "d_learning_rate", "beta_1", "beta_2", "weight_decay", "epsilon",
     "lr_decay", "steps", "steps_per_epoch", "checkpoint_every", "keep_last", "on_nonfinite", "seed", "deterministic",
     "cache", "min_files", "minutes", "lr_schedule", "schedule_over", "schedule_length", "schedule_start",
     "lr_final_fraction", "snapshot_minutes", "init_from", "g_clipnorm", "d_clipnorm", "generator_warmup_steps",
