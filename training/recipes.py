@@ -412,7 +412,8 @@ def _merged(base: dict, over: dict) -> dict:
 
 def read_recipe_file(path, _seen=()) -> dict:
     """A recipe file's keys, with its ``include:`` (a base recipe: a path relative to the file, or a bundled name)
-    read first and overridden by the file's own keys, as DAC's ``$include``; includes may nest, not loop.
+    read first and overridden by the file's own keys, as DAC's ``$include`` (all but the base's ``name``); includes
+    may nest, not loop.
 
     Raises:
         ConfigError: not valid YAML, not a mapping, a missing or looping include.
@@ -439,7 +440,9 @@ def read_recipe_file(path, _seen=()) -> dict:
         base_path = recipe_path(beside if os.path.isfile(beside) else base)
     except ConfigError as err:
         raise ConfigError(f"{path}: include {base!r}: {err}") from err
-    return _merged(read_recipe_file(base_path, (*_seen, path)), data)
+    base_data = read_recipe_file(base_path, (*_seen, path))
+    base_data.pop("name", None)  # a recipe is named by its own file (or its own name: key), not by its base
+    return _merged(base_data, data)
 
 
 def save_recipe(recipe: TrainRecipe, path) -> str:
