@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 import warnings
@@ -123,7 +124,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     lines = [f"# Vocoders voice by voice: `{name}` against Griffin-Lim 64", "",
              f"Command: `TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/vocoder_voices.py "
-             f"{' '.join(argv if argv is not None else sys.argv[1:])}`", "",
+             f"{shlex.join(argv if argv is not None else sys.argv[1:])}`", "",
              f"Data: `{args.manifest}` (`audiogen data voices`), splits {args.splits}, the first {args.per_voice} "
              "utterances of each voice; one call per utterance, no refinement. Verdicts are paired 95 % bootstrap "
              "intervals of (system - Griffin-Lim 64) over the voice's utterances: an interval that spans 0 is "
