@@ -33,6 +33,7 @@ import time
 
 import numpy as np
 
+from audiogen_tf.pretrained import sha256_of
 from tflite_export.runtime import ModelFileError, TFLiteRunner
 from tflite_export.streaming import LOG_FLOOR, StreamResult, mel_windows, stream_vocoder, tflite_chunk_fn
 
@@ -47,16 +48,6 @@ __all__ = ["BUNDLE_FILE", "CHECKSUM_FILE", "Synthesizer", "damaged_bundle_files"
            "write_bundle_checksums"]
 
 
-def _sha256(path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_bundle_checksums(folder) -> str:
     """Write ``folder/sha256.json``: the sha256 of every file of the bundle (what :func:`damaged_bundle_files`
     checks before a cached bundle is used again)."""
@@ -64,7 +55,7 @@ def write_bundle_checksums(folder) -> str:
 
     names = sorted(n for n in os.listdir(folder) if n != CHECKSUM_FILE and os.path.isfile(os.path.join(folder, n))
                    and not n.startswith("."))
-    sums = {n: _sha256(os.path.join(folder, n)) for n in names}
+    sums = {n: sha256_of(os.path.join(folder, n)) for n in names}
     return atomic_write_text(os.path.join(folder, CHECKSUM_FILE), json.dumps(sums, indent=1, sort_keys=True))
 
 
@@ -81,7 +72,7 @@ def damaged_bundle_files(folder) -> list[str] | None:
     damaged = []
     for name, want in sorted(sums.items()):
         path = os.path.join(folder, str(name))
-        if os.path.basename(str(name)) != name or not os.path.isfile(path) or _sha256(path) != want:
+        if os.path.basename(str(name)) != name or not os.path.isfile(path) or sha256_of(path) != want:
             damaged.append(str(name))
     return damaged
 
