@@ -155,29 +155,27 @@ def decode_events(tokens) -> list[tuple[int, int, int, int]]:
     """
     notes, open_ = [], {}
     now, vel = 0, DEFAULT_VELOCITY
+
+    def close(p):  # end pitch p's sounding note now (a zero-length one is dropped)
+        if p in open_:
+            s, v = open_.pop(p)
+            if now > s:
+                notes.append((s, now, p, v))
+
     for t in np.asarray(tokens).reshape(-1).tolist():
         if t == EOS:
             break
         if NOTE_ON <= t < NOTE_OFF:
-            p = t - NOTE_ON
-            if p in open_:
-                s, v = open_.pop(p)
-                if now > s:
-                    notes.append((s, now, p, v))
-            open_[p] = (now, vel)
+            close(t - NOTE_ON)
+            open_[t - NOTE_ON] = (now, vel)
         elif NOTE_OFF <= t < TIME_SHIFT:
-            p = t - NOTE_OFF
-            if p in open_:
-                s, v = open_.pop(p)
-                if now > s:
-                    notes.append((s, now, p, v))
+            close(t - NOTE_OFF)
         elif TIME_SHIFT <= t < VELOCITY:
             now += t - TIME_SHIFT + 1
         elif VELOCITY <= t < VOCAB:
             vel = bin_velocity(t - VELOCITY)
-    for p, (s, v) in open_.items():
-        if now > s:
-            notes.append((s, now, p, v))
+    for p in list(open_):
+        close(p)
     return sorted(notes, key=lambda n: (n[0], n[2], n[1]))
 
 
