@@ -65,7 +65,6 @@ def voice_utterances(manifest: str, splits, per_voice: int, voices=None):
 def judge_voice(entries, systems, cfg, with_dnsmos):
     """Score one voice: ``(results, texts)`` as :func:`istft_vocoder_quality.score_systems` gives them."""
     from audiogen_tf import audio as audio_io
-    from audiogen_tf import metrics
     from istft_vocoder_quality import score_systems
 
     utterances = []
@@ -75,8 +74,6 @@ def judge_voice(entries, systems, cfg, with_dnsmos):
     results = score_systems(systems, utterances, cfg, with_dnsmos)
     # prompts come without transcripts: what the recognizer hears in the recording is the reference
     texts = [t or (h or "") for (_, _, t), h in zip(utterances, results["recordings"]["hyps"])]
-    if not any(u[2] for u in utterances):
-        results["recordings"]["hyps"] = [metrics.recognize(u[1], cfg.sample_rate) for u in utterances]
     return results, texts
 
 
